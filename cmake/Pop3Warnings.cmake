@@ -1,0 +1,17 @@
+# pop3_target_defaults(target): warnings, optional -Werror and sanitizers for our own targets.
+add_library(pop3_build_flags INTERFACE)
+target_compile_options(pop3_build_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+    -Wno-sign-conversion)
+if(POP3_WERROR)
+    target_compile_options(pop3_build_flags INTERFACE -Werror)
+endif()
+if(POP3_SANITIZE)
+    target_compile_options(pop3_build_flags INTERFACE -fsanitize=address,undefined
+        -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    target_link_options(pop3_build_flags INTERFACE -fsanitize=address,undefined
+        -fno-sanitize-recover=all)
+endif()
+
+function(pop3_target_defaults target)
+    target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:pop3_build_flags>)
+endfunction()

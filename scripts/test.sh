@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Quick start (2): set up, build and run every test — formatting check, the default build
+# (GCC 12, warnings as errors) and the ASan+UBSan build (clang 14), each with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== format check (.clang-format)"
+bash scripts/check-format.sh
+
+for preset in ci asan; do
+    echo "== build and test: $preset"
+    cmake --preset "$preset" >/dev/null
+    cmake --build --preset "$preset"
+    ctest --preset "$preset" -j 2
+done
