@@ -12,6 +12,14 @@ if(POP3_SANITIZE)
         -fno-sanitize-recover=all)
 endif()
 
+if(POP3_BUILD_FUZZERS)
+    # Coverage instrumentation for every library the fuzzers link; the fuzzer targets add the
+    # libFuzzer main themselves.
+    target_compile_options(pop3_build_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+        -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    target_link_options(pop3_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
 function(pop3_target_defaults target)
     target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:pop3_build_flags>)
 endfunction()
