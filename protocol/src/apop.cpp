@@ -12,7 +12,7 @@ std::optional<std::string_view> apop_timestamp(std::string_view line) noexcept {
     // One forward pass remembering the last '>' keeps this linear even for a line of '<'.
     std::size_t close = std::string_view::npos;
     for (std::size_t i = open + 1; i < line.size() && line[i] != '\n'; ++i)
-        if (line[i] == '>' && close == std::string_view::npos) close = i;
+        if (line[i] == '>') close = i;
     if (close == std::string_view::npos) return std::nullopt;
     return line.substr(open, close - open + 1);
 }

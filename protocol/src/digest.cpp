@@ -27,8 +27,7 @@ std::string digest(const EVP_MD* md, std::string_view data, const char* name) {
     return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data,
-                 const char* name) {
+std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data, const char* name) {
     if (key.size() > INT_MAX) throw std::invalid_argument("pop3: HMAC key too long");
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -52,8 +51,12 @@ std::string to_hex(std::string_view bytes) {
     return out;
 }
 
-std::string md5(std::string_view data) { return digest(EVP_md5(), data, "MD5"); }
-std::string md5_hex(std::string_view data) { return to_hex(md5(data)); }
+std::string md5(std::string_view data) {
+    return digest(EVP_md5(), data, "MD5");
+}
+std::string md5_hex(std::string_view data) {
+    return to_hex(md5(data));
+}
 
 std::string hmac_md5(std::string_view key, std::string_view data) {
     return hmac(EVP_md5(), key, data, "HMAC-MD5");
@@ -62,7 +65,9 @@ std::string hmac_md5_hex(std::string_view key, std::string_view data) {
     return to_hex(hmac_md5(key, data));
 }
 
-std::string sha256(std::string_view data) { return digest(EVP_sha256(), data, "SHA-256"); }
+std::string sha256(std::string_view data) {
+    return digest(EVP_sha256(), data, "SHA-256");
+}
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
     return hmac(EVP_sha256(), key, data, "HMAC-SHA-256");
@@ -77,8 +82,8 @@ std::string pbkdf2_sha256(std::string_view password, std::string_view salt,
     std::string out(length, '\0');
     if (PKCS5_PBKDF2_HMAC(password.empty() ? "" : password.data(),
                           static_cast<int>(password.size()), bytes_of(salt),
-                          static_cast<int>(salt.size()), static_cast<int>(iterations),
-                          EVP_sha256(), static_cast<int>(length),
+                          static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
+                          static_cast<int>(length),
                           reinterpret_cast<unsigned char*>(out.data())) != 1)
         fail("PBKDF2-HMAC-SHA-256");
     return out;

@@ -22,8 +22,12 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-constexpr bool is_alpha(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+constexpr bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
 
 // RFC 7628 value = *(VCHAR / SP / HTAB / CR / LF).
 constexpr bool is_value_char(char c) noexcept {
@@ -111,13 +115,16 @@ bool parse_kvpairs(std::string_view pairs, std::size_t base, kv_fields& out, std
             if (!is_value_char(value[i]))
                 return refuse<bool>(ec, diag, "forbidden octet in a value", base + k + 1 + i);
         std::optional<std::string_view>* slot = nullptr;
-        if (key == "user") slot = &out.user;
-        else if (key == "auth") slot = &out.auth;
-        else if (key == "host") slot = &out.host;
-        else if (key == "port") slot = &out.port;
+        if (key == "user")
+            slot = &out.user;
+        else if (key == "auth")
+            slot = &out.auth;
+        else if (key == "host")
+            slot = &out.host;
+        else if (key == "port")
+            slot = &out.port;
         if (slot != nullptr) {
-            if (slot->has_value())
-                return refuse<bool>(ec, diag, "key appears twice", base + pos);
+            if (slot->has_value()) return refuse<bool>(ec, diag, "key appears twice", base + pos);
             *slot = value;
         }
         pos = end + 1;
@@ -129,9 +136,12 @@ std::string escape_saslname(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (const char c : s) {
-        if (c == ',') out += "=2C";
-        else if (c == '=') out += "=3D";
-        else out += c;
+        if (c == ',')
+            out += "=2C";
+        else if (c == '=')
+            out += "=3D";
+        else
+            out += c;
     }
     return out;
 }
@@ -195,7 +205,11 @@ std::string sasl_encode_xoauth2(std::string_view user, std::string_view token,
     ec.clear();
     if (user.empty() || !is_value(user) || !is_b64token(token)) return refuse_encode(ec);
     std::string out = "user=";
-    out.append(user).append("\x01" "auth=Bearer ").append(token).append("\x01\x01");
+    out.append(user)
+        .append("\x01"
+                "auth=Bearer ")
+        .append(token)
+        .append("\x01\x01");
     return out;
 }
 
@@ -226,8 +240,7 @@ sasl_plain_message sasl_decode_plain(std::string_view message, std::error_code& 
         return refuse<R>(ec, diag, "PLAIN message has no NUL separator", message.size());
     const std::size_t second = message.find('\0', first + 1);
     if (second == std::string_view::npos)
-        return refuse<R>(ec, diag, "PLAIN message has one NUL separator, not two",
-                         message.size());
+        return refuse<R>(ec, diag, "PLAIN message has one NUL separator, not two", message.size());
     const std::size_t third = message.find('\0', second + 1);
     if (third != std::string_view::npos)
         return refuse<R>(ec, diag, "PLAIN message has more than two NULs", third);
@@ -306,9 +319,12 @@ sasl_oauthbearer_message sasl_decode_oauthbearer(std::string_view message, std::
                 continue;
             }
             const std::string_view esc = message.substr(pos, 3);
-            if (esc == "=2C") out.authzid += ',';
-            else if (esc == "=3D") out.authzid += '=';
-            else return refuse<R>(ec, diag, "'=' in GS2 authzid is not =2C or =3D", pos);
+            if (esc == "=2C")
+                out.authzid += ',';
+            else if (esc == "=3D")
+                out.authzid += '=';
+            else
+                return refuse<R>(ec, diag, "'=' in GS2 authzid is not =2C or =3D", pos);
             pos += 2;
         }
         if (pos == start) return refuse<R>(ec, diag, "GS2 authzid \"a=\" is empty", pos);

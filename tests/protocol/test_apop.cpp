@@ -1,5 +1,4 @@
 #include "pop3/protocol/apop.hpp"
-
 #include "pop3/protocol/digest.hpp"
 
 #include <catch2/catch.hpp>
@@ -27,8 +26,8 @@ TEST_CASE("APOP timestamp from the RFC 1939 greeting", "[apop]") {
 
 TEST_CASE("APOP timestamp absent", "[apop]") {
     CHECK_FALSE(apop_timestamp("+OK POP3 server ready"));
-    CHECK_FALSE(apop_timestamp("+OK POP3 server ready <1896.697170952@dbc"));  // '<' without '>'
-    CHECK_FALSE(apop_timestamp("+OK POP3 server ready >x@y<"));                // '>' before '<'
+    CHECK_FALSE(apop_timestamp("+OK POP3 server ready <1896.697170952@dbc"));   // '<' without '>'
+    CHECK_FALSE(apop_timestamp("+OK POP3 server ready >x@y<"));                 // '>' before '<'
     CHECK_FALSE(apop_timestamp("-ERR busy <1896.697170952@dbc.mtview.ca.us>")); // not +OK
     CHECK_FALSE(apop_timestamp("+ok <a@b>"));                                   // case-sensitive
     CHECK_FALSE(apop_timestamp("+OK"));                                         // no octet after

@@ -1,5 +1,4 @@
 #include "pop3/protocol/base64.hpp"
-
 #include "pop3/protocol/error.hpp"
 
 #include <catch2/catch.hpp>
@@ -30,8 +29,13 @@ void decode_bad(std::string_view in) {
 
 TEST_CASE("base64 RFC 4648 section 10 test vectors", "[base64]") {
     const std::pair<std::string_view, std::string_view> vectors[] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (const auto& [plain, encoded] : vectors) {
         CHECK(pop3::base64_encode(plain) == encoded);
@@ -94,10 +98,10 @@ TEST_CASE("base64 refuses misplaced padding", "[base64]") {
     decode_bad("====");
     decode_bad("Z===");
     decode_bad("=g==");
-    decode_bad("Zg=A");       // '=' then data in the last quantum
-    decode_bad("Zg==Zm9v");   // padding before the last quantum
-    decode_bad("Zm8=Zm9v");   // padding before the last quantum
-    decode_bad("Zm=v");       // '=' in third place with data after
+    decode_bad("Zg=A");     // '=' then data in the last quantum
+    decode_bad("Zg==Zm9v"); // padding before the last quantum
+    decode_bad("Zm8=Zm9v"); // padding before the last quantum
+    decode_bad("Zm=v");     // '=' in third place with data after
     decode_bad("Zm9vZ===");
 }
 

@@ -1,6 +1,5 @@
-#include "pop3/protocol/sasl.hpp"
-
 #include "pop3/protocol/base64.hpp"
+#include "pop3/protocol/sasl.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -25,7 +24,9 @@ std::string soh(std::string_view s) {
     return out;
 }
 
-std::string b64(std::string_view s) { return pop3::base64_encode(s); }
+std::string b64(std::string_view s) {
+    return pop3::base64_encode(s);
+}
 
 std::string unb64(std::string_view s) {
     std::string out;
@@ -51,8 +52,8 @@ void check_refused(Decode decode, const std::string& message) {
 
 TEST_CASE("SASL mechanism names", "[sasl]") {
     using pop3::sasl_mechanism;
-    const sasl_mechanism all[] = {sasl_mechanism::plain,    sasl_mechanism::login,
-                                  sasl_mechanism::cram_md5, sasl_mechanism::xoauth2,
+    const sasl_mechanism all[] = {sasl_mechanism::plain,       sasl_mechanism::login,
+                                  sasl_mechanism::cram_md5,    sasl_mechanism::xoauth2,
                                   sasl_mechanism::oauthbearer, sasl_mechanism::scram_sha_256};
     for (const auto m : all)
         CHECK(pop3::parse_sasl_mechanism(pop3::sasl_mechanism_name(m)) == m);
@@ -160,8 +161,8 @@ TEST_CASE("PLAIN decoder", "[sasl][plain]") {
     check_refused(decode, nul("tim|tanstaaf"));   // one NUL
     check_refused(decode, nul("|tim|tan|staaf")); // three NULs
     check_refused(decode, nul("|tim|tanstaaf|"));
-    check_refused(decode, nul("||tanstaaf"));     // empty authcid
-    check_refused(decode, nul("|tim|"));          // empty passwd
+    check_refused(decode, nul("||tanstaaf")); // empty authcid
+    check_refused(decode, nul("|tim|"));      // empty passwd
     check_refused(decode, nul("||"));
 
     // The password must not reach the diagnostics.
@@ -218,13 +219,13 @@ TEST_CASE("CRAM-MD5 decoder and verifier", "[sasl][cram]") {
     };
     check_refused(decode, "");
     check_refused(decode, "tim");
-    check_refused(decode, " b913a602c7eda7a495b4e6e7334d3890");   // empty user
-    check_refused(decode, "b913a602c7eda7a495b4e6e7334d3890");    // no user, no SP
-    check_refused(decode, "timb913a602c7eda7a495b4e6e7334d3890"); // no SP
-    check_refused(decode, "tim B913A602C7EDA7A495B4E6E7334D3890"); // uppercase
-    check_refused(decode, "tim b913a602c7eda7a495b4e6e7334d389");  // 31 digits
+    check_refused(decode, " b913a602c7eda7a495b4e6e7334d3890");     // empty user
+    check_refused(decode, "b913a602c7eda7a495b4e6e7334d3890");      // no user, no SP
+    check_refused(decode, "timb913a602c7eda7a495b4e6e7334d3890");   // no SP
+    check_refused(decode, "tim B913A602C7EDA7A495B4E6E7334D3890");  // uppercase
+    check_refused(decode, "tim b913a602c7eda7a495b4e6e7334d389");   // 31 digits
     check_refused(decode, "tim b913a602c7eda7a495b4e6e7334d38900"); // 33 digits
-    check_refused(decode, "tim b913a602c7eda7a495b4e6e7334d389g"); // not hex
+    check_refused(decode, "tim b913a602c7eda7a495b4e6e7334d389g");  // not hex
     check_refused(decode, "tim  913a602c7eda7a495b4e6e7334d3890");
     check_refused(decode, "tim b913a602c7eda7a495b4e6e7334d3890 ");
 }
@@ -255,9 +256,9 @@ TEST_CASE("XOAUTH2 encoder", "[sasl][xoauth2]") {
 TEST_CASE("XOAUTH2 decoder", "[sasl][xoauth2]") {
     std::error_code ec;
     pop3::diagnostics diag;
-    const std::string msg = unb64(
-        "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNr"
-        "QmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
+    const std::string msg =
+        unb64("dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNr"
+              "QmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
     auto m = pop3::sasl_decode_xoauth2(msg, ec, diag);
     REQUIRE(!ec);
     CHECK(m.user == "someuser@example.com");
@@ -274,36 +275,36 @@ TEST_CASE("XOAUTH2 decoder", "[sasl][xoauth2]") {
         pop3::sasl_decode_xoauth2(s, e, d);
     };
     check_refused(decode, "");
-    check_refused(decode, soh("^"));                               // no fields
-    check_refused(decode, soh("user=u^auth=Bearer t^"));           // no final ^A
-    check_refused(decode, soh("user=u^auth=Bearer t"));            // unterminated value
-    check_refused(decode, soh("user=u^auth=Bearer t^^x"));         // data after the end
+    check_refused(decode, soh("^"));                       // no fields
+    check_refused(decode, soh("user=u^auth=Bearer t^"));   // no final ^A
+    check_refused(decode, soh("user=u^auth=Bearer t"));    // unterminated value
+    check_refused(decode, soh("user=u^auth=Bearer t^^x")); // data after the end
     check_refused(decode, soh("user=u^auth=Bearer t^^^"));
-    check_refused(decode, soh("auth=Bearer t^^"));                 // no user
-    check_refused(decode, soh("user=^auth=Bearer t^^"));           // empty user
-    check_refused(decode, soh("user=u^^"));                        // no auth
-    check_refused(decode, soh("user=u^auth=Basic dTpw^^"));        // not Bearer
-    check_refused(decode, soh("user=u^auth=Bearer^^"));            // no token
+    check_refused(decode, soh("auth=Bearer t^^"));          // no user
+    check_refused(decode, soh("user=^auth=Bearer t^^"));    // empty user
+    check_refused(decode, soh("user=u^^"));                 // no auth
+    check_refused(decode, soh("user=u^auth=Basic dTpw^^")); // not Bearer
+    check_refused(decode, soh("user=u^auth=Bearer^^"));     // no token
     check_refused(decode, soh("user=u^auth=Bearer ^^"));
-    check_refused(decode, soh("user=u^auth=Bearert^^"));           // no SP
-    check_refused(decode, soh("user=u^auth=Bearer t t^^"));        // not a b64token
+    check_refused(decode, soh("user=u^auth=Bearert^^"));    // no SP
+    check_refused(decode, soh("user=u^auth=Bearer t t^^")); // not a b64token
     check_refused(decode, soh("user=u^auth=Bearer =t^^"));
-    check_refused(decode, soh("user=u^user=v^auth=Bearer t^^"));   // repeated key
+    check_refused(decode, soh("user=u^user=v^auth=Bearer t^^")); // repeated key
     check_refused(decode, soh("user=u^auth=Bearer t^auth=Bearer s^^"));
-    check_refused(decode, soh("us3r=u^auth=Bearer t^^"));          // key not ALPHA
-    check_refused(decode, soh("=u^auth=Bearer t^^"));              // empty key
-    check_refused(decode, soh("user^auth=Bearer t^^"));            // no '='
-    check_refused(decode, soh("user=u\x02^auth=Bearer t^^"));      // control octet
-    check_refused(decode, soh("user=u\xc3\xa9^auth=Bearer t^^"));  // non-ASCII value
+    check_refused(decode, soh("us3r=u^auth=Bearer t^^"));         // key not ALPHA
+    check_refused(decode, soh("=u^auth=Bearer t^^"));             // empty key
+    check_refused(decode, soh("user^auth=Bearer t^^"));           // no '='
+    check_refused(decode, soh("user=u\x02^auth=Bearer t^^"));     // control octet
+    check_refused(decode, soh("user=u\xc3\xa9^auth=Bearer t^^")); // non-ASCII value
     check_refused(decode, nul("user=u|") + soh("^auth=Bearer t^^"));
 }
 
 TEST_CASE("OAUTHBEARER encoder", "[sasl][oauthbearer]") {
     std::error_code ec;
     // RFC 7628 section 4.1 example.
-    CHECK(b64(pop3::sasl_encode_oauthbearer("user@example.com",
-                                            "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
-                                            "server.example.com", 143, ec)) ==
+    CHECK(b64(pop3::sasl_encode_oauthbearer(
+              "user@example.com",
+              "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==", "server.example.com", 143, ec)) ==
           "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVh"
           "cmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB");
     CHECK(!ec);
@@ -376,19 +377,19 @@ TEST_CASE("OAUTHBEARER decoder", "[sasl][oauthbearer]") {
     check_refused(decode, soh("x,,^auth=Bearer t^^"));
     check_refused(decode, soh("N,,^auth=Bearer t^^"));
     check_refused(decode, soh(",,^auth=Bearer t^^"));
-    check_refused(decode, soh("n,a=,^auth=Bearer t^^"));          // empty authzid
-    check_refused(decode, soh("n,a=b=2c,^auth=Bearer t^^"));      // lowercase escape
-    check_refused(decode, soh("n,a=b=,^auth=Bearer t^^"));        // bad escape
+    check_refused(decode, soh("n,a=,^auth=Bearer t^^"));     // empty authzid
+    check_refused(decode, soh("n,a=b=2c,^auth=Bearer t^^")); // lowercase escape
+    check_refused(decode, soh("n,a=b=,^auth=Bearer t^^"));   // bad escape
     check_refused(decode, soh("n,a=b=2"));
-    check_refused(decode, soh("n,a=u^auth=Bearer t^^"));          // no ',' after authzid
-    check_refused(decode, soh("n,b=u,^auth=Bearer t^^"));         // not a=
+    check_refused(decode, soh("n,a=u^auth=Bearer t^^"));  // no ',' after authzid
+    check_refused(decode, soh("n,b=u,^auth=Bearer t^^")); // not a=
     check_refused(decode, nul("n,a=u|,") + soh("^auth=Bearer t^^"));
-    check_refused(decode, soh("n,,auth=Bearer t^^"));             // no ^A after header
+    check_refused(decode, soh("n,,auth=Bearer t^^")); // no ^A after header
     check_refused(decode, "n,,");
     // Pairs.
-    check_refused(decode, soh("n,,^^"));                          // no auth
+    check_refused(decode, soh("n,,^^")); // no auth
     check_refused(decode, soh("n,,^host=h^^"));
-    check_refused(decode, soh("n,,^auth=Bearer t^"));             // no final ^A
+    check_refused(decode, soh("n,,^auth=Bearer t^")); // no final ^A
     check_refused(decode, soh("n,,^auth=Bearer t^^x"));
     check_refused(decode, soh("n,,^auth=Bearer t^auth=Bearer t^^"));
     check_refused(decode, soh("n,,^host=a^host=b^auth=Bearer t^^"));

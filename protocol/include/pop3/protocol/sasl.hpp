@@ -57,8 +57,7 @@ std::string sasl_encode_cram_md5(std::string_view user, std::string_view passwor
 
 // XOAUTH2 (Google): "user=" user ^A "auth=Bearer " token ^A ^A. `user` must be non-empty
 // printable ASCII (RFC 7628 value characters).
-std::string sasl_encode_xoauth2(std::string_view user, std::string_view token,
-                                std::error_code& ec);
+std::string sasl_encode_xoauth2(std::string_view user, std::string_view token, std::error_code& ec);
 
 // OAUTHBEARER (RFC 7628): "n," ["a=" saslname(user)] "," ^A ["host=" host ^A]
 // ["port=" port ^A] "auth=Bearer " token ^A ^A. ',' and '=' in `user` are escaped as =2C and
