@@ -1,0 +1,74 @@
+// Scenarios: how the mock server misbehaves on purpose. A scenario overrides the greeting, the
+// capabilities per state and the reply to any command (by state and occurrence), and injects
+// faults per command or per session. Loaded from TOML (docs/scenarios.md), or built in code.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pop3::mock {
+
+enum class session_state : std::uint8_t { authorization, transaction, update };
+
+// How one reply is delivered, and what goes wrong with it.
+struct fault {
+    std::chrono::milliseconds delay{0}; // wait before the first byte
+    std::size_t drip_bytes = 0;         // write at most this many bytes at a time (0: all at once)
+    std::chrono::milliseconds drip_pause{0};
+    std::vector<std::size_t> split_at; // also break the reply into writes at these offsets
+    // Close the connection at this byte offset of the reply (0: before it, npos: after it).
+    std::optional<std::size_t> disconnect_at;
+    bool hang = false; // never send the reply; keep the connection open and stop reading
+
+    bool any() const noexcept {
+        return delay.count() || drip_bytes || !split_at.empty() || disconnect_at || hang;
+    }
+};
+
+// Changes to the bytes of one reply.
+struct reply_change {
+    std::optional<std::string> replace; // whole reply, sent verbatim (no stuffing, no CRLF added)
+    std::string append;                 // extra bytes in the same write (response injection)
+    bool bare_lf = false;               // every CRLF of the reply becomes LF
+    std::int64_t octet_delta = 0;       // added to the octet counts the reply announces
+    bool drop_terminator = false;       // multi-line: leave out the final ".\r\n"
+    bool endless_body = false;          // multi-line: keep sending body lines, never terminate
+    std::size_t huge_line = 0;          // multi-line: insert a body line of this many octets
+    bool tls_failure = false;           // STLS: say +OK, then answer the handshake with garbage
+
+    bool any() const noexcept {
+        return replace || !append.empty() || bare_lf || octet_delta || drop_terminator ||
+               endless_body || huge_line || tls_failure;
+    }
+};
+
+// A rule matches a reply by command keyword ("RETR", or "greeting"), state and occurrence.
+struct rule {
+    std::string command;                   // upper case keyword, "greeting", or "*" for any
+    std::optional<session_state> state;    // any state when unset
+    std::optional<std::size_t> occurrence; // the Nth time this command is seen (1-based)
+    reply_change change;
+    fault delivery;
+    std::size_t source_line = 0; // where the rule was written, for messages
+};
+
+struct scenario {
+    std::string name;
+    std::filesystem::path file;          // empty when built in code
+    std::optional<std::string> greeting; // the greeting line's text after "+OK " (CRLF added)
+    // Capability lines to advertise per state, replacing the computed ones when set.
+    std::optional<std::vector<std::string>> capabilities_authorization;
+    std::optional<std::vector<std::string>> capabilities_transaction;
+    std::vector<rule> rules;
+    fault session_fault; // applies to every reply of the session (e.g. drip everything)
+
+    // The first rule that matches, or nullptr.
+    const rule* match(std::string_view command, session_state state,
+                      std::size_t occurrence) const noexcept;
+};
+
+} // namespace pop3::mock

@@ -1,0 +1,150 @@
+// The mock server's session: a sans-I/O state machine (AUTHORIZATION, TRANSACTION, UPDATE) over
+// the protocol core. Feed it what the client sent; it answers with the next action for the
+// driver: write, read, start TLS, close, or hang. It never touches a socket or a clock.
+#pragma once
+
+#include "pop3/mockserver/config.hpp"
+#include "pop3/mockserver/maildrop.hpp"
+#include "pop3/mockserver/scenario.hpp"
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <pop3/protocol/sasl.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pop3::mock {
+
+// What the session was given by its driver: facts about the connection and the values that
+// need a clock or a process id, so that the session itself stays deterministic.
+struct session_context {
+    bool tls_active = false;            // connected on the implicit-TLS listener
+    bool tls_available = false;         // the driver can start TLS (STLS may be offered)
+    std::string timestamp_seed = "1.1"; // "pid.clock", for <pid.clock@host> and CRAM-MD5
+};
+
+struct server_action {
+    enum class type : std::uint8_t {
+        read,      // read more bytes, then call on_read (the idle timer runs)
+        write,     // write `data` (possibly in two parts) with `delivery`, then on_write_done
+        start_tls, // run the TLS server handshake, then on_tls_done
+        close,     // close the connection; the session is over
+        hang,      // send nothing more and stop reading; close when the peer does
+    };
+    type what = type::read;
+    std::string_view data;  // first part of the write
+    std::string_view data2; // second part (a message body shared with the maildrop)
+    fault delivery;
+    std::chrono::seconds idle_timeout{0}; // for read
+};
+
+class session {
+public:
+    session(const server_config& config, session_context context);
+    ~session();
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    server_action start(); // the greeting
+    server_action on_read(std::string_view bytes);
+    server_action on_write_done();
+    server_action on_tls_done(bool ok);
+    // The peer closed, or the idle timer fired: release the lock; nothing is deleted.
+    void on_disconnect();
+
+    session_state state() const noexcept { return state_; }
+    bool tls_active() const noexcept { return context_.tls_active; }
+    const std::string& timestamp() const noexcept { return timestamp_; }
+
+private:
+    struct outgoing {
+        std::string head;
+        message_ptr body_owner; // keeps `body` alive
+        std::string_view body;
+        fault delivery;
+        bool endless = false; // keep sending body lines after this write
+    };
+    static outgoing plain(std::string bytes) {
+        outgoing o;
+        o.head = std::move(bytes);
+        return o;
+    }
+    enum class after_output : std::uint8_t { read, close, start_tls, tls_garbage, hang };
+    struct sasl_exchange {
+        sasl_mechanism mechanism = sasl_mechanism::plain;
+        int step = 0;
+        std::string challenge; // CRAM-MD5
+        std::string login_user;
+    };
+
+    server_action next_action();
+    void process_input();
+    void handle_line(std::string_view line);
+    void handle_sasl_line(std::string_view line);
+    void dispatch(std::string_view line);
+
+    // Replies: queue the bytes of one reply, applying the scenario's rule for `command`.
+    void reply(std::string_view command, std::string status_line);
+    void reply_multi(std::string_view command, std::string status_line, std::string body_wire,
+                     message_ptr owner = nullptr);
+    void ok(std::string_view command, std::string_view text);
+    void err(std::string_view command, std::string_view text);
+    void queue(std::string_view command, std::string head, std::string_view body, message_ptr owner,
+               bool multi_line, bool is_error);
+
+    // Commands.
+    void cmd_user(std::string_view cmd, std::string_view name);
+    void cmd_pass(std::string_view cmd, std::string_view password);
+    void cmd_apop(std::string_view cmd, std::string_view name, std::string_view digest);
+    void cmd_auth(std::string_view cmd, std::size_t argc, std::string_view mech,
+                  std::string_view initial);
+    void cmd_stat(std::string_view cmd);
+    void cmd_list(std::string_view cmd, std::size_t argc, std::string_view arg);
+    void cmd_uidl(std::string_view cmd, std::size_t argc, std::string_view arg);
+    void cmd_retr(std::string_view cmd, std::string_view arg);
+    void cmd_top(std::string_view cmd, std::string_view arg, std::string_view lines);
+    void cmd_dele(std::string_view cmd, std::string_view arg);
+    void cmd_rset(std::string_view cmd);
+    void cmd_quit(std::string_view cmd);
+    void cmd_capa(std::string_view cmd);
+    void cmd_stls(std::string_view cmd);
+    void cmd_utf8(std::string_view cmd);
+    void cmd_lang(std::string_view cmd, std::size_t argc, std::string_view arg);
+
+    void finish_sasl(std::string_view cmd, const user* who, std::string_view failure);
+    void login(std::string_view cmd, const user* who);
+    const user* find_user(std::string_view name) const noexcept;
+    // The message numbered by `arg` if it exists and is not deleted; replies -ERR otherwise.
+    const message* message_arg(std::string_view cmd, std::string_view arg);
+    std::vector<std::string> capability_lines() const;
+    std::int64_t octet_delta(std::string_view command) const noexcept;
+
+    const server_config& config_;
+    session_context context_;
+    std::string timestamp_;
+    session_state state_ = session_state::authorization;
+    std::string input_;
+    bool discarding_ = false; // skipping the rest of an over-long line
+    std::deque<outgoing> output_;
+    after_output after_ = after_output::read;
+    bool stop_processing_ = false;
+    std::map<std::string, std::size_t> occurrences_;
+    std::size_t consecutive_errors_ = 0;
+
+    std::optional<std::string> pending_user_; // USER given, PASS expected next
+    std::optional<sasl_exchange> sasl_;
+    std::string last_command_;
+    bool utf8_ = false;
+    std::string language_ = "en";
+
+    const user* user_ = nullptr;
+    std::shared_ptr<maildrop> locked_;
+    std::vector<message_ptr> messages_;
+    std::vector<bool> deleted_;
+    std::string endless_chunk_;
+};
+
+} // namespace pop3::mock

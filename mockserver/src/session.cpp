@@ -1,0 +1,680 @@
+#include "pop3/mockserver/session.hpp"
+
+#include <algorithm>
+#include <pop3/protocol/apop.hpp>
+#include <pop3/protocol/base64.hpp>
+#include <pop3/protocol/command.hpp>
+#include <pop3/protocol/digest.hpp>
+#include <pop3/protocol/dot_codec.hpp>
+#include <pop3/protocol/line.hpp>
+#include <pop3/protocol/text.hpp>
+
+namespace pop3::mock {
+namespace {
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        c = ascii_upper(c);
+    return out;
+}
+
+std::string replace_crlf_with_lf(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') continue;
+        out += s[i];
+    }
+    return out;
+}
+
+server_action just(server_action::type what) {
+    server_action a;
+    a.what = what;
+    return a;
+}
+
+// Merges a rule's delivery over the session-wide one: the rule wins where it says something.
+fault merge(const fault& session_wide, const fault& specific) {
+    fault f = session_wide;
+    if (specific.delay.count()) f.delay = specific.delay;
+    if (specific.drip_bytes) {
+        f.drip_bytes = specific.drip_bytes;
+        f.drip_pause = specific.drip_pause;
+    }
+    if (!specific.split_at.empty()) f.split_at = specific.split_at;
+    if (specific.disconnect_at) f.disconnect_at = specific.disconnect_at;
+    f.hang = f.hang || specific.hang;
+    return f;
+}
+
+} // namespace
+
+session::session(const server_config& config, session_context context)
+    : config_(config), context_(std::move(context)) {
+    timestamp_ = "<" + context_.timestamp_seed + "@" + config_.hostname + ">";
+}
+
+session::~session() {
+    on_disconnect();
+}
+
+void session::on_disconnect() {
+    if (locked_) {
+        locked_->unlock(); // a dropped connection deletes nothing (RFC 1939 §6)
+        locked_.reset();
+    }
+}
+
+server_action session::start() {
+    std::string text = config_.faults.greeting.value_or(config_.greeting_text);
+    if (config_.apop && !config_.faults.greeting) text += " " + timestamp_;
+    reply("greeting", "+OK " + text);
+    return next_action();
+}
+
+server_action session::on_read(std::string_view bytes) {
+    input_.append(bytes);
+    process_input();
+    return next_action();
+}
+
+server_action session::on_write_done() {
+    if (!output_.empty()) {
+        if (output_.front().endless) {
+            // A body that never ends: keep the same item and send more lines.
+            auto& o = output_.front();
+            o.head.clear();
+            o.body_owner.reset();
+            o.delivery = {};
+            if (endless_chunk_.empty())
+                for (int i = 0; i < 64; ++i)
+                    endless_chunk_ += "this body never ends, line " + std::to_string(i) + "\r\n";
+            o.body = endless_chunk_;
+            return next_action();
+        }
+        output_.pop_front();
+    }
+    if (output_.empty() && after_ == after_output::read && !stop_processing_) process_input();
+    return next_action();
+}
+
+server_action session::on_tls_done(bool ok) {
+    if (!ok) return just(server_action::type::close);
+    context_.tls_active = true;
+    after_ = after_output::read;
+    stop_processing_ = false;
+    return next_action();
+}
+
+server_action session::next_action() {
+    if (!output_.empty()) {
+        const auto& o = output_.front();
+        auto a = just(o.delivery.hang ? server_action::type::hang : server_action::type::write);
+        a.data = o.head;
+        a.data2 = o.body;
+        a.delivery = o.delivery;
+        return a;
+    }
+    switch (after_) {
+    case after_output::read: {
+        auto a = just(server_action::type::read);
+        a.idle_timeout = config_.idle_timeout;
+        return a;
+    }
+    case after_output::close: return just(server_action::type::close);
+    case after_output::hang: return just(server_action::type::hang);
+    case after_output::start_tls: return just(server_action::type::start_tls);
+    case after_output::tls_garbage:
+        // The handshake is answered with bytes that are not TLS, then the connection closes.
+        after_ = after_output::close;
+        output_.push_back(
+            plain(std::string("\x15\x03\x03\x00\x02\x02\x28 this is not TLS\r\n", 25)));
+        return next_action();
+    }
+    return just(server_action::type::close);
+}
+
+void session::process_input() {
+    // Lines are handled in order, pipelined or not, until something stops the session from
+    // reading on in plaintext (STLS, QUIT, a hang or a forced close).
+    while (!stop_processing_ && after_ == after_output::read) {
+        if (discarding_) {
+            const auto lf = input_.find('\n');
+            if (lf == std::string::npos) {
+                input_.clear();
+                return;
+            }
+            input_.erase(0, lf + 1);
+            discarding_ = false;
+        }
+        line_policy policy;
+        policy.allow_bare_lf = true; // be liberal in what we accept: telnet users send LF
+        const auto limit = sasl_ ? config_.protocol_limits.max_sasl_line
+                                 : config_.protocol_limits.max_command_line;
+        std::error_code ec;
+        const auto line = frame_line(input_, limit, policy, ec);
+        if (ec == error::need_more) return;
+        if (ec == error::line_too_long) {
+            // Skip the rest of the line, which may not have arrived yet.
+            const auto lf = input_.find('\n');
+            discarding_ = lf == std::string::npos;
+            input_.erase(0, discarding_ ? input_.size() : lf + 1);
+            sasl_.reset();
+            err("", "line too long (limit " + std::to_string(limit) + " octets including CRLF)");
+            continue;
+        }
+        if (ec) {
+            input_.erase(0, input_.find('\n') == std::string::npos ? input_.size()
+                                                                   : input_.find('\n') + 1);
+            sasl_.reset();
+            err("", std::string(make_error_code(static_cast<error>(ec.value())).message()));
+            continue;
+        }
+        const std::string text(line.text);
+        input_.erase(0, line.consumed);
+        handle_line(text);
+    }
+}
+
+void session::handle_line(std::string_view line) {
+    if (sasl_) return handle_sasl_line(line);
+    dispatch(line);
+}
+
+void session::dispatch(std::string_view line) {
+    std::error_code ec;
+    diagnostics diag;
+    const auto cmd = parse_command(line, ec, &diag);
+    const std::string keyword = upper(cmd.keyword.empty() ? line.substr(0, 4) : cmd.keyword);
+    last_command_ = keyword;
+    const bool pending_user = pending_user_.has_value();
+    if (cmd.id != command_id::pass || ec) pending_user_.reset(); // PASS must follow USER directly
+    if (ec) return err(keyword, diag.message);
+
+    // A scenario rule whose replacement is an -ERR refuses the command: its effects do not
+    // happen, so the server's state matches what the client was told.
+    const auto n = occurrences_[keyword] + 1;
+    if (const rule* r = config_.faults.match(keyword, state_, n);
+        r && r->change.replace && r->change.replace->starts_with("-ERR")) {
+        return reply(keyword, {});
+    }
+
+    const auto arg = [&](std::size_t i) {
+        return i < cmd.arg_count ? cmd.args[i] : std::string_view{};
+    };
+    const bool authorization = state_ == session_state::authorization;
+
+    switch (cmd.id) {
+    case command_id::capa: return cmd_capa(keyword);
+    case command_id::quit: return cmd_quit(keyword);
+    case command_id::lang: return cmd_lang(keyword, cmd.arg_count, arg(0));
+    default: break;
+    }
+    if (authorization) {
+        switch (cmd.id) {
+        case command_id::user: return cmd_user(keyword, arg(0));
+        case command_id::pass:
+            if (!pending_user) return err(keyword, "PASS must follow USER");
+            return cmd_pass(keyword, arg(0));
+        case command_id::apop: return cmd_apop(keyword, arg(0), arg(1));
+        case command_id::auth: return cmd_auth(keyword, cmd.arg_count, arg(0), arg(1));
+        case command_id::stls: return cmd_stls(keyword);
+        case command_id::utf8: return cmd_utf8(keyword);
+        case command_id::rpop: return err(keyword, "RPOP is not supported");
+        default: return err(keyword, "command not valid in the AUTHORIZATION state");
+        }
+    }
+    switch (cmd.id) {
+    case command_id::stat: return cmd_stat(keyword);
+    case command_id::list: return cmd_list(keyword, cmd.arg_count, arg(0));
+    case command_id::uidl: return cmd_uidl(keyword, cmd.arg_count, arg(0));
+    case command_id::retr: return cmd_retr(keyword, arg(0));
+    case command_id::top: return cmd_top(keyword, arg(0), arg(1));
+    case command_id::dele: return cmd_dele(keyword, arg(0));
+    case command_id::noop: return ok(keyword, "");
+    case command_id::rset: return cmd_rset(keyword);
+    default: return err(keyword, "command not valid in the TRANSACTION state");
+    }
+}
+
+// ---- replies -------------------------------------------------------------------------------
+
+void session::ok(std::string_view command, std::string_view text) {
+    reply(command, text.empty() ? std::string("+OK") : "+OK " + std::string(text));
+}
+
+void session::err(std::string_view command, std::string_view text) {
+    reply(command, text.empty() ? std::string("-ERR") : "-ERR " + std::string(text));
+}
+
+void session::reply(std::string_view command, std::string status_line) {
+    const bool is_error = status_line.starts_with("-ERR");
+    queue(command, status_line + "\r\n", {}, nullptr, false, is_error);
+}
+
+void session::reply_multi(std::string_view command, std::string status_line, std::string body_wire,
+                          message_ptr owner) {
+    // body_wire is either the stuffed body with terminator (owned here), or empty when `owner`
+    // provides it.
+    std::string head = std::move(status_line) + "\r\n";
+    if (owner) {
+        queue(command, std::move(head), owner->wire, owner, true, false);
+    } else {
+        head += body_wire;
+        queue(command, std::move(head), {}, nullptr, true, false);
+    }
+}
+
+void session::queue(std::string_view command, std::string head, std::string_view body,
+                    message_ptr owner, bool multi_line, bool is_error) {
+    const std::string key = command.empty() ? last_command_ : std::string(command);
+    const auto n = ++occurrences_[key];
+    const rule* r = config_.faults.match(key, state_, n);
+    outgoing o = plain(std::move(head));
+    o.body_owner = std::move(owner);
+    o.body = body;
+    o.delivery = config_.faults.session_fault;
+    bool replaced_error = false;
+    if (r) {
+        const auto& c = r->change;
+        o.delivery = merge(config_.faults.session_fault, r->delivery);
+        if (c.replace) {
+            o.head = *c.replace;
+            o.body = {};
+            o.body_owner.reset();
+            replaced_error = c.replace->starts_with("-ERR");
+        } else if (multi_line && (c.drop_terminator || c.huge_line || c.endless_body)) {
+            std::string all = o.head + std::string(o.body);
+            o.body = {};
+            o.body_owner.reset();
+            const auto first_eol = all.find("\r\n") + 2;
+            if (c.huge_line) all.insert(first_eol, std::string(c.huge_line, 'x') + "\r\n");
+            if (c.drop_terminator || c.endless_body) all.resize(all.size() - 3); // ".\r\n"
+            o.head = std::move(all);
+            o.endless = c.endless_body;
+        }
+        if (c.bare_lf) {
+            o.head = replace_crlf_with_lf(o.head + std::string(o.body));
+            o.body = {};
+            o.body_owner.reset();
+        }
+        o.head += c.append;
+        if (c.tls_failure && after_ == after_output::start_tls) after_ = after_output::tls_garbage;
+        if (o.delivery.hang) {
+            after_ = after_output::hang;
+            stop_processing_ = true;
+        }
+        if (o.delivery.disconnect_at) {
+            after_ = after_output::close;
+            stop_processing_ = true;
+        }
+    }
+    output_.push_back(std::move(o));
+
+    if (is_error || replaced_error) {
+        if (++consecutive_errors_ >= config_.max_consecutive_errors &&
+            after_ == after_output::read) {
+            output_.push_back(plain("-ERR too many errors, closing the connection\r\n"));
+            after_ = after_output::close;
+            stop_processing_ = true;
+        }
+    } else {
+        consecutive_errors_ = 0;
+    }
+}
+
+std::int64_t session::octet_delta(std::string_view command) const noexcept {
+    const auto it = occurrences_.find(std::string(command));
+    const auto n = (it == occurrences_.end() ? 0 : it->second) + 1;
+    const rule* r = config_.faults.match(command, state_, n);
+    return r ? r->change.octet_delta : 0;
+}
+
+// ---- AUTHORIZATION -------------------------------------------------------------------------
+
+const user* session::find_user(std::string_view name) const noexcept {
+    for (const auto& u : config_.users)
+        if (u.name == name) return &u;
+    return nullptr;
+}
+
+void session::login(std::string_view cmd, const user* who) {
+    if (!who) return err(cmd, "[AUTH] invalid user name or password");
+    auto mail = who->mail ? who->mail : std::shared_ptr<maildrop>();
+    if (!mail) return err(cmd, "[SYS/PERM] user has no maildrop");
+    if (!mail->try_lock()) return err(cmd, "[IN-USE] maildrop already locked by another session");
+    locked_ = mail;
+    user_ = who;
+    messages_ = mail->snapshot();
+    deleted_.assign(messages_.size(), false);
+    state_ = session_state::transaction;
+    std::uint64_t octets = 0;
+    for (const auto& m : messages_)
+        octets += m->octets();
+    ok(cmd, "maildrop has " + std::to_string(messages_.size()) + " messages (" +
+                std::to_string(octets) + " octets)");
+}
+
+void session::cmd_user(std::string_view cmd, std::string_view name) {
+    if (!config_.user_command) return err(cmd, "USER is not enabled, use AUTH or APOP");
+    pending_user_ = std::string(name);
+    // Whether the name exists is not revealed here; PASS fails either way.
+    ok(cmd, "send PASS");
+}
+
+void session::cmd_pass(std::string_view cmd, std::string_view password) {
+    const user* who = find_user(*pending_user_);
+    pending_user_.reset();
+    if (!who || !constant_time_equal(who->password, password))
+        return err(cmd, "[AUTH] invalid user name or password");
+    login(cmd, who);
+}
+
+void session::cmd_apop(std::string_view cmd, std::string_view name, std::string_view digest) {
+    if (!config_.apop) return err(cmd, "APOP is not enabled");
+    const user* who = find_user(name);
+    if (!who || !constant_time_equal(apop_digest(timestamp_, who->password), digest))
+        return err(cmd, "[AUTH] invalid user name or digest");
+    login(cmd, who);
+}
+
+void session::cmd_auth(std::string_view cmd, std::size_t argc, std::string_view mech_name,
+                       std::string_view initial) {
+    if (argc == 0) { // list mechanisms (a common extension that predates CAPA)
+        std::string body;
+        for (auto m : config_.mechanisms)
+            body += std::string(sasl_mechanism_name(m)) + "\r\n";
+        body += ".\r\n";
+        return reply_multi(cmd, "+OK list of SASL mechanisms follows", std::move(body));
+    }
+    const auto mech = parse_sasl_mechanism(mech_name);
+    if (!mech || std::find(config_.mechanisms.begin(), config_.mechanisms.end(), *mech) ==
+                     config_.mechanisms.end())
+        return err(cmd, "unsupported authentication mechanism");
+    sasl_.emplace();
+    sasl_->mechanism = *mech;
+    if (*mech == sasl_mechanism::cram_md5) {
+        sasl_->challenge = "<" + context_.timestamp_seed + ".cram@" + config_.hostname + ">";
+        if (argc == 2) return finish_sasl(cmd, nullptr, "CRAM-MD5 takes no initial response");
+        return reply(cmd, "+ " + base64_encode(sasl_->challenge));
+    }
+    if (argc == 2) {
+        std::error_code ec;
+        std::string decoded;
+        decode_client_response(initial, decoded, ec, sasl_response_kind::initial);
+        if (ec == error::sasl_cancelled) return finish_sasl(cmd, nullptr, "AUTH cancelled");
+        if (ec) return finish_sasl(cmd, nullptr, "malformed initial response");
+        return handle_sasl_line(base64_encode(decoded)); // same path as a continuation
+    }
+    if (*mech == sasl_mechanism::login) {
+        sasl_->step = 1;
+        return reply(cmd, "+ " + base64_encode(sasl_login_username_prompt));
+    }
+    reply(cmd, "+ ");
+}
+
+void session::handle_sasl_line(std::string_view line) {
+    const std::string cmd = "AUTH";
+    std::error_code ec;
+    std::string msg;
+    decode_client_response(line, msg, ec);
+    if (ec == error::sasl_cancelled) return finish_sasl(cmd, nullptr, "AUTH cancelled");
+    if (ec) return finish_sasl(cmd, nullptr, "malformed base64 in SASL response");
+    diagnostics diag;
+    switch (sasl_->mechanism) {
+    case sasl_mechanism::plain: {
+        const auto m = sasl_decode_plain(msg, ec, diag);
+        if (ec) return finish_sasl(cmd, nullptr, diag.message);
+        if (!m.authzid.empty() && m.authzid != m.authcid)
+            return finish_sasl(cmd, nullptr, "[AUTH] not authorized to act as that user");
+        const user* who = find_user(m.authcid);
+        if (!who || !constant_time_equal(who->password, m.passwd))
+            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or password");
+        return finish_sasl(cmd, who, {});
+    }
+    case sasl_mechanism::login:
+        if (sasl_->step <= 1) {
+            sasl_->login_user = msg;
+            sasl_->step = 2;
+            return reply(cmd, "+ " + base64_encode(sasl_login_password_prompt));
+        } else {
+            const user* who = find_user(sasl_->login_user);
+            if (!who || !constant_time_equal(who->password, msg))
+                return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or password");
+            return finish_sasl(cmd, who, {});
+        }
+    case sasl_mechanism::cram_md5: {
+        const auto m = sasl_decode_cram_md5(msg, ec, diag);
+        if (ec) return finish_sasl(cmd, nullptr, diag.message);
+        const user* who = find_user(m.user);
+        if (!who || !sasl_verify_cram_md5(m, sasl_->challenge, who->password))
+            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or digest");
+        return finish_sasl(cmd, who, {});
+    }
+    case sasl_mechanism::xoauth2: {
+        const auto m = sasl_decode_xoauth2(msg, ec, diag);
+        if (ec) return finish_sasl(cmd, nullptr, diag.message);
+        const user* who = find_user(m.user);
+        if (!who || !constant_time_equal(who->password, m.token))
+            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or token");
+        return finish_sasl(cmd, who, {});
+    }
+    case sasl_mechanism::oauthbearer: {
+        const auto m = sasl_decode_oauthbearer(msg, ec, diag);
+        if (ec) return finish_sasl(cmd, nullptr, diag.message);
+        const user* who = find_user(m.authzid);
+        if (!who || !constant_time_equal(who->password, m.token))
+            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or token");
+        return finish_sasl(cmd, who, {});
+    }
+    case sasl_mechanism::scram_sha_256: break;
+    }
+    finish_sasl(cmd, nullptr, "unsupported authentication mechanism");
+}
+
+void session::finish_sasl(std::string_view cmd, const user* who, std::string_view failure) {
+    sasl_.reset();
+    if (!who) return err(cmd, failure);
+    login(cmd, who);
+}
+
+void session::cmd_stls(std::string_view cmd) {
+    if (context_.tls_active) return err(cmd, "command not permitted when TLS active");
+    if (!context_.tls_available) return err(cmd, "TLS is not available");
+    after_ = after_output::start_tls; // before ok(): a tls_failure rule turns this into garbage
+    stop_processing_ = true;
+    input_.clear(); // RFC 2595 §4 / CVE-2021-23840 class: plaintext sent after STLS is dropped
+    ok(cmd, "begin TLS negotiation");
+}
+
+void session::cmd_utf8(std::string_view cmd) {
+    if (!config_.utf8) return err(cmd, "UTF8 is not supported");
+    utf8_ = true;
+    ok(cmd, "UTF8 enabled");
+}
+
+void session::cmd_lang(std::string_view cmd, std::size_t argc, std::string_view arg) {
+    if (config_.languages.empty()) return err(cmd, "LANG is not supported");
+    if (argc == 0) {
+        std::string body;
+        for (const auto& l : config_.languages)
+            body += l + "\r\n";
+        body += ".\r\n";
+        return reply_multi(cmd, "+OK language listing follows", std::move(body));
+    }
+    for (const auto& l : config_.languages) {
+        const std::string_view tag = std::string_view(l).substr(0, l.find(' '));
+        if (arg == "*" || iequals(tag, arg)) {
+            language_ = std::string(tag);
+            return ok(cmd, l);
+        }
+    }
+    err(cmd, "invalid language " + std::string(arg));
+}
+
+std::vector<std::string> session::capability_lines() const {
+    const bool auth = state_ == session_state::authorization;
+    if (auth && config_.faults.capabilities_authorization)
+        return *config_.faults.capabilities_authorization;
+    if (!auth && config_.faults.capabilities_transaction)
+        return *config_.faults.capabilities_transaction;
+    std::vector<std::string> caps;
+    if (config_.top) caps.emplace_back("TOP");
+    if (auth && config_.user_command) caps.emplace_back("USER");
+    if (auth && !config_.mechanisms.empty()) {
+        std::string sasl = "SASL";
+        for (auto m : config_.mechanisms)
+            sasl += " " + std::string(sasl_mechanism_name(m));
+        caps.push_back(sasl);
+    }
+    if (config_.resp_codes) {
+        caps.emplace_back("RESP-CODES");
+        caps.emplace_back("AUTH-RESP-CODE");
+    }
+    if (config_.pipelining) caps.emplace_back("PIPELINING");
+    if (!config_.expire.empty()) caps.push_back("EXPIRE " + config_.expire);
+    if (config_.login_delay.count())
+        caps.push_back("LOGIN-DELAY " + std::to_string(config_.login_delay.count()));
+    if (config_.uidl) caps.emplace_back("UIDL");
+    if (auth && context_.tls_available && !context_.tls_active) caps.emplace_back("STLS");
+    if (auth && config_.utf8) caps.emplace_back("UTF8");
+    if (!config_.languages.empty()) caps.emplace_back("LANG");
+    if (!config_.implementation.empty()) caps.push_back("IMPLEMENTATION " + config_.implementation);
+    return caps;
+}
+
+void session::cmd_capa(std::string_view cmd) {
+    std::string body;
+    for (const auto& c : capability_lines())
+        body += c + "\r\n";
+    body += ".\r\n";
+    reply_multi(cmd, "+OK capability list follows", std::move(body));
+}
+
+void session::cmd_quit(std::string_view cmd) {
+    after_ = after_output::close;
+    stop_processing_ = true;
+    if (state_ != session_state::transaction) return ok(cmd, "pop3kit signing off");
+    state_ = session_state::update;
+    std::vector<std::string> gone;
+    for (std::size_t i = 0; i < messages_.size(); ++i)
+        if (deleted_[i]) gone.push_back(messages_[i]->uid);
+    try {
+        locked_->commit_deletions(gone, config_.persist);
+    } catch (const std::exception&) {
+        locked_->unlock();
+        locked_.reset();
+        return err(cmd, "[SYS/PERM] some deleted messages not removed");
+    }
+    locked_->unlock();
+    locked_.reset();
+    const auto left = messages_.size() - gone.size();
+    ok(cmd, "pop3kit signing off (" + std::to_string(left) + " messages left)");
+}
+
+// ---- TRANSACTION ---------------------------------------------------------------------------
+
+const message* session::message_arg(std::string_view cmd, std::string_view arg) {
+    const auto n = parse_message_number(arg);
+    if (!n || *n > messages_.size()) {
+        err(cmd, "no such message");
+        return nullptr;
+    }
+    if (deleted_[*n - 1]) {
+        err(cmd, "message " + std::string(arg) + " already deleted");
+        return nullptr;
+    }
+    return messages_[*n - 1].get();
+}
+
+void session::cmd_stat(std::string_view cmd) {
+    std::uint64_t count = 0, octets = 0;
+    for (std::size_t i = 0; i < messages_.size(); ++i) {
+        if (deleted_[i]) continue;
+        ++count;
+        octets += messages_[i]->octets();
+    }
+    const auto delta = octet_delta(cmd);
+    ok(cmd,
+       std::to_string(count) + " " + std::to_string(static_cast<std::int64_t>(octets) + delta));
+}
+
+void session::cmd_list(std::string_view cmd, std::size_t argc, std::string_view arg) {
+    const auto delta = octet_delta(cmd);
+    auto size = [&](const message& m) {
+        return std::to_string(static_cast<std::int64_t>(m.octets()) + delta);
+    };
+    if (argc == 1) {
+        if (const message* m = message_arg(cmd, arg)) ok(cmd, std::string(arg) + " " + size(*m));
+        return;
+    }
+    std::string body;
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < messages_.size(); ++i) {
+        if (deleted_[i]) continue;
+        ++count;
+        body += std::to_string(i + 1) + " " + size(*messages_[i]) + "\r\n";
+    }
+    body += ".\r\n";
+    reply_multi(cmd, "+OK " + std::to_string(count) + " messages", std::move(body));
+}
+
+void session::cmd_uidl(std::string_view cmd, std::size_t argc, std::string_view arg) {
+    if (!config_.uidl) return err(cmd, "UIDL is not supported");
+    if (argc == 1) {
+        if (const message* m = message_arg(cmd, arg)) ok(cmd, std::string(arg) + " " + m->uid);
+        return;
+    }
+    std::string body;
+    for (std::size_t i = 0; i < messages_.size(); ++i)
+        if (!deleted_[i]) body += std::to_string(i + 1) + " " + messages_[i]->uid + "\r\n";
+    body += ".\r\n";
+    reply_multi(cmd, "+OK unique-id listing follows", std::move(body));
+}
+
+void session::cmd_retr(std::string_view cmd, std::string_view arg) {
+    const message* m = message_arg(cmd, arg);
+    if (!m) return;
+    const auto octets = static_cast<std::int64_t>(m->octets()) + octet_delta(cmd);
+    const auto n = *parse_message_number(arg);
+    reply_multi(cmd, "+OK " + std::to_string(octets) + " octets", {}, messages_[n - 1]);
+}
+
+void session::cmd_top(std::string_view cmd, std::string_view arg, std::string_view lines_arg) {
+    if (!config_.top) return err(cmd, "TOP is not supported");
+    const message* m = message_arg(cmd, arg);
+    if (!m) return;
+    auto lines = *parse_decimal(lines_arg);
+    std::string_view body = m->body();
+    std::size_t end = 0;
+    while (lines > 0 && end < body.size()) {
+        const auto eol = body.find('\n', end);
+        end = eol == std::string_view::npos ? body.size() : eol + 1;
+        --lines;
+    }
+    std::string wire;
+    dot_stuffer stuffer;
+    stuffer.encode(m->headers(), wire);
+    stuffer.encode(body.substr(0, end), wire);
+    stuffer.finish(wire);
+    reply_multi(cmd, "+OK top of message follows", std::move(wire));
+}
+
+void session::cmd_dele(std::string_view cmd, std::string_view arg) {
+    if (!message_arg(cmd, arg)) return;
+    deleted_[*parse_message_number(arg) - 1] = true;
+    ok(cmd, "message " + std::string(arg) + " deleted");
+}
+
+void session::cmd_rset(std::string_view cmd) {
+    std::fill(deleted_.begin(), deleted_.end(), false);
+    std::uint64_t octets = 0;
+    for (const auto& m : messages_)
+        octets += m->octets();
+    ok(cmd, "maildrop has " + std::to_string(messages_.size()) + " messages (" +
+                std::to_string(octets) + " octets)");
+}
+
+} // namespace pop3::mock
