@@ -1,7 +1,7 @@
 # pop3_target_defaults(target): warnings, optional -Werror and sanitizers for our own targets.
 add_library(pop3_build_flags INTERFACE)
 target_compile_options(pop3_build_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-    -Wno-sign-conversion)
+    -Wno-sign-conversion -Wno-missing-field-initializers) # designated initializers may omit members
 if(POP3_WERROR)
     target_compile_options(pop3_build_flags INTERFACE -Werror)
 endif()

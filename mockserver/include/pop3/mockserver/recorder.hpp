@@ -1,0 +1,34 @@
+// Session recording (--record DIR): each session as a transcript of C: and S: lines, with
+// credentials masked on request. Format: docs/recording.md.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+namespace pop3::mock {
+
+class recorder {
+public:
+    recorder(const std::filesystem::path& file, bool mask_credentials);
+
+    void client_bytes(std::string_view bytes);
+    void server_bytes(std::string_view part1, std::string_view part2 = {});
+    void note(std::string_view text); // "# text" line, e.g. "TLS started"
+
+    // The masking rule, exposed for tests: PASS and APOP secrets, AUTH initial responses and
+    // every client line of a SASL exchange become "****".
+    std::string mask_client_line(std::string_view line);
+
+private:
+    void emit(char who, std::string_view line);
+    void feed(char who, std::string& pending, std::string_view bytes);
+
+    std::ofstream out_;
+    bool mask_;
+    bool in_sasl_ = false;
+    std::string client_pending_, server_pending_;
+};
+
+} // namespace pop3::mock

@@ -1,0 +1,372 @@
+#include "pop3/mockserver/server.hpp"
+
+// GCC 12 reports a false mismatched-new-delete on Asio's awaitable frames.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "pop3/mockserver/recorder.hpp"
+#include "pop3/mockserver/session.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
+#include <list>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace pop3::mock {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+std::pair<std::string, std::uint16_t> parse_host_port(std::string_view text) {
+    std::string_view host, port;
+    if (text.starts_with('[')) {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            throw std::invalid_argument("'" + std::string(text) + "': expected [IPv6]:PORT");
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos)
+            throw std::invalid_argument("'" + std::string(text) + "': expected HOST:PORT");
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || value > 65535 || host.empty())
+        throw std::invalid_argument("'" + std::string(text) + "': bad port '" + std::string(port) +
+                                    "'");
+    return {std::string(host), static_cast<std::uint16_t>(value)};
+}
+
+namespace {
+
+// The bytes of one write action, in at most two parts, addressable by offset.
+struct two_part {
+    std::string_view a, b;
+    std::size_t size() const noexcept { return a.size() + b.size(); }
+    std::array<asio::const_buffer, 2> range(std::size_t from, std::size_t to) const noexcept {
+        auto piece = [&](std::string_view part, std::size_t base) {
+            const auto lo = std::clamp(from, base, base + part.size()) - base;
+            const auto hi = std::clamp(to, base, base + part.size()) - base;
+            return asio::buffer(part.data() + lo, hi - lo);
+        };
+        return {piece(a, 0), piece(b, a.size())};
+    }
+};
+
+} // namespace
+
+struct server::impl {
+    server_config config;
+    server_options options;
+    net::pem_identity identity;
+    std::unique_ptr<asio::ssl::context> tls;
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::vector<std::thread> threads;
+    std::unique_ptr<tcp::acceptor> plain_acceptor, tls_acceptor;
+    std::atomic<std::uint64_t> next_session{1};
+    std::atomic<std::size_t> next_context{0};
+    bool running = false;
+
+    void log(std::string_view line) const {
+        if (options.log) options.log(line);
+    }
+
+    asio::io_context& pick_context() {
+        return *contexts[next_context.fetch_add(1) % contexts.size()];
+    }
+
+    tcp::acceptor bind(const std::string& where) {
+        const auto [host, port] = parse_host_port(where);
+        boost::system::error_code ec;
+        const auto address = asio::ip::make_address(host, ec);
+        if (ec) throw std::runtime_error("'" + where + "': not an IP address");
+        tcp::acceptor acc(*contexts[0]);
+        const tcp::endpoint ep(address, port);
+        acc.open(ep.protocol());
+        acc.set_option(tcp::acceptor::reuse_address(true));
+        acc.bind(ep, ec);
+        if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+        acc.listen(asio::socket_base::max_listen_connections);
+        return acc;
+    }
+
+    awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
+        while (true) {
+            auto& ctx = pick_context();
+            tcp::socket socket(ctx);
+            boost::system::error_code ec;
+            co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+            if (ec) continue; // e.g. EMFILE: keep serving the connections we have
+            // Replies are written as they are ready; Nagle would hold each back for an ACK.
+            socket.set_option(tcp::no_delay(true), ec);
+            asio::co_spawn(ctx, run_connection(std::move(socket), implicit_tls), asio::detached);
+        }
+    }
+
+    awaitable<void> run_connection(tcp::socket socket, bool implicit_tls);
+};
+
+namespace {
+
+// One connection: the socket, TLS when active, and an idle timer.
+class connection {
+public:
+    connection(tcp::socket s, asio::ssl::context* tls)
+        : socket_(std::move(s)), timer_(socket_.get_executor()), tls_ctx_(tls) {}
+
+    awaitable<bool> handshake() {
+        tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_ctx_);
+        boost::system::error_code ec;
+        co_await tls_->async_handshake(asio::ssl::stream_base::server,
+                                       asio::redirect_error(use_awaitable, ec));
+        co_return !ec;
+    }
+
+    // Reads some bytes; 0 on EOF, error or idle timeout (the timer closes the socket).
+    awaitable<std::size_t> read(char* data, std::size_t size, std::chrono::seconds idle) {
+        arm(idle);
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        if (tls_)
+            n = co_await tls_->async_read_some(asio::buffer(data, size),
+                                               asio::redirect_error(use_awaitable, ec));
+        else
+            n = co_await socket_.async_read_some(asio::buffer(data, size),
+                                                 asio::redirect_error(use_awaitable, ec));
+        timer_.cancel();
+        co_return ec ? 0 : n;
+    }
+
+    template <class Buffers>
+    awaitable<bool> write(const Buffers& buffers) {
+        boost::system::error_code ec;
+        if (tls_)
+            co_await asio::async_write(*tls_, buffers, asio::redirect_error(use_awaitable, ec));
+        else
+            co_await asio::async_write(socket_, buffers, asio::redirect_error(use_awaitable, ec));
+        co_return !ec;
+    }
+
+    awaitable<void> sleep(std::chrono::milliseconds d) {
+        timer_.expires_after(d);
+        boost::system::error_code ec;
+        co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+
+    void close() {
+        boost::system::error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+    }
+
+    std::string peer() const {
+        boost::system::error_code ec;
+        const auto ep = socket_.remote_endpoint(ec);
+        return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+
+private:
+    void arm(std::chrono::seconds idle) {
+        if (idle.count() <= 0) return;
+        timer_.expires_after(idle);
+        timer_.async_wait([this](boost::system::error_code ec) {
+            if (!ec) close(); // RFC 1939 §3 autologout: close without entering UPDATE
+        });
+    }
+
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    asio::ssl::context* tls_ctx_;
+    std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+};
+
+// Writes one action's bytes with its delivery fault. False when the connection is to close.
+awaitable<bool> deliver(connection& conn, const server_action& a) {
+    const two_part bytes{a.data, a.data2};
+    const fault& f = a.delivery;
+    if (f.delay.count()) co_await conn.sleep(f.delay);
+    const std::size_t end =
+        f.disconnect_at ? std::min(*f.disconnect_at, bytes.size()) : bytes.size();
+
+    // Cut points: the split offsets and every drip_bytes.
+    std::vector<std::size_t> cuts;
+    for (auto s : f.split_at)
+        if (s > 0 && s < end) cuts.push_back(s);
+    if (f.drip_bytes)
+        for (std::size_t s = f.drip_bytes; s < end; s += f.drip_bytes)
+            cuts.push_back(s);
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    cuts.push_back(end);
+
+    std::size_t from = 0;
+    for (auto to : cuts) {
+        if (to > from && !co_await conn.write(bytes.range(from, to))) co_return false;
+        if (f.drip_bytes && f.drip_pause.count() && to < end) co_await conn.sleep(f.drip_pause);
+        from = to;
+    }
+    co_return !f.disconnect_at;
+}
+
+} // namespace
+
+awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_tls) {
+    const auto id = next_session.fetch_add(1);
+    connection conn(std::move(socket), tls.get());
+    const std::string tag = "session " + std::to_string(id) + " " + conn.peer();
+    log(tag + " connected" + (implicit_tls ? " (pop3s)" : ""));
+
+    std::unique_ptr<recorder> rec;
+    if (options.record_dir)
+        rec = std::make_unique<recorder>(*options.record_dir /
+                                             ("session-" + std::to_string(id) + ".txt"),
+                                         options.mask_credentials);
+
+    if (implicit_tls && !co_await conn.handshake()) {
+        log(tag + " TLS handshake failed");
+        conn.close();
+        co_return;
+    }
+    session_context ctx;
+    ctx.tls_active = implicit_tls;
+    ctx.tls_available = tls != nullptr && options.starttls;
+    ctx.timestamp_seed = std::to_string(::getpid()) + "." + std::to_string(id);
+    session s(config, std::move(ctx));
+
+    std::vector<char> buffer(16 * 1024);
+    std::string reason = "closed";
+    auto action = s.start();
+    bool active = true;
+    while (active) {
+        switch (action.what) {
+        case server_action::type::write:
+            if (rec) rec->server_bytes(action.data, action.data2);
+            if (!co_await deliver(conn, action)) {
+                reason = "disconnected by scenario";
+                active = false;
+                break;
+            }
+            action = s.on_write_done();
+            break;
+        case server_action::type::read: {
+            const auto n = co_await conn.read(buffer.data(), buffer.size(), action.idle_timeout);
+            if (n == 0) {
+                reason = "peer closed or idle timeout";
+                active = false;
+                break;
+            }
+            if (rec) rec->client_bytes({buffer.data(), n});
+            action = s.on_read({buffer.data(), n});
+            break;
+        }
+        case server_action::type::start_tls: {
+            const bool ok = co_await conn.handshake();
+            log(tag + (ok ? " STLS: TLS started" : " STLS: TLS handshake failed"));
+            if (rec) rec->note(ok ? "TLS started" : "TLS handshake failed");
+            action = s.on_tls_done(ok);
+            break;
+        }
+        case server_action::type::hang:
+            log(tag + " hanging (scenario)");
+            // Read and discard until the peer gives up or the idle timer fires.
+            while (co_await conn.read(buffer.data(), buffer.size(), config.idle_timeout) > 0) {
+            }
+            reason = "hung until the peer closed";
+            active = false;
+            break;
+        case server_action::type::close: active = false; break;
+        }
+    }
+    s.on_disconnect();
+    conn.close();
+    log(tag + " " + reason);
+}
+
+server::server(server_config config, server_options options) : impl_(std::make_unique<impl>()) {
+    impl_->config = std::move(config);
+    impl_->options = std::move(options);
+}
+
+server::~server() {
+    stop();
+}
+
+void server::start() {
+    auto& d = *impl_;
+    if (d.running) return;
+    const unsigned n =
+        d.options.threads ? d.options.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i)
+        d.contexts.push_back(std::make_unique<asio::io_context>(1));
+    if (d.options.tls_listen || d.options.starttls) {
+        d.identity = d.options.identity ? *d.options.identity : net::make_self_signed();
+        d.tls = std::make_unique<asio::ssl::context>(net::make_server_context(d.identity));
+    }
+    d.plain_acceptor = std::make_unique<tcp::acceptor>(d.bind(d.options.listen));
+    asio::co_spawn(*d.contexts[0], d.accept_loop(*d.plain_acceptor, false), asio::detached);
+    if (d.options.tls_listen) {
+        d.tls_acceptor = std::make_unique<tcp::acceptor>(d.bind(*d.options.tls_listen));
+        asio::co_spawn(*d.contexts[0], d.accept_loop(*d.tls_acceptor, true), asio::detached);
+    }
+    for (auto& ctx : d.contexts) {
+        d.threads.emplace_back([c = ctx.get()] {
+            auto guard = asio::make_work_guard(*c);
+            c->run();
+        });
+    }
+    d.running = true;
+}
+
+void server::stop() {
+    auto& d = *impl_;
+    if (!d.running) return;
+    d.running = false;
+    for (auto& ctx : d.contexts)
+        ctx->stop();
+    for (auto& t : d.threads)
+        t.join();
+    d.threads.clear();
+    d.plain_acceptor.reset();
+    d.tls_acceptor.reset();
+    // Destroying the contexts destroys the suspended sessions, which release their locks.
+    d.contexts.clear();
+}
+
+std::uint16_t server::port() const {
+    return impl_->plain_acceptor ? impl_->plain_acceptor->local_endpoint().port() : 0;
+}
+
+std::optional<std::uint16_t> server::tls_port() const {
+    if (!impl_->tls_acceptor) return std::nullopt;
+    return impl_->tls_acceptor->local_endpoint().port();
+}
+
+const net::pem_identity& server::identity() const {
+    return impl_->identity;
+}
+const server_config& server::config() const {
+    return impl_->config;
+}
+
+} // namespace pop3::mock

@@ -1,0 +1,308 @@
+#include "pop3/mockserver/server.hpp"
+#include "support/raw_client.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace pop3;
+using namespace pop3::mock;
+using test::raw_client;
+
+namespace {
+
+server_options quiet_options() {
+    server_options o;
+    o.threads = 2;
+    return o;
+}
+
+// A server with one rule for `command`.
+server_config with_rule(std::string command, reply_change change, fault delivery = {}) {
+    server_config c = default_config();
+    rule r;
+    r.command = std::move(command);
+    r.change = std::move(change);
+    r.delivery = std::move(delivery);
+    c.faults.rules.push_back(std::move(r));
+    return c;
+}
+
+void login(raw_client& c) {
+    c.reply(); // greeting
+    c.send("USER user\r\nPASS pass\r\n");
+    REQUIRE(c.reply() == "+OK send PASS\r\n");
+    REQUIRE(c.reply().starts_with("+OK maildrop has 3 messages"));
+}
+
+} // namespace
+
+TEST_CASE("server: the embedded default serves a whole session on an ephemeral port") {
+    server srv(default_config(), quiet_options());
+    srv.start();
+    REQUIRE(srv.port() != 0);
+    raw_client c(srv.port());
+    CHECK(c.reply().starts_with("+OK pop3kit mock server ready <"));
+    c.send("USER user\r\nPASS pass\r\nSTAT\r\nRETR 2\r\nQUIT\r\n");
+    CHECK(c.reply() == "+OK send PASS\r\n");
+    CHECK(c.reply().starts_with("+OK maildrop has 3 messages"));
+    CHECK(c.reply().starts_with("+OK 3 "));
+    const auto retr = c.multi();
+    CHECK(retr.find("\r\n..\r\n...\r\n..hidden\r\n") != std::string::npos); // stuffed on the wire
+    CHECK(retr.ends_with("end\r\n.\r\n"));
+    CHECK(c.reply().starts_with("+OK pop3kit signing off"));
+    CHECK(c.closed());
+}
+
+TEST_CASE("server: several servers in one process, each stops its own") {
+    server a(default_config(), quiet_options()), b(default_config(), quiet_options());
+    a.start();
+    b.start();
+    CHECK(a.port() != b.port());
+    raw_client ca(a.port()), cb(b.port());
+    CHECK(ca.reply().starts_with("+OK"));
+    CHECK(cb.reply().starts_with("+OK"));
+    a.stop();
+    CHECK(ca.closed());
+    cb.send("NOOP\r\n");
+    CHECK(cb.reply().starts_with("-ERR"));
+}
+
+TEST_CASE("server: a second concurrent login gets IN-USE until the first leaves") {
+    server srv(default_config(), quiet_options());
+    srv.start();
+    raw_client first(srv.port());
+    login(first);
+    raw_client second(srv.port());
+    second.reply();
+    second.send("USER user\r\nPASS pass\r\n");
+    second.reply();
+    CHECK(second.reply() == "-ERR [IN-USE] maildrop already locked by another session\r\n");
+    first.send("QUIT\r\n");
+    first.reply();
+    CHECK(first.closed());
+    second.send("USER user\r\nPASS pass\r\n");
+    second.reply();
+    CHECK(second.reply().starts_with("+OK maildrop has 3 messages"));
+}
+
+TEST_CASE("server: a dropped connection deletes nothing; QUIT does") {
+    server srv(default_config(), quiet_options());
+    srv.start();
+    {
+        raw_client c(srv.port());
+        login(c);
+        c.send("DELE 1\r\n");
+        CHECK(c.reply() == "+OK message 1 deleted\r\n");
+    } // dropped
+    {
+        raw_client c(srv.port());
+        c.set_timeout(std::chrono::seconds(5));
+        // The lock is released when the server notices the drop; retry briefly.
+        std::string status;
+        for (int i = 0; i < 50; ++i) {
+            raw_client again(srv.port());
+            again.reply();
+            again.send("USER user\r\nPASS pass\r\n");
+            again.reply();
+            status = again.reply();
+            if (status.find("IN-USE") == std::string::npos) break;
+            ::usleep(20000);
+        }
+        CHECK(status.starts_with("+OK maildrop has 3 messages"));
+    }
+}
+
+TEST_CASE("server: STLS then TLS; plaintext injected after STLS is never answered") {
+    server srv(default_config(), quiet_options());
+    srv.start();
+    raw_client c(srv.port());
+    c.reply();
+    c.send("STLS\r\nCAPA\r\n"); // one segment: the CAPA must be discarded
+    CHECK(c.reply() == "+OK begin TLS negotiation\r\n");
+    REQUIRE(c.start_tls(srv.identity().certificate));
+    c.send("NOOP\r\n");
+    CHECK(c.reply() == "-ERR command not valid in the AUTHORIZATION state\r\n");
+    c.send("STLS\r\n");
+    CHECK(c.reply() == "-ERR command not permitted when TLS active\r\n");
+    c.send("CAPA\r\n");
+    CHECK(c.multi().find("STLS") == std::string::npos);
+}
+
+TEST_CASE("server: implicit TLS listener") {
+    auto o = quiet_options();
+    o.tls_listen = "127.0.0.1:0";
+    server srv(default_config(), o);
+    srv.start();
+    REQUIRE(srv.tls_port());
+    raw_client c(*srv.tls_port());
+    REQUIRE(c.start_tls(srv.identity().certificate));
+    CHECK(c.reply().starts_with("+OK pop3kit mock server ready"));
+    c.send("STLS\r\n");
+    CHECK(c.reply() == "-ERR command not permitted when TLS active\r\n");
+}
+
+TEST_CASE("server: faults") {
+    SECTION("raw bytes instead of the reply") {
+        server srv(with_rule("NOOP", {.replace = "+OK\x01 garbage\r\n"}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("NOOP\r\n");
+        CHECK(c.receive() == "+OK\x01 garbage\r\n");
+    }
+    SECTION("response injection: extra lines after the STLS +OK in the same write") {
+        server srv(with_rule("STLS", {.append = "+OK injected\r\n"}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        c.reply();
+        c.send("STLS\r\n");
+        // Both arrive in one segment, while the server waits for the client's TLS handshake.
+        CHECK(c.receive() == "+OK begin TLS negotiation\r\n+OK injected\r\n");
+    }
+    SECTION("delay, drip and split writes deliver the same bytes") {
+        fault f;
+        f.delay = std::chrono::milliseconds(50);
+        f.drip_bytes = 3;
+        f.drip_pause = std::chrono::milliseconds(1);
+        f.split_at = {1, 7};
+        server srv(with_rule("STAT", {}, f), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("STAT\r\n");
+        CHECK(c.reply().starts_with("+OK 3 "));
+    }
+    SECTION("disconnect in the middle of a reply") {
+        fault f;
+        f.disconnect_at = 20;
+        server srv(with_rule("RETR", {}, f), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("RETR 1\r\n");
+        const auto got = c.until_closed();
+        CHECK(got.size() == 20);
+        CHECK(got.starts_with("+OK "));
+    }
+    SECTION("bare LF line ends") {
+        server srv(with_rule("LIST", {.bare_lf = true}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("LIST\r\nQUIT\r\n");
+        const auto got = c.until_closed();
+        CHECK(got.starts_with("+OK 3 messages\n1 "));
+        CHECK(got.find("\r\n.\r\n") == std::string::npos);
+    }
+    SECTION("wrong octet counts") {
+        server srv(with_rule("LIST", {.octet_delta = 1000}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("LIST 1\r\nLIST 1\r\n");
+        const auto wrong = c.reply();
+        const auto right = c.reply(); // the rule has no occurrence: it applies every time
+        CHECK(wrong == right);
+        CHECK(std::stoul(wrong.substr(6)) > 1000);
+    }
+    SECTION("missing terminator") {
+        fault f;
+        f.disconnect_at = std::numeric_limits<std::size_t>::max();
+        server srv(with_rule("RETR", {.drop_terminator = true}, f), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("RETR 1\r\n");
+        const auto got = c.until_closed();
+        CHECK(got.ends_with("default maildrop.\r\n"));
+    }
+    SECTION("a body that never ends") {
+        server srv(with_rule("RETR", {.endless_body = true}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("RETR 1\r\n");
+        const auto got = c.until_closed(1 << 20);
+        CHECK(got.size() >= (1u << 20));
+        CHECK(got.find("\r\n.\r\n") == std::string::npos);
+    }
+    SECTION("a huge line") {
+        server srv(with_rule("RETR", {.huge_line = 100000}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("RETR 1\r\n");
+        const auto got = c.multi();
+        CHECK(got.find(std::string(100000, 'x') + "\r\n") != std::string::npos);
+    }
+    SECTION("TLS handshake failure after STLS") {
+        server srv(with_rule("STLS", {.tls_failure = true}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        c.reply();
+        c.send("STLS\r\n");
+        CHECK(c.reply() == "+OK begin TLS negotiation\r\n");
+        CHECK_FALSE(c.start_tls());
+    }
+    SECTION("never replying") {
+        fault f;
+        f.hang = true;
+        server srv(with_rule("STAT", {}, f), quiet_options());
+        srv.start();
+        raw_client c(srv.port(), std::chrono::milliseconds(300));
+        c.set_timeout(std::chrono::seconds(5));
+        login(c);
+        c.set_timeout(std::chrono::milliseconds(300));
+        c.send("STAT\r\n");
+        CHECK_THROWS_WITH(c.receive(), "receive timed out");
+    }
+    SECTION("the greeting replaced") {
+        server srv(with_rule("greeting", {.replace = "+ERR not ready\r\n"}), quiet_options());
+        srv.start();
+        raw_client c(srv.port());
+        CHECK(c.receive() == "+ERR not ready\r\n");
+    }
+}
+
+TEST_CASE("server: the idle timer closes a silent connection without UPDATE") {
+    server_config cfg = default_config();
+    cfg.idle_timeout = std::chrono::seconds(1);
+    server srv(cfg, quiet_options());
+    srv.start();
+    raw_client c(srv.port());
+    login(c);
+    c.send("DELE 1\r\n");
+    c.reply();
+    c.set_timeout(std::chrono::seconds(5));
+    CHECK(c.closed());
+}
+
+TEST_CASE("server: --record writes S:/C: transcripts with credentials masked") {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("pop3kit-record-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    {
+        auto o = quiet_options();
+        o.record_dir = dir;
+        server srv(default_config(), o);
+        srv.start();
+        raw_client c(srv.port());
+        login(c);
+        c.send("QUIT\r\n");
+        c.reply();
+        CHECK(c.closed());
+        srv.stop();
+    }
+    std::ifstream in(dir / "session-1.txt");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const auto text = ss.str();
+    CHECK(text.find("C: USER user\n") != std::string::npos);
+    CHECK(text.find("C: PASS ****\n") != std::string::npos);
+    CHECK(text.find("pass\n") == std::string::npos);
+    CHECK(text.find("S: +OK pop3kit signing off") != std::string::npos);
+    std::filesystem::remove_all(dir);
+}

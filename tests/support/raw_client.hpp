@@ -1,0 +1,154 @@
+// A raw POP3 test client on POSIX sockets and OpenSSL: sends exact bytes, reads replies through
+// the protocol core, and never waits longer than its timeout — so tests check the mock server
+// on the wire, not through pop3kit's own client.
+#pragma once
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <pop3/protocol/reply_reader.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+namespace pop3::test {
+
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd_ < 0) throw std::runtime_error("socket() failed");
+        set_timeout(timeout);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error("connect() to 127.0.0.1:" + std::to_string(port) + " failed");
+    }
+    ~raw_client() {
+        if (ssl_) SSL_free(ssl_);
+        if (ctx_) SSL_CTX_free(ctx_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+    raw_client(const raw_client&) = delete;
+    raw_client& operator=(const raw_client&) = delete;
+
+    void set_timeout(std::chrono::milliseconds t) {
+        timeval tv{};
+        tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+        tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+
+    // TLS client handshake on the open connection. With a CA (PEM), the certificate and the
+    // name "localhost" are verified. Returns false when the handshake fails.
+    bool start_tls(const std::string& ca_pem = {}) {
+        ctx_ = SSL_CTX_new(TLS_client_method());
+        if (!ca_pem.empty()) {
+            BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
+            X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), cert);
+            X509_free(cert);
+            BIO_free(bio);
+            SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+        }
+        ssl_ = SSL_new(ctx_);
+        SSL_set_fd(ssl_, fd_);
+        SSL_set1_host(ssl_, "localhost");
+        SSL_set_tlsext_host_name(ssl_, "localhost");
+        if (SSL_connect(ssl_) != 1) {
+            ERR_clear_error();
+            return false;
+        }
+        return true;
+    }
+
+    void send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            const long n = ssl_ ? SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()))
+                                : ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) throw std::runtime_error("send failed");
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    // Receives some bytes; "" on EOF, throws on timeout.
+    std::string receive() {
+        char buf[65536];
+        const long n = ssl_ ? SSL_read(ssl_, buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
+        if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
+        if (n < 0 && !ssl_ && (errno == EAGAIN || errno == EWOULDBLOCK))
+            throw std::runtime_error("receive timed out");
+        if (n < 0 && ssl_ && SSL_get_error(ssl_, static_cast<int>(n)) == SSL_ERROR_SYSCALL &&
+            (errno == EAGAIN || errno == EWOULDBLOCK))
+            throw std::runtime_error("receive timed out");
+        return {};
+    }
+
+    // Reads one whole reply of the given shape: the status line with CRLF, then the body as
+    // sent (still dot-stuffed, terminator included) — exactly the bytes on the wire.
+    std::string reply(reply_shape shape = reply_shape::single_line) {
+        reply_reader reader(limits{}, line_policy::lenient(1 << 20));
+        reader.start(shape);
+        std::size_t used = 0;
+        while (true) {
+            std::string_view rest = std::string_view(pending_).substr(used);
+            std::error_code ec;
+            while (!reader.complete()) {
+                const auto step = reader.read(rest, ec);
+                rest.remove_prefix(step.consumed);
+                used += step.consumed;
+                if (ec) break;
+            }
+            if (reader.complete()) {
+                std::string out = pending_.substr(0, used);
+                pending_.erase(0, used);
+                return out;
+            }
+            if (ec != error::need_more) throw std::runtime_error("bad reply: " + ec.message());
+            const auto more = receive();
+            if (more.empty())
+                throw std::runtime_error("connection closed inside a reply: '" + pending_ + "'");
+            pending_ += more;
+        }
+    }
+    std::string multi() { return reply(reply_shape::multi_line); }
+
+    // Everything until the server closes (or the byte limit).
+    std::string until_closed(std::size_t limit = 1 << 26) {
+        std::string out = std::exchange(pending_, {});
+        while (out.size() < limit) {
+            auto more = receive();
+            if (more.empty()) break;
+            out += more;
+        }
+        return out;
+    }
+
+    // True when the server closed the connection (EOF within the timeout).
+    bool closed() {
+        try {
+            return pending_.empty() && receive().empty();
+        } catch (const std::exception&) {
+            return false;
+        }
+    }
+
+private:
+    int fd_ = -1;
+    SSL_CTX* ctx_ = nullptr;
+    SSL* ssl_ = nullptr;
+    std::string pending_;
+};
+
+} // namespace pop3::test
