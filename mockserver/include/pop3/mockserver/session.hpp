@@ -41,6 +41,14 @@ struct server_action {
     std::chrono::seconds idle_timeout{0}; // for read
 };
 
+// An AUTH exchange in progress.
+struct sasl_exchange {
+    sasl_mechanism mechanism = sasl_mechanism::plain;
+    int step = 0;
+    std::string challenge; // CRAM-MD5
+    std::string login_user;
+};
+
 class session {
 public:
     session(const server_config& config, session_context context);
@@ -73,13 +81,6 @@ private:
         return o;
     }
     enum class after_output : std::uint8_t { read, close, start_tls, tls_garbage, hang };
-    struct sasl_exchange {
-        sasl_mechanism mechanism = sasl_mechanism::plain;
-        int step = 0;
-        std::string challenge; // CRAM-MD5
-        std::string login_user;
-    };
-
     server_action next_action();
     void process_input();
     void handle_line(std::string_view line);

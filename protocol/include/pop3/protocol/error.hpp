@@ -50,6 +50,17 @@ enum class error {
     bad_base64,
     bad_sasl_message,
     sasl_cancelled,
+
+    // Sessions (the client's; the drivers report I/O failures with their own codes).
+    server_error,         // the server answered -ERR (poplib's error_proto)
+    connection_unusable,  // an earlier error left the connection out of step: reconnect
+    stls_unavailable,     // STLS not advertised or refused: never goes on in plaintext
+    tls_already_active,   // STLS on a connection that already runs TLS
+    plaintext_after_stls, // bytes after the STLS +OK before the handshake (CVE-2021-22947)
+    connection_closed,    // the server closed the connection
+    timeout,              // an operation ran out of time
+
+    last_error = timeout, // keep equal to the last enumerator
 };
 
 const std::error_category& error_category() noexcept;

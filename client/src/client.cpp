@@ -1,0 +1,606 @@
+#include "pop3/client/client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <iostream>
+#include <optional>
+#include <pop3/protocol/apop.hpp>
+#include <pop3/protocol/base64.hpp>
+#include <pop3/protocol/text.hpp>
+
+namespace pop3 {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using sansio::reply;
+using sansio::request;
+
+protocol_error::protocol_error(std::error_code ec, const std::string& what, std::string response,
+                               response_code_kind kind, std::string code_text)
+    : std::runtime_error(what), ec_(ec), response_(std::move(response)), kind_(kind),
+      code_text_(std::move(code_text)) {}
+
+namespace {
+
+multiline split_lines(std::string response, std::string_view content, std::uint64_t octets) {
+    multiline m{std::move(response), {}, octets};
+    while (!content.empty()) {
+        const auto eol = content.find('\n');
+        auto line = content.substr(0, eol);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        m.lines.emplace_back(line);
+        content.remove_prefix(eol == std::string_view::npos ? content.size() : eol + 1);
+    }
+    return m;
+}
+
+// "+OK 120 octets" -> 120, else 0.
+std::uint64_t announced_octets(std::string_view text) {
+    std::string_view rest = text;
+    return parse_decimal(next_token(rest)).value_or(0);
+}
+
+bool is_ip_address(const std::string& host) {
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+} // namespace
+
+multiline message_result::as_lines() const {
+    return split_lines(response, content, octets);
+}
+
+struct client::impl {
+    client_options opt;
+    asio::io_context ioc{1};
+    tcp::socket socket{ioc};
+    std::unique_ptr<asio::ssl::context> ssl_ctx;
+    std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
+    sansio::client_session session;
+    std::string welcome;
+    capabilities caps;
+    bool caps_known = false;
+    bool closed = false;
+
+    explicit impl(client_options o)
+        : opt(std::move(o)),
+          session(sansio::session_options{opt.protocol_limits, line_policy::strict(), 1}) {}
+
+    std::ostream& debug() { return opt.debug_stream ? *opt.debug_stream : std::cerr; }
+
+    [[noreturn]] void raise(std::error_code ec, const std::string& what) {
+        session.mark_unusable();
+        throw protocol_error(ec, what);
+    }
+
+    // Runs one asynchronous step to completion or until the deadline.
+    template <class Start>
+    std::pair<std::error_code, std::size_t> step(Start&& start,
+                                                 std::chrono::steady_clock::time_point deadline) {
+        std::optional<std::pair<boost::system::error_code, std::size_t>> result;
+        ioc.restart();
+        start([&](boost::system::error_code ec, std::size_t n = 0) { result.emplace(ec, n); });
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left > left.zero()) ioc.run_for(left);
+        if (!result) {
+            boost::system::error_code ignored;
+            socket.cancel(ignored);
+            ioc.restart();
+            ioc.run();
+            return {make_error_code(error::timeout), 0};
+        }
+        auto [ec, n] = *result;
+        // End of stream is not an error to the session: it sees 0 bytes.
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return {{}, 0};
+        return {ec, n};
+    }
+
+    void make_tls_context() {
+        namespace ssl = asio::ssl;
+        ssl_ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+        ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                             ssl::context::no_tlsv1_1);
+        const auto& t = opt.tls_settings;
+        if (t.verify) {
+            ssl_ctx->set_verify_mode(ssl::verify_peer);
+            if (!t.ca_pem.empty()) ssl_ctx->add_certificate_authority(asio::buffer(t.ca_pem));
+            if (!t.ca_file.empty()) ssl_ctx->load_verify_file(t.ca_file);
+            if (!t.ca_dir.empty()) ssl_ctx->add_verify_path(t.ca_dir);
+            if (t.ca_pem.empty() && t.ca_file.empty() && t.ca_dir.empty())
+                ssl_ctx->set_default_verify_paths();
+        } else {
+            ssl_ctx->set_verify_mode(ssl::verify_none);
+        }
+        if (!t.cert_file.empty()) ssl_ctx->use_certificate_chain_file(t.cert_file);
+        if (!t.key_file.empty()) ssl_ctx->use_private_key_file(t.key_file, ssl::context::pem);
+    }
+
+    std::error_code handshake(std::chrono::steady_clock::time_point deadline) {
+        if (!ssl_ctx) make_tls_context();
+        tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket, *ssl_ctx);
+        const std::string name =
+            opt.tls_settings.server_name.empty() ? opt.host : opt.tls_settings.server_name;
+        SSL* ssl = tls->native_handle();
+        if (!is_ip_address(name)) SSL_set_tlsext_host_name(ssl, name.c_str());
+        if (opt.tls_settings.verify) {
+            X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+            if (is_ip_address(name))
+                X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+            else
+                X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+        }
+        auto [ec, n] = step(
+            [&](auto handler) {
+                tls->async_handshake(
+                    asio::ssl::stream_base::client,
+                    [handler](boost::system::error_code e) mutable { handler(e, 0); });
+            },
+            deadline);
+        return ec;
+    }
+
+    // Runs a batch through the session; throws on I/O and protocol errors (not on -ERR).
+    void run(std::span<request> batch) {
+        if (closed) raise(error::connection_unusable, "the connection is closed");
+        const auto deadline = std::chrono::steady_clock::now() + opt.operation_timeout;
+        if (opt.debuglevel > 0)
+            for (const auto& r : batch)
+                if (!r.line.empty()) debug() << "*cmd* " << masked(r.line) << '\n';
+        auto a = session.start(batch);
+        while (a.what != sansio::action::type::done) {
+            std::error_code ec;
+            std::size_t n = 0;
+            switch (a.what) {
+            case sansio::action::type::write:
+                std::tie(ec, n) = step(
+                    [&](auto handler) {
+                        if (tls)
+                            asio::async_write(*tls, asio::buffer(a.write_data), handler);
+                        else
+                            asio::async_write(socket, asio::buffer(a.write_data), handler);
+                    },
+                    deadline);
+                break;
+            case sansio::action::type::read:
+                std::tie(ec, n) = step(
+                    [&](auto handler) {
+                        if (tls)
+                            tls->async_read_some(
+                                asio::buffer(a.read_into.data(), a.read_into.size()), handler);
+                        else
+                            socket.async_read_some(
+                                asio::buffer(a.read_into.data(), a.read_into.size()), handler);
+                    },
+                    deadline);
+                break;
+            case sansio::action::type::tls_handshake: ec = handshake(deadline); break;
+            case sansio::action::type::done: break;
+            }
+            if (ec == error::timeout) {
+                session.mark_unusable();
+                throw protocol_error(ec, "timed out after " +
+                                             std::to_string(opt.operation_timeout.count()) + " ms");
+            }
+            a = session.resume(ec, n);
+        }
+        if (a.ec) {
+            std::string what = a.ec.message();
+            if (!session.diag().message.empty()) what += ": " + session.diag().to_string();
+            throw protocol_error(a.ec, what);
+        }
+        if (opt.debuglevel > 0)
+            for (const auto& r : batch) {
+                debug() << "*resp* " << r.result.line << '\n';
+                if (opt.debuglevel > 1 && !r.result.body.empty())
+                    for (const auto& l : split_lines({}, r.result.body, 0).lines)
+                        debug() << "*get* " << l << '\n';
+            }
+    }
+
+    static std::string masked(std::string_view line) {
+        std::string_view l = line.substr(0, line.find("\r\n"));
+        std::string_view rest = l;
+        const auto kw = next_token(rest);
+        if (iequals(kw, "PASS")) return "PASS ****";
+        if (iequals(kw, "APOP")) return "APOP " + std::string(next_token(rest)) + " ****";
+        if (iequals(kw, "AUTH") && !rest.empty()) {
+            const auto mech = next_token(rest);
+            return "AUTH " + std::string(mech) + (rest.empty() ? "" : " ****");
+        }
+        if (!iequals(kw, "AUTH") && kw.size() > 4) return "****"; // a SASL response line
+        return std::string(l);
+    }
+
+    static void check_ok(const reply& r) {
+        if (r.ok()) return;
+        throw protocol_error(error::server_error, r.line, r.line, r.code_kind, r.code);
+    }
+
+    request make(command_id id, std::initializer_list<std::string_view> args) {
+        request r;
+        std::error_code ec;
+        diagnostics diag;
+        std::vector<std::string_view> a(args);
+        format_command(id, a, r.line, ec, opt.protocol_limits, &diag);
+        if (ec) throw protocol_error(ec, diag.to_string()); // nothing was sent: still usable
+        r.shape = expected_reply(id, a.size());
+        return r;
+    }
+
+    reply command(command_id id, std::initializer_list<std::string_view> args,
+                  const body_sink& sink = {}) {
+        request r = make(id, args);
+        r.sink = sink;
+        run({&r, 1});
+        check_ok(r.result);
+        return std::move(r.result);
+    }
+
+    void connect() {
+        const auto deadline = std::chrono::steady_clock::now() + opt.connect_timeout;
+        if (opt.port == 0) opt.port = opt.tls == tls_mode::implicit ? 995 : 110;
+        tcp::resolver resolver(ioc);
+        boost::system::error_code rec;
+        const auto endpoints = resolver.resolve(opt.host, std::to_string(opt.port), rec);
+        if (rec) throw protocol_error(rec, "cannot resolve " + opt.host + ": " + rec.message());
+        auto [ec, n] = step(
+            [&](auto handler) {
+                asio::async_connect(socket, endpoints,
+                                    [handler](boost::system::error_code e,
+                                              const tcp::endpoint&) mutable { handler(e, 0); });
+            },
+            deadline);
+        if (ec)
+            throw protocol_error(ec, "cannot connect to " + opt.host + ":" +
+                                         std::to_string(opt.port) + ": " + ec.message());
+        socket.set_option(tcp::no_delay(true));
+        if (opt.tls == tls_mode::implicit) {
+            if (auto hec = handshake(deadline))
+                throw protocol_error(hec, "TLS handshake with " + opt.host +
+                                              " failed: " + hec.message());
+        }
+        request greeting;
+        run({&greeting, 1});
+        welcome = greeting.result.line;
+        check_ok(greeting.result);
+    }
+
+    capabilities& learn_capabilities() {
+        reply r = command(command_id::capa, {});
+        caps.clear();
+        std::string_view body = r.body;
+        while (!body.empty()) {
+            const auto eol = body.find("\r\n");
+            std::error_code ec;
+            diagnostics diag;
+            caps.add_line(body.substr(0, eol), ec, &diag);
+            if (ec) raise(ec, diag.to_string());
+            body.remove_prefix(eol + 2);
+        }
+        caps_known = true;
+        session.set_pipeline_window(caps.has("PIPELINING") ? opt.pipeline_window : 1);
+        return caps;
+    }
+
+    std::string starttls() {
+        if (tls) throw protocol_error(error::tls_already_active, "STLS: TLS is already active");
+        if (!caps_known) {
+            try {
+                learn_capabilities();
+            } catch (const protocol_error& e) {
+                if (e.code() != error::server_error) throw;
+            }
+        }
+        if (!caps.has("STLS")) {
+            session.mark_unusable(); // never go on in plaintext when TLS was asked for
+            throw protocol_error(error::stls_unavailable,
+                                 "STLS: the server does not advertise STLS");
+        }
+        request r = make(command_id::stls, {});
+        r.starts_tls = true;
+        run({&r, 1});
+        if (!r.result.ok()) {
+            session.mark_unusable();
+            throw protocol_error(error::stls_unavailable, "STLS refused: " + r.result.line,
+                                 r.result.line, r.result.code_kind, r.result.code);
+        }
+        // Capabilities learned in plaintext may have been forged: forget them and ask again.
+        caps.clear();
+        caps_known = false;
+        learn_capabilities();
+        return r.result.line;
+    }
+};
+
+client::client(client_options options) : impl_(std::make_unique<impl>(std::move(options))) {
+    impl_->connect();
+    if (impl_->opt.tls == tls_mode::starttls) impl_->starttls();
+}
+
+client::client(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
+    : client([&] {
+          client_options o;
+          o.host = std::move(host);
+          o.port = port;
+          o.connect_timeout = o.operation_timeout = timeout;
+          return o;
+      }()) {}
+
+client::~client() {
+    close();
+}
+
+const std::string& client::getwelcome() const noexcept {
+    return impl_->welcome;
+}
+void client::set_debuglevel(int level) noexcept {
+    impl_->opt.debuglevel = level;
+}
+bool client::tls_active() const noexcept {
+    return impl_->tls != nullptr;
+}
+const capabilities& client::known_capabilities() const noexcept {
+    return impl_->caps;
+}
+
+std::string client::user(std::string_view name) {
+    return impl_->command(command_id::user, {name}).line;
+}
+std::string client::pass_(std::string_view password) {
+    return impl_->command(command_id::pass, {password}).line;
+}
+std::string client::rpop(std::string_view name) {
+    return impl_->command(command_id::rpop, {name}).line;
+}
+
+std::string client::apop(std::string_view name, std::string_view secret) {
+    const auto ts = apop_timestamp(impl_->welcome);
+    if (!ts)
+        throw protocol_error(error::no_apop_timestamp,
+                             "APOP: the greeting has no <timestamp>: " + impl_->welcome);
+    const auto digest = apop_digest(*ts, secret);
+    return impl_->command(command_id::apop, {name, digest}).line;
+}
+
+std::string client::auth(sasl_mechanism mechanism, std::string_view name, std::string_view secret) {
+    auto& d = *impl_;
+    std::error_code ec;
+    std::optional<std::string> initial;
+    switch (mechanism) {
+    case sasl_mechanism::plain: initial = sasl_encode_plain(name, secret, {}, ec); break;
+    case sasl_mechanism::xoauth2: initial = sasl_encode_xoauth2(name, secret, ec); break;
+    case sasl_mechanism::oauthbearer:
+        initial = sasl_encode_oauthbearer(name, secret, d.opt.host, d.opt.port, ec);
+        break;
+    case sasl_mechanism::login:
+    case sasl_mechanism::cram_md5: break;
+    case sasl_mechanism::scram_sha_256:
+        throw protocol_error(error::bad_sasl_message, "AUTH SCRAM-SHA-256 is not implemented yet");
+    }
+    if (ec) throw protocol_error(ec, "AUTH: cannot encode the credentials: " + ec.message());
+    const std::string mech(sasl_mechanism_name(mechanism));
+
+    // RFC 5034 §4: use the initial response only when the AUTH line stays within 255 octets.
+    request r;
+    std::string encoded_initial;
+    if (initial) encoded_initial = initial->empty() ? "=" : base64_encode(*initial);
+    const bool send_initial = initial && 5 + mech.size() + 1 + encoded_initial.size() + 2 <=
+                                             d.opt.protocol_limits.max_command_line;
+    r = send_initial ? d.make(command_id::auth, {mech, encoded_initial})
+                     : d.make(command_id::auth, {mech});
+    int round = 0;
+    while (true) {
+        d.run({&r, 1});
+        if (r.result.status != reply_status::continuation) break;
+        if (++round > 8) d.raise(error::bad_sasl_message, "AUTH: too many server challenges");
+        std::string challenge;
+        if (!base64_decode(r.result.challenge, challenge, ec)) {
+            // Cancel the exchange so that the connection stays in step, then fail.
+            request cancel{"*\r\n", reply_shape::sasl};
+            d.run({&cancel, 1});
+            throw protocol_error(error::bad_base64,
+                                 "AUTH: malformed base64 in the server challenge");
+        }
+        std::string response;
+        switch (mechanism) {
+        case sasl_mechanism::login:
+            response = round == 1 ? std::string(name) : std::string(secret);
+            break;
+        case sasl_mechanism::cram_md5:
+            response = sasl_encode_cram_md5(name, secret, challenge, ec);
+            break;
+        default:
+            if (!send_initial && round == 1)
+                response = *initial;
+            else
+                response.clear(); // an error challenge (XOAUTH2): answer empty, get the -ERR
+        }
+        r = request{base64_encode(response) + "\r\n", reply_shape::sasl};
+        if (r.line.size() > d.opt.protocol_limits.max_sasl_line)
+            throw protocol_error(error::command_too_long,
+                                 "AUTH: response exceeds the SASL line limit");
+    }
+    d.check_ok(r.result);
+    return r.result.line;
+}
+
+std::string client::stls() {
+    return impl_->starttls();
+}
+std::string client::utf8() {
+    return impl_->command(command_id::utf8, {}).line;
+}
+
+std::string client::lang(std::optional<std::string_view> language) {
+    if (!language) return impl_->command(command_id::lang, {"*"}).line;
+    return impl_->command(command_id::lang, {*language}).line;
+}
+
+std::vector<std::string> client::lang_list() {
+    const auto r = impl_->command(command_id::lang, {});
+    return split_lines({}, r.body, 0).lines;
+}
+
+stat_reply client::stat() {
+    const auto r = impl_->command(command_id::stat, {});
+    std::error_code ec;
+    diagnostics diag;
+    const auto s = parse_stat(r.text, ec, &diag);
+    if (ec) impl_->raise(ec, diag.to_string());
+    return s;
+}
+
+std::string client::stat_response() {
+    return impl_->command(command_id::stat, {}).line;
+}
+
+listing_result client::list() {
+    auto r = impl_->command(command_id::list, {});
+    listing_result out{r.line, {}, split_lines(r.line, r.body, r.body_octets)};
+    for (const auto& line : out.raw.lines) {
+        std::error_code ec;
+        diagnostics diag;
+        out.entries.push_back(parse_scan_listing(line, ec, &diag));
+        if (ec) impl_->raise(ec, diag.to_string());
+    }
+    return out;
+}
+
+std::string client::list(message_number which) {
+    return impl_->command(command_id::list, {which.str()}).line;
+}
+
+scan_entry client::list_one(message_number which) {
+    const auto r = impl_->command(command_id::list, {which.str()});
+    std::error_code ec;
+    diagnostics diag;
+    const auto e = parse_scan_listing(r.text, ec, &diag);
+    if (ec) impl_->raise(ec, diag.to_string());
+    return e;
+}
+
+message_result client::retr(message_number which) {
+    auto r = impl_->command(command_id::retr, {which.str()});
+    return {r.line, std::move(r.body), r.body_octets};
+}
+
+std::string client::retr(message_number which, const body_sink& sink, const progress_fn& progress) {
+    request r = impl_->make(command_id::retr, {which.str()});
+    std::uint64_t received = 0, announced = 0;
+    r.on_status = [&](const reply& status) { announced = announced_octets(status.text); };
+    r.sink = [&](std::string_view data) {
+        sink(data);
+        received += data.size();
+        if (progress) progress(received, announced);
+    };
+    impl_->run({&r, 1});
+    impl::check_ok(r.result);
+    return r.result.line;
+}
+
+message_result client::top(message_number which, std::uint64_t lines) {
+    auto r = impl_->command(command_id::top, {which.str(), std::to_string(lines)});
+    return {r.line, std::move(r.body), r.body_octets};
+}
+
+std::string client::top(message_number which, std::uint64_t lines, const body_sink& sink) {
+    return impl_->command(command_id::top, {which.str(), std::to_string(lines)}, sink).line;
+}
+
+std::string client::dele(message_number which) {
+    return impl_->command(command_id::dele, {which.str()}).line;
+}
+std::string client::noop() {
+    return impl_->command(command_id::noop, {}).line;
+}
+std::string client::rset() {
+    return impl_->command(command_id::rset, {}).line;
+}
+
+uidl_result client::uidl() {
+    auto r = impl_->command(command_id::uidl, {});
+    uidl_result out{r.line, {}, split_lines(r.line, r.body, r.body_octets)};
+    for (const auto& line : out.raw.lines) {
+        std::error_code ec;
+        diagnostics diag;
+        const auto e = parse_uid_listing(line, ec, impl_->opt.protocol_limits, &diag);
+        if (ec) impl_->raise(ec, diag.to_string());
+        out.entries.push_back({e.message, std::string(e.uid)});
+    }
+    return out;
+}
+
+std::string client::uidl(message_number which) {
+    return impl_->command(command_id::uidl, {which.str()}).line;
+}
+
+uidl_entry client::uidl_one(message_number which) {
+    const auto r = impl_->command(command_id::uidl, {which.str()});
+    std::error_code ec;
+    diagnostics diag;
+    const auto e = parse_uid_listing(r.text, ec, impl_->opt.protocol_limits, &diag);
+    if (ec) impl_->raise(ec, diag.to_string());
+    return {e.message, std::string(e.uid)};
+}
+
+capabilities client::capa() {
+    return impl_->learn_capabilities();
+}
+
+std::string client::quit() {
+    const auto r = impl_->command(command_id::quit, {});
+    close();
+    return r.line;
+}
+
+void client::close() noexcept {
+    auto& d = *impl_;
+    if (d.closed) return;
+    d.closed = true;
+    boost::system::error_code ec;
+    d.socket.shutdown(tcp::socket::shutdown_both, ec);
+    d.socket.close(ec);
+}
+
+std::vector<message_result> client::retr_many(const std::vector<message_number>& which, bool dele) {
+    auto& d = *impl_;
+    if (!d.caps_known) {
+        try {
+            d.learn_capabilities();
+        } catch (const protocol_error& e) {
+            if (e.code() != error::server_error) throw; // no CAPA: lock-step
+        }
+    }
+    std::vector<request> batch;
+    batch.reserve(which.size() * (dele ? 2 : 1));
+    for (const auto& w : which) {
+        batch.push_back(d.make(command_id::retr, {w.str()}));
+        if (dele) batch.push_back(d.make(command_id::dele, {w.str()}));
+    }
+    d.run(batch);
+    std::vector<message_result> out;
+    for (auto& r : batch) {
+        d.check_ok(r.result);
+        if (r.shape == reply_shape::multi_line)
+            out.push_back({r.result.line, std::move(r.result.body), r.result.body_octets});
+    }
+    return out;
+}
+
+sansio::reply client::raw(std::string_view line, bool multi) {
+    for (char c : line)
+        if (c == '\r' || c == '\n' || c == '\0')
+            throw protocol_error(error::forbidden_char_in_argument,
+                                 "raw: the line contains CR, LF or NUL");
+    request r{std::string(line) + "\r\n",
+              multi ? reply_shape::multi_line : reply_shape::single_line};
+    impl_->run({&r, 1});
+    return std::move(r.result);
+}
+
+} // namespace pop3

@@ -1,0 +1,160 @@
+#include "pop3/client/session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pop3::sansio {
+
+client_session::client_session(session_options options)
+    : options_(options), reader_(options.protocol_limits, options.policy) {
+    if (options_.pipeline_window == 0) options_.pipeline_window = 1;
+    in_.resize(16 * 1024);
+}
+
+action client_session::start(std::span<request> batch) {
+    if (broken_) {
+        diag_.set("the connection is unusable after an earlier error; reconnect", {});
+        return {action::type::done, {}, {}, error::connection_unusable};
+    }
+    batch_ = batch;
+    next_write_ = next_reply_ = 0;
+    reply_started_ = false;
+    diag_.clear();
+    for (auto& r : batch_)
+        r.result = {};
+    return next();
+}
+
+action client_session::fail(std::error_code ec) {
+    broken_ = true;
+    phase_ = phase::done;
+    return {action::type::done, {}, {}, ec};
+}
+
+std::span<char> client_session::read_area() {
+    // Compact, then make sure there is room: a reply line may need up to its limit.
+    if (begin_ == end_) {
+        begin_ = end_ = 0;
+    } else if (begin_ > in_.size() / 2) {
+        std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    if (in_.size() - end_ < 4096) in_.resize(in_.size() * 2);
+    return {in_.data() + end_, in_.size() - end_};
+}
+
+bool client_session::parse_buffered(std::error_code& ec) {
+    request& req = batch_[next_reply_];
+    if (!reply_started_) {
+        reader_.start(req.shape);
+        reply_started_ = true;
+    }
+    while (true) {
+        const std::string_view pending(in_.data() + begin_, end_ - begin_);
+        const auto step = reader_.read(pending, ec, &diag_);
+        if (step.event == reply_event::body) {
+            if (req.sink)
+                req.sink(step.data);
+            else
+                req.result.body.append(step.data);
+        }
+        begin_ += step.consumed;
+        if (ec == error::need_more) return false;
+        if (ec) return false;
+        if (step.event == reply_event::status) {
+            const auto& st = reader_.status();
+            auto& r = req.result;
+            r.status = st.status;
+            switch (st.status) {
+            case reply_status::ok: r.line = "+OK"; break;
+            case reply_status::err: r.line = "-ERR"; break;
+            case reply_status::continuation: r.line = "+ " + std::string(st.challenge); break;
+            }
+            if (st.status != reply_status::continuation && !st.full_text.empty())
+                r.line += " " + std::string(st.full_text);
+            r.text.assign(st.text);
+            r.code.assign(st.code.text);
+            r.code_kind = st.code.kind;
+            r.challenge.assign(st.challenge);
+            if (req.on_status) req.on_status(r);
+        }
+        if (reader_.complete()) {
+            req.result.body_octets = reader_.body().octets();
+            reply_started_ = false;
+            return true;
+        }
+    }
+}
+
+action client_session::next() {
+    while (true) {
+        if (next_reply_ == batch_.size()) {
+            phase_ = phase::done;
+            return {action::type::done, {}, {}, {}};
+        }
+        // Write more while the window allows; lock-step is a window of one.
+        const std::size_t in_flight = next_write_ - next_reply_;
+        if (next_write_ < batch_.size() && in_flight < options_.pipeline_window) {
+            out_.clear();
+            writing_count_ = 0;
+            while (next_write_ + writing_count_ < batch_.size() &&
+                   in_flight + writing_count_ < options_.pipeline_window) {
+                const auto& r = batch_[next_write_ + writing_count_];
+                out_ += r.line;
+                ++writing_count_;
+                if (r.starts_tls) break; // nothing may follow STLS in plaintext
+            }
+            if (!out_.empty()) {
+                phase_ = phase::writing;
+                return {action::type::write, out_, {}, {}};
+            }
+            next_write_ += writing_count_; // greeting: nothing to send
+            continue;
+        }
+        std::error_code ec;
+        if (parse_buffered(ec)) {
+            request& done = batch_[next_reply_++];
+            if (done.starts_tls && done.result.ok()) {
+                if (buffered() != 0) {
+                    diag_.set("the server sent bytes after its STLS reply, before TLS: refusing "
+                              "them (response injection)",
+                              std::string_view(in_.data() + begin_, end_ - begin_));
+                    return fail(error::plaintext_after_stls);
+                }
+                phase_ = phase::tls;
+                return {action::type::tls_handshake, {}, {}, {}};
+            }
+            continue;
+        }
+        if (ec != error::need_more) return fail(ec);
+        phase_ = phase::reading;
+        return {action::type::read, {}, read_area(), {}};
+    }
+}
+
+action client_session::resume(std::error_code ec, std::size_t bytes) {
+    switch (phase_) {
+    case phase::writing:
+        if (ec) return fail(ec);
+        next_write_ += writing_count_;
+        return next();
+    case phase::reading:
+        if (ec) return fail(ec);
+        if (bytes == 0) { // EOF: the reply in progress cannot complete
+            std::error_code eof_ec;
+            reader_.finish(std::string_view(in_.data() + begin_, end_ - begin_), eof_ec, &diag_);
+            return fail(eof_ec ? eof_ec : make_error_code(error::connection_closed));
+        }
+        end_ += bytes;
+        return next();
+    case phase::tls:
+        if (ec) return fail(ec);
+        return next();
+    case phase::idle:
+    case phase::done: break;
+    }
+    return {action::type::done, {}, {}, {}};
+}
+
+} // namespace pop3::sansio

@@ -1,0 +1,234 @@
+// pop3-mockserver: the scriptable mock POP3 server as a program. See --help and docs/scenarios.md.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <pop3/mockserver/scenario_file.hpp>
+#include <pop3/mockserver/server.hpp>
+#include <pthread.h>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage = R"(usage: pop3-mockserver [options]
+
+A mock POP3 server: a correct RFC 1939 server by default (with RFC 2449 CAPA, RFC 2595 STLS,
+RFC 5034 SASL, RFC 6856 UTF8/LANG), misbehaving on purpose when given a scenario.
+
+With no options it serves user "user", password "pass", a small default maildrop, on a free
+port of 127.0.0.1, and prints both.
+
+Options:
+  --listen HOST:PORT        plain listener, STLS offered (default 127.0.0.1:0; 0 = ephemeral)
+  --tls-listen HOST:PORT    also listen with implicit TLS (POP3S)
+  --no-starttls             do not offer STLS on the plain listener
+  --user NAME:PASSWORD      add a user (repeatable); the password is also the APOP, CRAM-MD5
+                            and OAuth secret
+  --maildrop DIR            each user's maildrop: DIR/NAME if that folder exists, else DIR;
+                            a folder of .eml files, or a Maildir (cur/ and new/)
+  --mbox FILE               each user's maildrop is this mbox file
+  --generate COUNT:SIZE     each user gets COUNT generated messages of SIZE octets
+  --persist                 write deletions back to the maildrop's files (default: in memory)
+  --scenario FILE           misbehave as FILE says (TOML, docs/scenarios.md); users in the
+                            file are added to those given with --user
+  --cert FILE --key FILE    TLS certificate chain and key (PEM); default: an ephemeral
+                            self-signed certificate for localhost and 127.0.0.1
+  --cert-out FILE           write the certificate in use (PEM), for clients to trust
+  --record DIR              write each session as a transcript into DIR (docs/recording.md)
+  --no-mask                 record credentials unmasked
+  --threads N               worker threads (default: one per core)
+  --idle-timeout SECONDS    autologout timer (default 600, RFC 1939)
+  --max-errors N            close after N consecutive -ERR replies (default 10)
+  --quiet                   no session log on stderr
+  -h, --help                this text
+
+Once ready it prints, on stdout:
+  listening pop3 HOST:PORT
+  listening pop3s HOST:PORT          (with --tls-listen)
+It stops cleanly on SIGINT or SIGTERM. Exit code 2: bad command line or scenario.
+)";
+
+struct cli_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct options {
+    pop3::mock::server_options server;
+    std::vector<std::pair<std::string, std::string>> users;
+    std::optional<std::string> maildrop, mbox, generate, scenario, cert, key, cert_out;
+    bool persist = false;
+    std::optional<unsigned> idle_timeout, max_errors;
+    bool quiet = false;
+};
+
+unsigned to_number(const std::string& flag, const std::string& v) {
+    try {
+        std::size_t used = 0;
+        const auto n = std::stoul(v, &used);
+        if (used != v.size() || n > 1'000'000'000) throw std::out_of_range(v);
+        return static_cast<unsigned>(n);
+    } catch (const std::exception&) {
+        throw cli_error(flag + ": expected a number, got '" + v + "'");
+    }
+}
+
+options parse_args(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw cli_error(a + ": missing value");
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            std::fputs(usage, stdout);
+            std::exit(0);
+        } else if (a == "--listen")
+            o.server.listen = value();
+        else if (a == "--tls-listen")
+            o.server.tls_listen = value();
+        else if (a == "--no-starttls")
+            o.server.starttls = false;
+        else if (a == "--user") {
+            const auto v = value();
+            const auto colon = v.find(':');
+            if (colon == std::string::npos || colon == 0)
+                throw cli_error("--user: expected NAME:PASSWORD, got '" + v + "'");
+            o.users.emplace_back(v.substr(0, colon), v.substr(colon + 1));
+        } else if (a == "--maildrop")
+            o.maildrop = value();
+        else if (a == "--mbox")
+            o.mbox = value();
+        else if (a == "--generate")
+            o.generate = value();
+        else if (a == "--persist")
+            o.persist = true;
+        else if (a == "--scenario")
+            o.scenario = value();
+        else if (a == "--cert")
+            o.cert = value();
+        else if (a == "--key")
+            o.key = value();
+        else if (a == "--cert-out")
+            o.cert_out = value();
+        else if (a == "--record")
+            o.server.record_dir = value();
+        else if (a == "--no-mask")
+            o.server.mask_credentials = false;
+        else if (a == "--threads")
+            o.server.threads = to_number(a, value());
+        else if (a == "--idle-timeout")
+            o.idle_timeout = to_number(a, value());
+        else if (a == "--max-errors")
+            o.max_errors = to_number(a, value());
+        else if (a == "--quiet")
+            o.quiet = true;
+        else
+            throw cli_error("unknown option '" + a + "' (see --help)");
+    }
+    if (int(bool(o.maildrop)) + int(bool(o.mbox)) + int(bool(o.generate)) > 1)
+        throw cli_error("--maildrop, --mbox and --generate exclude each other");
+    if (bool(o.cert) != bool(o.key)) throw cli_error("--cert and --key go together");
+    return o;
+}
+
+std::shared_ptr<pop3::mock::maildrop> maildrop_for(const options& o, const std::string& user) {
+    namespace fs = std::filesystem;
+    if (o.maildrop) {
+        const fs::path dir(*o.maildrop);
+        return pop3::mock::maildrop::open(fs::is_directory(dir / user) ? dir / user : dir);
+    }
+    if (o.mbox) return pop3::mock::maildrop::from_mbox(*o.mbox);
+    if (o.generate) {
+        const auto [count, size] = pop3::mock::parse_count_size(*o.generate, "--generate");
+        return pop3::mock::maildrop::generate(count, size);
+    }
+    return pop3::mock::default_maildrop();
+}
+
+int run(const options& o) {
+    pop3::mock::server_config config;
+    config.persist = o.persist;
+    if (o.idle_timeout) config.idle_timeout = std::chrono::seconds(*o.idle_timeout);
+    if (o.max_errors) config.max_consecutive_errors = *o.max_errors;
+    for (const auto& [name, password] : o.users)
+        config.users.push_back({name, password, maildrop_for(o, name)});
+    if (o.scenario) {
+        auto file = pop3::mock::load_scenario(*o.scenario);
+        for (const auto& u : file.users) {
+            std::shared_ptr<pop3::mock::maildrop> mail;
+            if (u.maildrop)
+                mail = pop3::mock::maildrop::open(*u.maildrop);
+            else if (u.generate)
+                mail = pop3::mock::maildrop::generate(u.generate->first, u.generate->second);
+            else
+                mail = maildrop_for(o, u.name);
+            config.users.push_back({u.name, u.password, mail});
+        }
+        config.faults = std::move(file.sc);
+    }
+    const bool default_user = config.users.empty();
+    if (default_user) config.users.push_back({"user", "pass", maildrop_for(o, "user")});
+
+    auto server_opts = o.server;
+    if (o.cert) server_opts.identity = pop3::net::load_identity(*o.cert, *o.key);
+    std::mutex log_mutex;
+    if (!o.quiet)
+        server_opts.log = [&log_mutex](std::string_view line) {
+            std::lock_guard g(log_mutex);
+            std::cerr << line << '\n';
+        };
+
+    // Block the stop signals in every thread; the main thread waits for them with sigwait.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    pop3::mock::server srv(std::move(config), std::move(server_opts));
+    srv.start();
+    if (o.cert_out) {
+        std::ofstream out(*o.cert_out, std::ios::trunc);
+        out << srv.identity().certificate;
+        if (!out) throw cli_error(*o.cert_out + ": cannot write the certificate");
+    }
+    const auto host = pop3::mock::parse_host_port(o.server.listen).first;
+    if (default_user) std::printf("default user user:pass\n");
+    std::printf("listening pop3 %s:%u\n", host.c_str(), unsigned(srv.port()));
+    if (auto tls = srv.tls_port())
+        std::printf("listening pop3s %s:%u\n",
+                    pop3::mock::parse_host_port(*o.server.tls_listen).first.c_str(),
+                    unsigned(*tls));
+    std::fflush(stdout);
+
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (!o.quiet)
+        std::cerr << "pop3-mockserver: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+                  << ", stopping\n";
+    srv.stop();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse_args(argc, argv));
+    } catch (const cli_error& e) {
+        std::fprintf(stderr, "pop3-mockserver: %s\n", e.what());
+        return 2;
+    } catch (const pop3::mock::scenario_error& e) {
+        std::fprintf(stderr, "pop3-mockserver: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pop3-mockserver: %s\n", e.what());
+        return 1;
+    }
+}

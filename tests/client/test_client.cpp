@@ -1,0 +1,418 @@
+#include "pop3/client/client.hpp"
+
+#include <catch2/catch.hpp>
+#include <pop3/mockserver/server.hpp>
+#include <sstream>
+
+using namespace pop3;
+using namespace std::chrono_literals;
+
+namespace {
+
+mock::server_options server_opts(bool implicit_tls = false) {
+    mock::server_options o;
+    o.threads = 1;
+    if (implicit_tls) o.tls_listen = "127.0.0.1:0";
+    return o;
+}
+
+struct running_server {
+    mock::server srv;
+    running_server(mock::server_config c = mock::default_config(), bool implicit_tls = false)
+        : srv(std::move(c), server_opts(implicit_tls)) {
+        srv.start();
+    }
+    client_options options() const {
+        client_options o;
+        o.host = "127.0.0.1";
+        o.port = srv.port();
+        o.operation_timeout = 5s;
+        o.connect_timeout = 5s;
+        o.tls_settings.ca_pem = srv.identity().certificate;
+        return o;
+    }
+};
+
+mock::server_config with_rule(std::string command, mock::reply_change change, mock::fault f = {}) {
+    auto c = mock::default_config();
+    mock::rule r;
+    r.command = std::move(command);
+    r.change = std::move(change);
+    r.delivery = std::move(f);
+    c.faults.rules.push_back(std::move(r));
+    return c;
+}
+
+void login(client& c) {
+    c.user("user");
+    c.pass_("pass");
+}
+
+// The first message of the default maildrop, exactly.
+const std::string first_message =
+    "From: alice@pop3kit.test\r\nTo: user@pop3kit.test\r\nSubject: Welcome\r\n\r\n"
+    "This is the pop3kit mock server's default maildrop.\r\n";
+
+} // namespace
+
+TEST_CASE("client: every poplib operation against the mock server") {
+    running_server s;
+    client c(s.options());
+    CHECK(c.getwelcome().starts_with("+OK pop3kit mock server ready <"));
+    CHECK(c.user("user") == "+OK send PASS");
+    CHECK(c.pass_("pass").starts_with("+OK maildrop has 3 messages"));
+    const auto st = c.stat();
+    CHECK(st.count == 3);
+    CHECK(c.stat_response() == "+OK 3 " + std::to_string(st.octets));
+
+    const auto l = c.list();
+    REQUIRE(l.entries.size() == 3);
+    CHECK(l.entries[0].octets == first_message.size());
+    CHECK(l.raw.lines.size() == 3);
+    CHECK(c.list(1) == "+OK 1 " + std::to_string(first_message.size()));
+    CHECK(c.list("2").starts_with("+OK 2 "));
+    CHECK(c.list_one(3).message == 3);
+
+    const auto m = c.retr(1);
+    CHECK(m.content == first_message);
+    CHECK(m.octets == first_message.size());
+    CHECK(m.response == "+OK " + std::to_string(first_message.size()) + " octets");
+    CHECK(m.as_lines().lines.back() == "This is the pop3kit mock server's default maildrop.");
+
+    const auto dotted = c.retr("2");
+    CHECK(dotted.content.find("\r\n.\r\n..\r\n.hidden\r\n") != std::string::npos); // unstuffed
+
+    const auto top = c.top(1, 0);
+    CHECK(top.content ==
+          "From: alice@pop3kit.test\r\nTo: user@pop3kit.test\r\nSubject: Welcome\r\n\r\n");
+
+    const auto u = c.uidl();
+    REQUIRE(u.entries.size() == 3);
+    CHECK(u.entries[1].uid == "default-2");
+    CHECK(c.uidl(2) == "+OK 2 default-2");
+    CHECK(c.uidl_one("3").uid == "default-3");
+
+    CHECK(c.noop() == "+OK");
+    CHECK(c.dele(1) == "+OK message 1 deleted");
+    CHECK(c.rset().starts_with("+OK"));
+    const auto caps = c.capa();
+    CHECK(caps.has("UIDL"));
+    CHECK(c.quit().starts_with("+OK pop3kit signing off"));
+}
+
+TEST_CASE("client: -ERR replies raise protocol_error with the response and its code") {
+    running_server s;
+    client c(s.options());
+    c.user("user");
+    try {
+        c.pass_("wrong");
+        FAIL("no exception");
+    } catch (const protocol_error& e) {
+        CHECK(e.code() == error::server_error);
+        CHECK(e.response() == "-ERR [AUTH] invalid user name or password");
+        CHECK(e.response_code() == response_code_kind::auth);
+        CHECK_FALSE(e.is_transient());
+    }
+    // A -ERR leaves the connection in step: go on.
+    login(c);
+    CHECK_THROWS_AS(c.retr(99), protocol_error);
+    CHECK(c.noop() == "+OK");
+}
+
+TEST_CASE("client: IN-USE is reported as transient") {
+    running_server s;
+    client first(s.options());
+    login(first);
+    client second(s.options());
+    second.user("user");
+    try {
+        second.pass_("pass");
+        FAIL("no exception");
+    } catch (const protocol_error& e) {
+        CHECK(e.response_code() == response_code_kind::in_use);
+        CHECK(e.is_transient());
+    }
+}
+
+TEST_CASE("client: APOP and SASL logins") {
+    running_server s;
+    SECTION("APOP") {
+        client c(s.options());
+        CHECK(c.apop("user", "pass").starts_with("+OK maildrop"));
+    }
+    for (auto mech : {sasl_mechanism::plain, sasl_mechanism::login, sasl_mechanism::cram_md5,
+                      sasl_mechanism::xoauth2}) {
+        DYNAMIC_SECTION("AUTH " << sasl_mechanism_name(mech)) {
+            client c(s.options());
+            CHECK(c.auth(mech, "user", "pass").starts_with("+OK maildrop"));
+            CHECK(c.stat().count == 3);
+        }
+    }
+    SECTION("AUTH with a wrong password") {
+        client c(s.options());
+        CHECK_THROWS_AS(c.auth(sasl_mechanism::cram_md5, "user", "nope"), protocol_error);
+        // A refused AUTH leaves the connection in step: log in properly now.
+        CHECK(c.auth(sasl_mechanism::plain, "user", "pass").starts_with("+OK maildrop"));
+    }
+}
+
+TEST_CASE("client: commands with CR, LF or NUL are refused before anything is sent") {
+    running_server s;
+    client c(s.options());
+    try {
+        c.user("user\r\nDELE 1");
+        FAIL("no exception");
+    } catch (const protocol_error& e) {
+        CHECK(e.code() == error::forbidden_char_in_argument);
+    }
+    CHECK_THROWS_AS(c.pass_(std::string("a\0b", 3)), protocol_error);
+    CHECK_THROWS_AS(c.raw("NOOP\r\nQUIT"), protocol_error);
+    login(c); // still usable: nothing reached the wire
+    CHECK(c.stat().count == 3);
+}
+
+TEST_CASE("client: TLS is verified by default") {
+    SECTION("STLS with the server's CA") {
+        running_server s;
+        auto o = s.options();
+        o.tls = tls_mode::starttls;
+        client c(o);
+        CHECK(c.tls_active());
+        CHECK_FALSE(c.known_capabilities().has("STLS")); // learned again inside TLS
+        login(c);
+        CHECK(c.stat().count == 3);
+    }
+    SECTION("a self-signed server is refused without its CA") {
+        running_server s;
+        auto o = s.options();
+        o.tls = tls_mode::starttls;
+        o.tls_settings.ca_pem.clear();
+        CHECK_THROWS_WITH(client(o), Catch::Contains("certificate verify failed"));
+    }
+    SECTION("...unless verification is turned off explicitly") {
+        running_server s;
+        auto o = s.options();
+        o.tls = tls_mode::starttls;
+        o.tls_settings.ca_pem.clear();
+        o.tls_settings.verify = false;
+        client c(o);
+        CHECK(c.tls_active());
+    }
+    SECTION("the host name must match") {
+        running_server s;
+        auto o = s.options();
+        o.tls = tls_mode::starttls;
+        o.tls_settings.server_name = "not-this-host.example";
+        CHECK_THROWS_WITH(client(o), Catch::Contains("certificate verify failed"));
+    }
+    SECTION("implicit TLS (POP3S)") {
+        running_server s(mock::default_config(), true);
+        auto o = s.options();
+        o.port = *s.srv.tls_port();
+        o.tls = tls_mode::implicit;
+        client c(o);
+        CHECK(c.tls_active());
+        CHECK(c.getwelcome().starts_with("+OK"));
+        try {
+            c.stls();
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::tls_already_active);
+        }
+    }
+}
+
+TEST_CASE("client: STLS never goes on in plaintext") {
+    SECTION("not advertised (stripping)") {
+        auto cfg = mock::default_config();
+        cfg.faults.capabilities_authorization = std::vector<std::string>{"USER", "UIDL"};
+        running_server s(cfg);
+        client c(s.options());
+        try {
+            c.stls();
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::stls_unavailable);
+        }
+        CHECK_THROWS_AS(c.noop(), protocol_error); // unusable: fails fast
+    }
+    SECTION("answered -ERR") {
+        running_server s(with_rule("STLS", {.replace = "-ERR not now\r\n"}));
+        auto o = s.options();
+        o.tls = tls_mode::starttls;
+        try {
+            client c(o);
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::stls_unavailable);
+        }
+    }
+    SECTION("response injection after the STLS +OK") {
+        running_server s(with_rule("STLS", {.append = "+OK injected\r\n"}));
+        auto o = s.options();
+        o.tls = tls_mode::starttls;
+        try {
+            client c(o);
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::plaintext_after_stls);
+        }
+    }
+}
+
+TEST_CASE("client: bad input from the server ends in protocol_error, then fails fast") {
+    struct bad_case {
+        const char* name;
+        mock::server_config config;
+        std::error_code expected;
+    };
+    std::vector<bad_case> cases;
+    cases.push_back({"+ERR status", with_rule("STAT", {.replace = "+ERR 1 2\r\n"}),
+                     error::bad_status_indicator});
+    cases.push_back({"lower-case +ok", with_rule("STAT", {.replace = "+ok 1 2\r\n"}),
+                     error::bad_status_indicator});
+    cases.push_back({"malformed STAT", with_rule("STAT", {.replace = "+OK one two\r\n"}),
+                     error::bad_stat_reply});
+    cases.push_back({"NUL in a line",
+                     with_rule("STAT", {.replace = std::string("+OK 1\0 2\r\n", 10)}),
+                     error::nul_in_line});
+    cases.push_back({"over-long status line",
+                     with_rule("STAT", {.replace = "+OK " + std::string(600, '1') + "\r\n"}),
+                     error::line_too_long});
+    cases.push_back({"EOF in the middle of a reply", with_rule("STAT", {}, {.disconnect_at = 3}),
+                     error::missing_crlf_at_eof});
+    for (auto& bc : cases) {
+        DYNAMIC_SECTION(bc.name) {
+            running_server s(bc.config);
+            client c(s.options());
+            login(c);
+            try {
+                c.stat();
+                FAIL("no exception");
+            } catch (const protocol_error& e) {
+                CHECK(e.code() == bc.expected);
+            }
+            try {
+                c.noop();
+                FAIL("no exception");
+            } catch (const protocol_error& e) {
+                CHECK(e.code() == error::connection_unusable);
+            }
+        }
+    }
+    SECTION("malformed LIST, UIDL and CAPA values") {
+        running_server s1(with_rule("LIST", {.replace = "+OK\r\n1 x\r\n.\r\n"}));
+        client c1(s1.options());
+        login(c1);
+        CHECK_THROWS_AS(c1.list(), protocol_error);
+        running_server s2(with_rule("UIDL", {.replace = "+OK\r\n1 has space\r\n.\r\n"}));
+        client c2(s2.options());
+        login(c2);
+        CHECK_THROWS_AS(c2.uidl(), protocol_error);
+        running_server s3(with_rule("CAPA", {.replace = "+OK\r\n BAD\r\n.\r\n"}));
+        client c3(s3.options());
+        CHECK_THROWS_AS(c3.capa(), protocol_error);
+    }
+    SECTION("a body line over the data-line limit") {
+        running_server s(with_rule("RETR", {.huge_line = 5000}));
+        auto o = s.options();
+        o.protocol_limits.max_body_line = 4096;
+        client c(o);
+        login(c);
+        try {
+            c.retr(1);
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::line_too_long);
+        }
+    }
+    SECTION("a timeout") {
+        running_server s(with_rule("STAT", {}, {.hang = true}));
+        auto o = s.options();
+        o.operation_timeout = 300ms;
+        client c(o);
+        login(c);
+        try {
+            c.stat();
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::timeout);
+        }
+        CHECK_THROWS_AS(c.noop(), protocol_error);
+    }
+}
+
+TEST_CASE("client: streaming RETR into a sink, with progress") {
+    auto cfg = mock::default_config();
+    cfg.users[0].mail = mock::maildrop::generate(1, 300000);
+    running_server s(cfg);
+    client c(s.options());
+    login(c);
+    std::string got;
+    std::uint64_t last_received = 0, announced = 0;
+    const auto resp = c.retr(
+        1, [&](std::string_view data) { got.append(data); },
+        [&](std::uint64_t r, std::uint64_t a) {
+            last_received = r;
+            announced = a;
+        });
+    CHECK(resp.starts_with("+OK"));
+    CHECK(got.size() == cfg.users[0].mail->snapshot()[0]->octets());
+    CHECK(got == cfg.users[0].mail->snapshot()[0]->content);
+    CHECK(last_received == got.size());
+    CHECK(announced == got.size());
+}
+
+TEST_CASE("client: pipelined RETR and DELE of many messages") {
+    auto cfg = mock::default_config();
+    cfg.users[0].mail = mock::maildrop::generate(50, 2000);
+    running_server s(cfg);
+    client c(s.options());
+    login(c);
+    std::vector<message_number> which;
+    for (int i = 1; i <= 50; ++i)
+        which.emplace_back(i);
+    const auto msgs = c.retr_many(which, true);
+    REQUIRE(msgs.size() == 50);
+    const auto snapshot = cfg.users[0].mail->snapshot();
+    for (std::size_t i = 0; i < 50; ++i)
+        CHECK(msgs[i].content == snapshot[i]->content);
+    CHECK(c.stat().count == 0);
+    c.quit();
+    CHECK(cfg.users[0].mail->snapshot().empty());
+}
+
+TEST_CASE("client: set_debuglevel prints the dialogue with the password masked") {
+    running_server s;
+    std::ostringstream out;
+    auto o = s.options();
+    o.debug_stream = &out;
+    client c(o);
+    c.set_debuglevel(1);
+    login(c);
+    c.stat();
+    const auto text = out.str();
+    CHECK(text.find("*cmd* USER user") != std::string::npos);
+    CHECK(text.find("*cmd* PASS ****") != std::string::npos);
+    CHECK(text.find("pass\n") == std::string::npos);
+    CHECK(text.find("*resp* +OK 3 ") != std::string::npos);
+}
+
+TEST_CASE("client: pop URLs") {
+    auto u = parse_pop_url("pop://rg;AUTH=+APOP@mail.eudora.com:8110");
+    CHECK(u.scheme == "pop");
+    CHECK(u.user == "rg");
+    CHECK(u.auth == "+APOP");
+    CHECK(u.host == "mail.eudora.com");
+    CHECK(u.port == 8110);
+    u = parse_pop_url("pop3s://us%40er:p%3Ass@[::1]");
+    CHECK(u.user == "us@er");
+    CHECK(u.password == "p:ss");
+    CHECK(u.host == "::1");
+    CHECK(u.port == 995);
+    CHECK(parse_pop_url("pop3://h").port == 110);
+    CHECK_THROWS_AS(parse_pop_url("http://h"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_pop_url("pop3://h:99999"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_pop_url("pop3://u%0d%0a@h"), std::invalid_argument);
+    CHECK_THROWS_AS(parse_pop_url("pop3://u;x=y@h"), std::invalid_argument);
+}
