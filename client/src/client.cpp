@@ -77,7 +77,9 @@ struct client::impl {
         throw protocol_error(ec, what);
     }
 
-    // Runs one asynchronous step to completion or until the deadline.
+    // Runs one asynchronous step (a write, a read, a handshake) to completion or until the
+    // deadline. Each step gets the whole operation timeout: a long streamed RETR that keeps
+    // moving never times out, a server that stops sending does.
     template <class Start>
     std::pair<std::error_code, std::size_t> step(Start&& start,
                                                  std::chrono::steady_clock::time_point deadline) {
@@ -100,6 +102,15 @@ struct client::impl {
     }
 
     void make_tls_context() {
+        try {
+            make_tls_context_or_throw();
+        } catch (const boost::system::system_error& e) {
+            throw protocol_error(e.code(), "TLS set-up failed (CA, certificate or key): " +
+                                               std::string(e.what()));
+        }
+    }
+
+    void make_tls_context_or_throw() {
         namespace ssl = asio::ssl;
         ssl_ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
         ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -147,12 +158,13 @@ struct client::impl {
     // Runs a batch through the session; throws on I/O and protocol errors (not on -ERR).
     void run(std::span<request> batch) {
         if (closed) raise(error::connection_unusable, "the connection is closed");
-        const auto deadline = std::chrono::steady_clock::now() + opt.operation_timeout;
         if (opt.debuglevel > 0)
             for (const auto& r : batch)
-                if (!r.line.empty()) debug() << "*cmd* " << masked(r.line) << '\n';
+                if (!r.line.empty())
+                    debug() << "*cmd* " << (r.secret ? "****" : masked(r.line)) << '\n';
         auto a = session.start(batch);
         while (a.what != sansio::action::type::done) {
+            const auto deadline = std::chrono::steady_clock::now() + opt.operation_timeout;
             std::error_code ec;
             std::size_t n = 0;
             switch (a.what) {
@@ -212,7 +224,6 @@ struct client::impl {
             const auto mech = next_token(rest);
             return "AUTH " + std::string(mech) + (rest.empty() ? "" : " ****");
         }
-        if (!iequals(kw, "AUTH") && kw.size() > 4) return "****"; // a SASL response line
         return std::string(l);
     }
 
@@ -303,7 +314,13 @@ struct client::impl {
         }
         request r = make(command_id::stls, {});
         r.starts_tls = true;
-        run({&r, 1});
+        try {
+            run({&r, 1});
+        } catch (const protocol_error& e) {
+            if (e.code().category() == error_category()) throw;
+            throw protocol_error(e.code(),
+                                 "STLS: TLS handshake with " + opt.host + " failed: " + e.what());
+        }
         if (!r.result.ok()) {
             session.mark_unusable();
             throw protocol_error(error::stls_unavailable, "STLS refused: " + r.result.line,
@@ -421,6 +438,7 @@ std::string client::auth(sasl_mechanism mechanism, std::string_view name, std::s
                 response.clear(); // an error challenge (XOAUTH2): answer empty, get the -ERR
         }
         r = request{base64_encode(response) + "\r\n", reply_shape::sasl};
+        r.secret = true;
         if (r.line.size() > d.opt.protocol_limits.max_sasl_line)
             throw protocol_error(error::command_too_long,
                                  "AUTH: response exceeds the SASL line limit");

@@ -6,8 +6,19 @@
 namespace pop3 {
 namespace {
 
+// The URL as it may be shown: a password never reaches an error message.
+std::string redacted(std::string_view url) {
+    std::string out(url);
+    const auto start = out.find("://");
+    const auto at = out.rfind('@');
+    if (start == std::string::npos || at == std::string::npos || at < start) return out;
+    const auto colon = out.find(':', start + 3);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "****");
+    return out;
+}
+
 [[noreturn]] void bad(std::string_view url, const std::string& why) {
-    throw std::invalid_argument("bad POP URL '" + std::string(url) + "': " + why);
+    throw std::invalid_argument("bad POP URL '" + redacted(url) + "': " + why);
 }
 
 std::string percent_decode(std::string_view in, std::string_view url) {
@@ -79,6 +90,7 @@ pop_url parse_pop_url(std::string_view url) {
         const auto p = parse_decimal(port);
         if (!p || *p == 0 || *p > 65535) bad(url, "port must be 1-65535");
         u.port = static_cast<std::uint16_t>(*p);
+        u.explicit_port = true;
     } else {
         u.port = u.scheme == "pop3s" ? 995 : 110;
     }

@@ -398,6 +398,31 @@ TEST_CASE("client: set_debuglevel prints the dialogue with the password masked")
     CHECK(text.find("*resp* +OK 3 ") != std::string::npos);
 }
 
+TEST_CASE("client: SASL responses never show in debug output, however short") {
+    running_server s;
+    std::ostringstream out;
+    auto o = s.options();
+    o.debug_stream = &out;
+    o.debuglevel = 1;
+    auto cfg_user = std::string("user");
+    client c(o);
+    c.auth(sasl_mechanism::login, cfg_user, "pass");
+    const auto text = out.str();
+    CHECK(text.find("*cmd* AUTH LOGIN") != std::string::npos);
+    CHECK(text.find("cGFzcw==") == std::string::npos); // base64("pass")
+    CHECK(text.find("dXNlcg==") == std::string::npos); // base64("user")
+    CHECK(text.find("*cmd* ****") != std::string::npos);
+}
+
+TEST_CASE("client: a bad CA file is a protocol_error") {
+    running_server s;
+    auto o = s.options();
+    o.tls = tls_mode::starttls;
+    o.tls_settings.ca_pem.clear();
+    o.tls_settings.ca_file = "/nonexistent/ca.pem";
+    CHECK_THROWS_AS(client(o), protocol_error);
+}
+
 TEST_CASE("client: pop URLs") {
     auto u = parse_pop_url("pop://rg;AUTH=+APOP@mail.eudora.com:8110");
     CHECK(u.scheme == "pop");
@@ -411,6 +436,9 @@ TEST_CASE("client: pop URLs") {
     CHECK(u.host == "::1");
     CHECK(u.port == 995);
     CHECK(parse_pop_url("pop3://h").port == 110);
+    CHECK_FALSE(parse_pop_url("pop3://h").explicit_port);
+    CHECK(parse_pop_url("pop3://h:110").explicit_port);
+    CHECK_THROWS_WITH(parse_pop_url("pop3://u:s3cret@h:0"), !Catch::Contains("s3cret"));
     CHECK_THROWS_AS(parse_pop_url("http://h"), std::invalid_argument);
     CHECK_THROWS_AS(parse_pop_url("pop3://h:99999"), std::invalid_argument);
     CHECK_THROWS_AS(parse_pop_url("pop3://u%0d%0a@h"), std::invalid_argument);

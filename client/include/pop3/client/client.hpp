@@ -199,9 +199,10 @@ struct pop_url {
     std::string password;
     std::string auth; // "" or "*" or a mechanism name (;AUTH=)
     std::string host;
-    std::uint16_t port = 0;
+    std::uint16_t port = 0;     // the URL's, or the scheme's default (110, 995)
+    bool explicit_port = false; // the URL named a port
 };
-// Throws std::invalid_argument naming the problem.
+// Throws std::invalid_argument naming the problem (never showing the password).
 pop_url parse_pop_url(std::string_view url);
 
 } // namespace pop3
