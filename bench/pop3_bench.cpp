@@ -1,7 +1,9 @@
 // pop3-bench: load and throughput measurements against a POP3 server on 127.0.0.1.
 //   pop3-bench idle PORT N                 hold N idle connections (each got its greeting)
-//   pop3-bench sessions PORT SECONDS CONC USER PASS
-//                                          login+STAT+LIST+UIDL+QUIT sessions per second
+//   pop3-bench sessions PORT SECONDS CONC USERPREFIX PASS
+//                                          login+STAT+LIST+UIDL+QUIT sessions per second;
+//                                          worker i logs in as USERPREFIX<i+1> (a maildrop
+//                                          serves one session at a time, RFC 1939 §8)
 //   pop3-bench retr PORT USER PASS N       RETR message N once, discarding the data: MB/s
 // Replies are read through the protocol core. Figures and commands: bench/README.md.
 #include <atomic>
@@ -124,19 +126,17 @@ int idle(unsigned short port, int count) {
     return failed == 0 && responsive ? 0 : 1;
 }
 
-int sessions(unsigned short port, double seconds, int concurrency, std::string user,
+int sessions(unsigned short port, double seconds, int concurrency, std::string prefix,
              std::string pass) {
     raise_fd_limit();
     asio::io_context ioc;
     std::atomic<long> done{0}, errors{0};
     const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
                                                   std::chrono::duration<double>(seconds));
-    const std::string script =
-        "USER " + user + "\r\nPASS " + pass + "\r\nSTAT\r\nLIST\r\nUIDL\r\nQUIT\r\n";
     for (int i = 0; i < concurrency; ++i) {
         asio::co_spawn(
             ioc,
-            [&]() -> asio::awaitable<void> {
+            [&, user = prefix + std::to_string(i + 1)]() -> asio::awaitable<void> {
                 while (clock_type::now() < deadline) {
                     try {
                         tcp::socket s(ioc);
@@ -173,7 +173,6 @@ int sessions(unsigned short port, double seconds, int concurrency, std::string u
     const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::printf("sessions: %ld in %.2f s = %.0f sessions/s (%d concurrent, %ld errors)\n",
                 done.load(), secs, double(done) / secs, concurrency, errors.load());
-    (void)script;
     return errors == 0 ? 0 : 1;
 }
 
@@ -211,7 +210,7 @@ int retr(unsigned short port, std::string user, std::string pass, int which) {
 
 int main(int argc, char** argv) {
     const std::string usage =
-        "usage: pop3-bench idle PORT N | sessions PORT SECONDS CONCURRENCY USER PASS | "
+        "usage: pop3-bench idle PORT N | sessions PORT SECONDS CONCURRENCY USERPREFIX PASS | "
         "retr PORT USER PASS N\n(see bench/README.md)\n";
     try {
         if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {

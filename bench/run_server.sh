@@ -35,8 +35,10 @@ start_server idle --user u:p --generate 1:100
 "$bench" idle "$port" 10000
 
 echo "== sessions/s login+STAT+LIST+UIDL+QUIT (goal: >= 2700, 3x Dovecot with process reuse)"
-start_server sessions --user u:p --generate 10:2000
-"$bench" sessions "$port" 10 64 u p
+users=()
+for i in $(seq 1 32); do users+=(--user "u$i:p"); done
+start_server sessions "${users[@]}" --generate 10:2000
+"$bench" sessions "$port" 10 32 u p
 
 echo "== RETR of one 50 MB message"
 start_server retr --user u:p --generate 1:52428800

@@ -503,8 +503,15 @@ scan_entry client::list_one(message_number which) {
 }
 
 message_result client::retr(message_number which) {
-    auto r = impl_->command(command_id::retr, {which.str()});
-    return {r.line, std::move(r.body), r.body_octets};
+    request r = impl_->make(command_id::retr, {which.str()});
+    // Size the buffer once from "+OK n octets" (capped: the number comes from the server).
+    r.on_status = [&r](const reply& status) {
+        constexpr std::uint64_t max_reserve = 256u << 20;
+        r.result.body.reserve(std::min(announced_octets(status.text), max_reserve));
+    };
+    impl_->run({&r, 1});
+    impl::check_ok(r.result);
+    return {r.result.line, std::move(r.result.body), r.result.body_octets};
 }
 
 std::string client::retr(message_number which, const body_sink& sink, const progress_fn& progress) {
