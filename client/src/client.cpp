@@ -6,9 +6,11 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <iostream>
+#include <openssl/rand.h>
 #include <optional>
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/base64.hpp>
+#include <pop3/protocol/scram.hpp>
 #include <pop3/protocol/text.hpp>
 
 namespace pop3 {
@@ -387,42 +389,55 @@ std::string client::apop(std::string_view name, std::string_view secret) {
 std::string client::auth(sasl_mechanism mechanism, std::string_view name, std::string_view secret) {
     auto& d = *impl_;
     std::error_code ec;
+    diagnostics diag;
     std::optional<std::string> initial;
+    std::optional<scram_client> scram;
     switch (mechanism) {
     case sasl_mechanism::plain: initial = sasl_encode_plain(name, secret, {}, ec); break;
     case sasl_mechanism::xoauth2: initial = sasl_encode_xoauth2(name, secret, ec); break;
     case sasl_mechanism::oauthbearer:
         initial = sasl_encode_oauthbearer(name, secret, d.opt.host, d.opt.port, ec);
         break;
+    case sasl_mechanism::scram_sha_256: {
+        unsigned char random[24];
+        if (RAND_bytes(random, sizeof random) != 1)
+            throw protocol_error(error::bad_sasl_message,
+                                 "AUTH: no randomness for the SCRAM nonce");
+        scram.emplace(name, secret,
+                      base64_encode({reinterpret_cast<const char*>(random), sizeof random}));
+        initial = scram->client_first();
+        break;
+    }
     case sasl_mechanism::login:
     case sasl_mechanism::cram_md5: break;
-    case sasl_mechanism::scram_sha_256:
-        throw protocol_error(error::bad_sasl_message, "AUTH SCRAM-SHA-256 is not implemented yet");
     }
     if (ec) throw protocol_error(ec, "AUTH: cannot encode the credentials: " + ec.message());
     const std::string mech(sasl_mechanism_name(mechanism));
 
     // RFC 5034 §4: use the initial response only when the AUTH line stays within 255 octets.
-    request r;
     std::string encoded_initial;
     if (initial) encoded_initial = initial->empty() ? "=" : base64_encode(*initial);
     const bool send_initial = initial && 5 + mech.size() + 1 + encoded_initial.size() + 2 <=
                                              d.opt.protocol_limits.max_command_line;
-    r = send_initial ? d.make(command_id::auth, {mech, encoded_initial})
-                     : d.make(command_id::auth, {mech});
+    request r = send_initial ? d.make(command_id::auth, {mech, encoded_initial})
+                             : d.make(command_id::auth, {mech});
+    // Cancels the exchange ("*", RFC 5034 §4) so the connection stays in step, then throws.
+    auto abort_exchange = [&](std::error_code why, const std::string& what) {
+        request cancel{"*\r\n", reply_shape::sasl};
+        d.run({&cancel, 1});
+        throw protocol_error(why, what);
+    };
     int round = 0;
+    bool server_verified = false;
+    // SCRAM: 0 send client-first, 1 answer server-first, 2 check server-final, 3 done.
+    int scram_stage = send_initial ? 1 : 0;
     while (true) {
         d.run({&r, 1});
         if (r.result.status != reply_status::continuation) break;
         if (++round > 8) d.raise(error::bad_sasl_message, "AUTH: too many server challenges");
         std::string challenge;
-        if (!base64_decode(r.result.challenge, challenge, ec)) {
-            // Cancel the exchange so that the connection stays in step, then fail.
-            request cancel{"*\r\n", reply_shape::sasl};
-            d.run({&cancel, 1});
-            throw protocol_error(error::bad_base64,
-                                 "AUTH: malformed base64 in the server challenge");
-        }
+        if (!base64_decode(r.result.challenge, challenge, ec))
+            abort_exchange(error::bad_base64, "AUTH: malformed base64 in the server challenge");
         std::string response;
         switch (mechanism) {
         case sasl_mechanism::login:
@@ -430,6 +445,22 @@ std::string client::auth(sasl_mechanism mechanism, std::string_view name, std::s
             break;
         case sasl_mechanism::cram_md5:
             response = sasl_encode_cram_md5(name, secret, challenge, ec);
+            break;
+        case sasl_mechanism::scram_sha_256:
+            switch (scram_stage++) {
+            case 0: response = *initial; break;
+            case 1:
+                response = scram->client_final(challenge, ec, &diag);
+                if (ec) abort_exchange(ec, "AUTH SCRAM-SHA-256: " + diag.message);
+                break;
+            case 2:
+                if (!scram->verify_server_final(challenge, ec, &diag))
+                    abort_exchange(ec, "AUTH SCRAM-SHA-256: " + diag.message);
+                server_verified = true; // answered with an empty response (RFC 5034 §4)
+                break;
+            default:
+                abort_exchange(error::bad_sasl_message, "AUTH SCRAM-SHA-256: unexpected challenge");
+            }
             break;
         default:
             if (!send_initial && round == 1)
@@ -440,10 +471,12 @@ std::string client::auth(sasl_mechanism mechanism, std::string_view name, std::s
         r = request{base64_encode(response) + "\r\n", reply_shape::sasl};
         r.secret = true;
         if (r.line.size() > d.opt.protocol_limits.max_sasl_line)
-            throw protocol_error(error::command_too_long,
-                                 "AUTH: response exceeds the SASL line limit");
+            abort_exchange(error::command_too_long, "AUTH: response exceeds the SASL line limit");
     }
     d.check_ok(r.result);
+    if (scram && !server_verified)
+        throw protocol_error(error::bad_sasl_message,
+                             "AUTH SCRAM-SHA-256: +OK without the server's proof (server-final)");
     return r.result.line;
 }
 

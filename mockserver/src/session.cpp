@@ -469,9 +469,40 @@ void session::handle_sasl_line(std::string_view line) {
             return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or token");
         return finish_sasl(cmd, who, {});
     }
-    case sasl_mechanism::scram_sha_256: break;
+    case sasl_mechanism::scram_sha_256: return scram_step(cmd, msg);
     }
     finish_sasl(cmd, nullptr, "unsupported authentication mechanism");
+}
+
+void session::scram_step(std::string_view cmd, std::string_view msg) {
+    auto& x = *sasl_;
+    std::error_code ec;
+    diagnostics diag;
+    switch (x.step++) {
+    case 0: {
+        // The server nonce comes from the driver's seed, so the session stays deterministic.
+        x.scram.emplace(base64_encode(sha256("nonce:" + context_.timestamp_seed)).substr(0, 24));
+        x.scram->read_client_first(msg, ec, &diag);
+        if (ec) return finish_sasl(cmd, nullptr, diag.message);
+        x.scram_user = find_user(x.scram->user());
+        // An unknown user still gets a salt, so that the reply does not tell who exists.
+        const auto salt = sha256("pop3kit-salt:" + x.scram->user()).substr(0, 16);
+        return reply(cmd, "+ " + base64_encode(x.scram->server_first(salt, 4096)));
+    }
+    case 1: {
+        const auto password =
+            x.scram_user ? std::string_view(x.scram_user->password) : std::string_view{};
+        const auto final_msg = x.scram->server_final(msg, password, ec, &diag);
+        if (ec || !x.scram_user)
+            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or password");
+        return reply(cmd, "+ " + base64_encode(final_msg));
+    }
+    default:
+        // RFC 5034 §4: the client answers the server's last data with an empty response.
+        if (!msg.empty())
+            return finish_sasl(cmd, nullptr, "expected an empty response after server-final");
+        return finish_sasl(cmd, x.scram_user, {});
+    }
 }
 
 void session::finish_sasl(std::string_view cmd, const user* who, std::string_view failure) {

@@ -188,7 +188,8 @@ TEST_CASE("pop3-client: capa prints one capability per line") {
     // No user in the URL: no login, the AUTHORIZATION capabilities.
     auto r = cli({s.url(""), "capa"});
     CHECK(r.status == 0);
-    CHECK(r.out == "TOP\nUSER\nSASL PLAIN LOGIN CRAM-MD5 XOAUTH2\nRESP-CODES\nAUTH-RESP-CODE\n"
+    CHECK(r.out == "TOP\nUSER\nSASL PLAIN LOGIN CRAM-MD5 XOAUTH2 OAUTHBEARER "
+                   "SCRAM-SHA-256\nRESP-CODES\nAUTH-RESP-CODE\n"
                    "PIPELINING\nEXPIRE NEVER\nUIDL\nSTLS\nUTF8\nLANG\n"
                    "IMPLEMENTATION pop3kit-mockserver\n");
     // Logged in: TRANSACTION capabilities (no USER, SASL, STLS).

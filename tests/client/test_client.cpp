@@ -140,13 +140,19 @@ TEST_CASE("client: APOP and SASL logins") {
         client c(s.options());
         CHECK(c.apop("user", "pass").starts_with("+OK maildrop"));
     }
-    for (auto mech : {sasl_mechanism::plain, sasl_mechanism::login, sasl_mechanism::cram_md5,
-                      sasl_mechanism::xoauth2}) {
+    for (auto mech :
+         {sasl_mechanism::plain, sasl_mechanism::login, sasl_mechanism::cram_md5,
+          sasl_mechanism::xoauth2, sasl_mechanism::oauthbearer, sasl_mechanism::scram_sha_256}) {
         DYNAMIC_SECTION("AUTH " << sasl_mechanism_name(mech)) {
             client c(s.options());
             CHECK(c.auth(mech, "user", "pass").starts_with("+OK maildrop"));
             CHECK(c.stat().count == 3);
         }
+    }
+    SECTION("SCRAM-SHA-256 with a wrong password") {
+        client c(s.options());
+        CHECK_THROWS_AS(c.auth(sasl_mechanism::scram_sha_256, "user", "nope"), protocol_error);
+        CHECK(c.auth(sasl_mechanism::scram_sha_256, "user", "pass").starts_with("+OK maildrop"));
     }
     SECTION("AUTH with a wrong password") {
         client c(s.options());

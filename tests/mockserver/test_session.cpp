@@ -155,7 +155,8 @@ TEST_CASE("session: N consecutive errors close the connection") {
 TEST_CASE("session: CAPA per state") {
     fixture f;
     CHECK(f.drv.send("CAPA\r\n") ==
-          "+OK capability list follows\r\nTOP\r\nUSER\r\nSASL PLAIN LOGIN CRAM-MD5 XOAUTH2\r\n"
+          "+OK capability list follows\r\nTOP\r\nUSER\r\nSASL PLAIN LOGIN CRAM-MD5 XOAUTH2 "
+          "OAUTHBEARER SCRAM-SHA-256\r\n"
           "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\nUIDL\r\nSTLS\r\nUTF8\r\n"
           "LANG\r\nIMPLEMENTATION pop3kit-mockserver\r\n.\r\n");
     f.login();

@@ -26,8 +26,9 @@ struct server_config {
     std::string greeting_text = "pop3kit mock server ready";
     bool apop = true;         // put an APOP timestamp in the greeting and accept APOP
     bool user_command = true; // accept USER/PASS (advertise USER)
-    std::vector<sasl_mechanism> mechanisms = {sasl_mechanism::plain, sasl_mechanism::login,
-                                              sasl_mechanism::cram_md5, sasl_mechanism::xoauth2};
+    std::vector<sasl_mechanism> mechanisms = {
+        sasl_mechanism::plain,   sasl_mechanism::login,       sasl_mechanism::cram_md5,
+        sasl_mechanism::xoauth2, sasl_mechanism::oauthbearer, sasl_mechanism::scram_sha_256};
     bool top = true;
     bool uidl = true;
     bool pipelining = true;

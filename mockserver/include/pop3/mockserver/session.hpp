@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <pop3/protocol/sasl.hpp>
+#include <pop3/protocol/scram.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,8 @@ struct sasl_exchange {
     int step = 0;
     std::string challenge; // CRAM-MD5
     std::string login_user;
+    std::optional<scram_server> scram; // SCRAM-SHA-256
+    const user* scram_user = nullptr;
 };
 
 class session {
@@ -116,6 +119,7 @@ private:
     void cmd_lang(std::string_view cmd, std::size_t argc, std::string_view arg);
 
     void finish_sasl(std::string_view cmd, const user* who, std::string_view failure);
+    void scram_step(std::string_view cmd, std::string_view msg);
     void login(std::string_view cmd, const user* who);
     const user* find_user(std::string_view name) const noexcept;
     // The message numbered by `arg` if it exists and is not deleted; replies -ERR otherwise.
