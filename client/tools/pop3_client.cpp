@@ -36,11 +36,12 @@ Options (anywhere on the line):
                       fails, rather than going on in plaintext, when the server cannot
   --ca FILE           trust the CA certificate(s) in FILE (PEM) instead of the system store
   --insecure          do not verify the server's certificate (and name) at all
-  --auth MECH         log in with SASL AUTH (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER;
-                      the URL's password is the OAuth token for the last two) or with APOP;
+  --auth MECH         log in with SASL AUTH (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2,
+                      OAUTHBEARER; the URL's password is the OAuth token for the last two)
+                      or with APOP;
                       default: USER/PASS, or the URL's ;AUTH=
-  --timeout SECONDS   connect timeout, and the limit for each command to complete, including
-                      a whole RETR (default 60; 0: no limit)
+  --timeout SECONDS   connect timeout, and how long to wait for the server to make progress
+                      (accept or send bytes) during a command (default 60; 0: no limit)
   -v, --verbose       show the dialogue on stderr (passwords and SASL responses masked)
   -h, --help          this text
 
@@ -129,9 +130,9 @@ void parse_mechanism(std::string_view name, options& o, const std::string& where
         return;
     }
     const auto m = pop3::parse_sasl_mechanism(name);
-    if (!m || *m == pop3::sasl_mechanism::scram_sha_256)
+    if (!m)
         throw cli_error(where + ": unsupported mechanism '" + std::string(name) +
-                        "' (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER or APOP)");
+                        "' (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-256 or APOP)");
     o.login = login_kind::sasl;
     o.mechanism = *m;
 }

@@ -299,7 +299,8 @@ TEST_CASE("pop3-client: login mechanisms") {
     running_server s;
     const std::string stat =
         "3 " + std::to_string(content(1).size() + content(2).size() + content(3).size()) + "\n";
-    for (const char* mech : {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "APOP", "cram-md5"}) {
+    for (const char* mech : {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER",
+                             "SCRAM-SHA-256", "APOP", "cram-md5"}) {
         INFO(mech);
         const auto r = cli({s.url(), "--auth", mech, "stat"});
         CHECK(r.status == 0);
@@ -321,7 +322,7 @@ TEST_CASE("pop3-client: percent-decoded credentials, and -v masks them") {
     config.users.push_back({"bob", "xy", mock::default_maildrop()});
     running_server s(std::move(config));
     const std::string userinfo = "%61lice:p%40ss%3Aw%25rd%20s3cret@";
-    for (const char* mech : {"USER", "PLAIN", "LOGIN", "APOP", "CRAM-MD5"}) {
+    for (const char* mech : {"USER", "PLAIN", "LOGIN", "APOP", "CRAM-MD5", "SCRAM-SHA-256"}) {
         INFO(mech);
         std::vector<std::string> args{s.url(userinfo), "-v", "stat"};
         if (std::string(mech) != "USER") args.insert(args.end() - 1, {"--auth", mech});
