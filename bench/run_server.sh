@@ -70,3 +70,15 @@ start_server many --user u:p --generate 10000:2048
 "$client" many "$port" u p 10000 1
 start_server many2 --user u:p --generate 10000:2048
 "$client" many "$port" u p 10000 32
+start_server many3 --user u:p --generate 10000:2048
+python3 - "$port" <<'PY'
+import poplib, sys, time
+c = poplib.POP3("127.0.0.1", int(sys.argv[1]))
+c.user("u"); c.pass_("p")
+t = time.monotonic()
+for i in range(1, 10001):
+    c.retr(i)
+dt = time.monotonic() - t
+print(f"poplib retr x10000: {dt:.3f} s = {10000/dt:.0f} messages/s")
+c.quit()
+PY
