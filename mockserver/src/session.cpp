@@ -87,7 +87,7 @@ server_action session::on_write_done() {
             auto& o = output_.front();
             o.head.clear();
             o.body_owner.reset();
-            o.delivery = {};
+            o.delivery = config_.faults.session_fault; // the session-wide fault still applies
             if (endless_chunk_.empty())
                 for (int i = 0; i < 64; ++i)
                     endless_chunk_ += "this body never ends, line " + std::to_string(i) + "\r\n";
@@ -129,8 +129,8 @@ server_action session::next_action() {
     case after_output::tls_garbage:
         // The handshake is answered with bytes that are not TLS, then the connection closes.
         after_ = after_output::close;
-        output_.push_back(
-            plain(std::string("\x15\x03\x03\x00\x02\x02\x28 this is not TLS\r\n", 25)));
+        output_.push_back(plain(std::string("\x15\x03\x03\x00\x02\x02\x28 this is not TLS\r\n", 25),
+                                config_.faults.session_fault));
         return next_action();
     }
     return just(server_action::type::close);
@@ -272,10 +272,9 @@ void session::queue(std::string_view command, std::string head, std::string_view
     const std::string key = command.empty() ? last_command_ : std::string(command);
     const auto n = ++occurrences_[key];
     const rule* r = config_.faults.match(key, state_, n);
-    outgoing o = plain(std::move(head));
+    outgoing o = plain(std::move(head), config_.faults.session_fault);
     o.body_owner = std::move(owner);
     o.body = body;
-    o.delivery = config_.faults.session_fault;
     bool replaced_error = false;
     if (r) {
         const auto& c = r->change;
@@ -316,7 +315,8 @@ void session::queue(std::string_view command, std::string head, std::string_view
     if (is_error || replaced_error) {
         if (++consecutive_errors_ >= config_.max_consecutive_errors &&
             after_ == after_output::read) {
-            output_.push_back(plain("-ERR too many errors, closing the connection\r\n"));
+            output_.push_back(plain("-ERR too many errors, closing the connection\r\n",
+                                    config_.faults.session_fault));
             after_ = after_output::close;
             stop_processing_ = true;
         }

@@ -151,7 +151,8 @@ std::shared_ptr<pop3::mock::maildrop> maildrop_for(const options& o, const std::
     return pop3::mock::default_maildrop();
 }
 
-int run(const options& o) {
+// Users, maildrops and the scenario. A maildrop that cannot be read is a bad command line.
+pop3::mock::server_config build_config(const options& o, bool& default_user) {
     pop3::mock::server_config config;
     config.persist = o.persist;
     if (o.idle_timeout) config.idle_timeout = std::chrono::seconds(*o.idle_timeout);
@@ -172,9 +173,30 @@ int run(const options& o) {
         }
         config.faults = std::move(file.sc);
     }
-    const bool default_user = config.users.empty();
-    if (default_user) config.users.push_back({"user", "pass", maildrop_for(o, "user")});
 
+    default_user = config.users.empty();
+    if (default_user) config.users.push_back({"user", "pass", maildrop_for(o, "user")});
+    return config;
+}
+
+int run(const options& o) {
+    if (o.server.record_dir) {
+        std::error_code ec;
+        std::filesystem::create_directories(*o.server.record_dir, ec);
+        if (ec || !std::filesystem::is_directory(*o.server.record_dir))
+            throw cli_error("--record: cannot create the folder " + o.server.record_dir->string());
+    }
+    pop3::mock::server_config config;
+    bool default_user = false;
+    try {
+        config = build_config(o, default_user);
+    } catch (const pop3::mock::scenario_error&) {
+        throw;
+    } catch (const cli_error&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        throw cli_error(e.what());
+    }
     auto server_opts = o.server;
     if (o.cert) server_opts.identity = pop3::net::load_identity(*o.cert, *o.key);
     std::mutex log_mutex;
@@ -222,6 +244,9 @@ int main(int argc, char** argv) {
     try {
         return run(parse_args(argc, argv));
     } catch (const cli_error& e) {
+        std::fprintf(stderr, "pop3-mockserver: %s\n", e.what());
+        return 2;
+    } catch (const std::invalid_argument& e) { // a bad HOST:PORT
         std::fprintf(stderr, "pop3-mockserver: %s\n", e.what());
         return 2;
     } catch (const pop3::mock::scenario_error& e) {

@@ -1,6 +1,8 @@
 // Runs a mock-server session without sockets or timers: client bytes in, server bytes out.
 // Used by unit tests, the server-session fuzzer and in-memory conformance replays. Delivery
 // faults that only shape timing (delay, drip, splits) are ignored; disconnects and hangs are kept.
+// A reply that never ends (endless_body) is cut after max_output octets in one call, and the
+// driver then counts as hung: a real client would still be waiting for the terminator.
 #pragma once
 
 #include "pop3/mockserver/session.hpp"
@@ -41,9 +43,15 @@ public:
 private:
     enum class state { reading, tls, closed, hung };
 
+    static constexpr std::size_t max_output = 4 << 20;
+
     std::string run(server_action a) {
         std::string out;
         while (true) {
+            if (out.size() > max_output) {
+                state_ = state::hung;
+                return out;
+            }
             switch (a.what) {
             case server_action::type::write: {
                 std::string bytes = std::string(a.data) + std::string(a.data2);

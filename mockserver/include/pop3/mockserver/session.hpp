@@ -78,9 +78,12 @@ private:
         fault delivery;
         bool endless = false; // keep sending body lines after this write
     };
-    static outgoing plain(std::string bytes) {
+    // Every reply, including the ones the session makes up itself, carries the session-wide
+    // fault (docs/scenarios.md: [session] applies to every reply).
+    static outgoing plain(std::string bytes, const fault& delivery) {
         outgoing o;
         o.head = std::move(bytes);
+        o.delivery = delivery;
         return o;
     }
     enum class after_output : std::uint8_t { read, close, start_tls, tls_garbage, hang };

@@ -1,0 +1,692 @@
+// pop3-mockserver, the program: its command line and its stdout lines are a contract, so these
+// tests run the built binary as a child process on 127.0.0.1, port 0, read the `listening` lines,
+// talk POP3 to it over a raw socket and stop it with SIGTERM or SIGINT. Every child is killed
+// and reaped when its test ends, whatever happened.
+#include "support/raw_client.hpp"
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <poll.h>
+#include <pop3/mockserver/maildrop.hpp>
+#include <pop3/net/tls.hpp>
+#include <regex>
+#include <set>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using pop3::test::raw_client;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return std::move(ss).str();
+}
+
+// The port in a line `PREFIX<digits>\n` of `out`, once the whole line has arrived.
+std::optional<std::uint16_t> port_after(const std::string& out, const std::string& prefix) {
+    const auto at = out.find(prefix);
+    if (at == std::string::npos) return std::nullopt;
+    const auto eol = out.find('\n', at);
+    if (eol == std::string::npos) return std::nullopt;
+    const auto digits = out.substr(at + prefix.size(), eol - at - prefix.size());
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    return static_cast<std::uint16_t>(std::stoul(digits));
+}
+
+// pop3-mockserver as a child process: stdout through a pipe (the contract lines), stderr into a
+// temporary file (a session log must never block the server on a full pipe).
+class mockserver_process {
+public:
+    explicit mockserver_process(const std::vector<std::string>& args) {
+        int fds[2];
+        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+        out_fd_ = fds[0];
+        err_ = std::tmpfile();
+        if (!err_) {
+            cleanup(fds[1]);
+            FAIL("tmpfile() failed");
+        }
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_adddup2(&fa, ::fileno(err_), 2);
+        // No inherited sockets or files: a client socket of the test must close when it closes.
+        posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+        std::vector<std::string> words{POP3_MOCKSERVER_BIN};
+        words.insert(words.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& w : words)
+            argv.push_back(w.data());
+        argv.push_back(nullptr);
+        const int rc = posix_spawn(&pid_, POP3_MOCKSERVER_BIN, &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) {
+            pid_ = -1;
+            cleanup(fds[1]);
+            FAIL("cannot run " POP3_MOCKSERVER_BIN);
+        }
+        ::close(fds[1]);
+    }
+    ~mockserver_process() { cleanup(); }
+    mockserver_process(const mockserver_process&) = delete;
+    mockserver_process& operator=(const mockserver_process&) = delete;
+
+    // Reads stdout until `listening pop3 127.0.0.1:PORT` (and the pop3s line when `tls`).
+    void wait_ready(bool tls = false) {
+        const auto until = steady::now() + 5s;
+        while (true) {
+            plain_port = port_after(out_, "listening pop3 127.0.0.1:").value_or(0);
+            tls_port = port_after(out_, "listening pop3s 127.0.0.1:").value_or(0);
+            if (plain_port && (!tls || tls_port)) return;
+            if (!read_some(until)) break;
+        }
+        INFO("stdout: " << out_);
+        INFO("stderr: " << err());
+        FAIL("pop3-mockserver did not print its listening line(s)");
+    }
+
+    // Sends `sig` and waits for a clean exit; kills and FAILs when the server does not stop.
+    int stop(int sig = SIGTERM) {
+        REQUIRE(pid_ > 0);
+        REQUIRE(::kill(pid_, sig) == 0);
+        return wait_exit();
+    }
+
+    // Waits for the process to end by itself (within a few seconds), reading all its stdout.
+    int wait_exit(std::chrono::milliseconds limit = 5s) {
+        REQUIRE(pid_ > 0);
+        const auto until = steady::now() + limit;
+        while (read_some(until)) {
+        }
+        int ws = 0;
+        while (true) {
+            const pid_t r = ::waitpid(pid_, &ws, WNOHANG);
+            if (r == pid_) break;
+            if (r < 0 && errno != EINTR) FAIL("waitpid failed");
+            if (steady::now() >= until) {
+                ::kill(pid_, SIGKILL);
+                while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
+                }
+                pid_ = -1;
+                INFO("stderr: " << err());
+                FAIL("pop3-mockserver did not exit in time; killed");
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        pid_ = -1;
+        return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    }
+
+    const std::string& out() const { return out_; }
+    std::string err() const {
+        std::string text;
+        if (!err_) return text;
+        std::fflush(err_);
+        char buf[4096];
+        const int fd = ::fileno(err_);
+        off_t at = 0;
+        ssize_t n = 0;
+        while ((n = ::pread(fd, buf, sizeof buf, at)) > 0) {
+            text.append(buf, static_cast<std::size_t>(n));
+            at += n;
+        }
+        return text;
+    }
+
+    std::uint16_t plain_port = 0;
+    std::uint16_t tls_port = 0;
+
+private:
+    // Kills and reaps the child if it still runs; closes what the constructor opened (the
+    // destructor does not run when the constructor fails).
+    void cleanup(int extra_fd = -1) {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            int ws = 0;
+            while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
+            }
+            pid_ = -1;
+        }
+        if (extra_fd >= 0) ::close(extra_fd);
+        if (out_fd_ >= 0) ::close(out_fd_);
+        out_fd_ = -1;
+        if (err_) std::fclose(err_);
+        err_ = nullptr;
+    }
+
+    // Appends what stdout has; false on EOF, error or when `until` has passed.
+    bool read_some(steady::time_point until) {
+        if (out_fd_ < 0) return false;
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now()).count();
+        if (left <= 0) return false;
+        pollfd p{out_fd_, POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left));
+        if (r < 0) return errno == EINTR;
+        if (r == 0) return false;
+        char buf[4096];
+        const auto n = ::read(out_fd_, buf, sizeof buf);
+        if (n > 0) {
+            out_.append(buf, static_cast<std::size_t>(n));
+            return true;
+        }
+        return n < 0 && errno == EINTR;
+    }
+
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    std::FILE* err_ = nullptr;
+    std::string out_;
+};
+
+struct outcome {
+    int status = -1;
+    std::string out, err;
+};
+
+// Runs pop3-mockserver to its end (for command lines that must not start a server).
+outcome run_to_exit(const std::vector<std::string>& args) {
+    mockserver_process p(args);
+    outcome o;
+    o.status = p.wait_exit();
+    o.out = p.out();
+    o.err = p.err();
+    return o;
+}
+
+// A folder in the temporary directory, removed at the end of the test.
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        static int counter = 0;
+        path = fs::temp_directory_path() / ("pop3-mockserver-cli-" + std::to_string(::getpid()) +
+                                            "-" + std::to_string(++counter));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    fs::path write(const std::string& relative, const std::string& content) const {
+        const auto p = path / relative;
+        fs::create_directories(p.parent_path());
+        std::ofstream(p, std::ios::binary) << content;
+        return p;
+    }
+};
+
+// Reads the greeting, logs in with USER/PASS; returns the PASS reply.
+std::string login(raw_client& c, const std::string& name, const std::string& password) {
+    const auto greeting = c.reply();
+    CHECK(greeting.starts_with("+OK "));
+    c.send("USER " + name + "\r\nPASS " + password + "\r\n");
+    CHECK(c.reply() == "+OK send PASS\r\n");
+    return c.reply();
+}
+
+std::string quit(raw_client& c) {
+    c.send("QUIT\r\n");
+    auto r = c.reply();
+    CHECK(c.closed());
+    return r;
+}
+
+std::string shipped_scenario(const std::string& name) {
+    return (fs::path(POP3_SOURCE_DIR) / "mockserver" / "scenarios" / (name + ".toml")).string();
+}
+
+std::string crlf(std::string_view lf) {
+    std::string out;
+    for (char c : lf) {
+        if (c == '\n') out += '\r';
+        out += c;
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("pop3-mockserver: no options serves user:pass on 127.0.0.1; SIGTERM stops it cleanly") {
+    mockserver_process p({});
+    p.wait_ready();
+    CHECK(p.plain_port != 0);
+    CHECK(p.out() == "default user user:pass\nlistening pop3 127.0.0.1:" +
+                         std::to_string(p.plain_port) + "\n");
+    {
+        raw_client c(p.plain_port);
+        CHECK(c.reply().starts_with("+OK pop3kit mock server ready <"));
+        c.send("CAPA\r\n");
+        const auto capa = c.multi();
+        CHECK(capa.find("\r\nSTLS\r\n") != std::string::npos); // STLS offered by default
+        CHECK(capa.find("\r\nUSER\r\n") != std::string::npos);
+        c.send("USER user\r\nPASS wrong\r\n");
+        CHECK(c.reply() == "+OK send PASS\r\n");
+        CHECK(c.reply() == "-ERR [AUTH] invalid user name or password\r\n");
+        c.send("USER user\r\nPASS pass\r\n");
+        CHECK(c.reply() == "+OK send PASS\r\n");
+        CHECK(c.reply().starts_with("+OK maildrop has 3 messages ("));
+        c.send("STAT\r\n");
+        CHECK(c.reply().starts_with("+OK 3 "));
+        CHECK(quit(c) == "+OK pop3kit signing off (3 messages left)\r\n");
+    }
+    CHECK(p.stop(SIGTERM) == 0);
+    CHECK(p.err().find("pop3-mockserver: SIGTERM, stopping\n") != std::string::npos);
+}
+
+TEST_CASE("pop3-mockserver: --user and --generate COUNT:SIZE; SIGINT stops it cleanly") {
+    mockserver_process p({"--user", "a:b", "--generate", "3:500"});
+    p.wait_ready();
+    // A user was given: no default user, and no line announcing one.
+    CHECK(p.out() == "listening pop3 127.0.0.1:" + std::to_string(p.plain_port) + "\n");
+    {
+        raw_client c(p.plain_port);
+        CHECK(login(c, "user", "pass") == "-ERR [AUTH] invalid user name or password\r\n");
+        c.send("USER a\r\nPASS b\r\n");
+        CHECK(c.reply() == "+OK send PASS\r\n");
+        CHECK(c.reply() == "+OK maildrop has 3 messages (1500 octets)\r\n");
+        c.send("STAT\r\n");
+        CHECK(c.reply() == "+OK 3 1500\r\n");
+        c.send("LIST\r\n");
+        CHECK(c.multi() == "+OK 3 messages\r\n1 500\r\n2 500\r\n3 500\r\n.\r\n");
+        c.send("RETR 3\r\n");
+        CHECK(c.multi().starts_with("+OK 500 octets\r\n"));
+        CHECK(quit(c) == "+OK pop3kit signing off (3 messages left)\r\n");
+    }
+    CHECK(p.stop(SIGINT) == 0);
+    CHECK(p.err().find("pop3-mockserver: SIGINT, stopping\n") != std::string::npos);
+}
+
+TEST_CASE("pop3-mockserver: --maildrop DIR takes DIR/NAME when it exists, else DIR") {
+    temp_dir d;
+    d.write("top.eml", "Subject: top\n\nfor users without a folder\n");
+    d.write("alice/1.eml", "Subject: a1\n\nhello alice\n");
+    d.write("alice/2.eml", "Subject: a2\n\n.starts with a dot\n");
+    mockserver_process p(
+        {"--maildrop", d.path.string(), "--user", "alice:x", "--user", "carol:z", "--quiet"});
+    p.wait_ready();
+    {
+        raw_client c(p.plain_port);
+        CHECK(login(c, "alice", "x").starts_with("+OK maildrop has 2 messages ("));
+        c.send("UIDL\r\n");
+        CHECK(c.multi() == "+OK unique-id listing follows\r\n1 1.eml\r\n2 2.eml\r\n.\r\n");
+        c.send("RETR 2\r\n");
+        const auto two = crlf("Subject: a2\n\n.starts with a dot\n");
+        CHECK(c.multi() == "+OK " + std::to_string(two.size()) +
+                               " octets\r\nSubject: a2\r\n\r\n..starts with a dot\r\n.\r\n");
+        quit(c);
+    }
+    {
+        raw_client c(p.plain_port);
+        CHECK(login(c, "carol", "z").starts_with("+OK maildrop has 1 messages ("));
+        c.send("UIDL\r\n");
+        CHECK(c.multi() == "+OK unique-id listing follows\r\n1 top.eml\r\n.\r\n");
+        c.send("RETR 1\r\n");
+        const auto top = crlf("Subject: top\n\nfor users without a folder\n");
+        CHECK(c.multi() == "+OK " + std::to_string(top.size()) + " octets\r\n" + top + ".\r\n");
+        quit(c);
+    }
+    CHECK(p.stop() == 0);
+    CHECK(p.err().empty()); // --quiet
+}
+
+TEST_CASE("pop3-mockserver: --maildrop DIR of .eml files for the default user") {
+    temp_dir d;
+    d.write("a.eml", "Subject: a\n\nfirst\n");
+    d.write("b.eml", "Subject: b\n\nsecond\n");
+    mockserver_process p({"--maildrop", d.path.string(), "--quiet"});
+    p.wait_ready();
+    CHECK(p.out().starts_with("default user user:pass\n"));
+    {
+        raw_client c(p.plain_port);
+        CHECK(login(c, "user", "pass").starts_with("+OK maildrop has 2 messages ("));
+        c.send("TOP 1 0\r\n");
+        CHECK(c.multi() == "+OK top of message follows\r\nSubject: a\r\n\r\n.\r\n");
+        quit(c);
+    }
+    CHECK(p.stop() == 0);
+}
+
+TEST_CASE("pop3-mockserver: --mbox FILE") {
+    temp_dir d;
+    const auto mbox = d.write("box.mbox", "From a@x Thu Jan  1 00:00:00 1970\n"
+                                          "Subject: one\n\nbody one\n\n"
+                                          "From b@x Thu Jan  1 00:00:00 1970\n"
+                                          "Subject: two\n\n>From the quoted line\n.dot\n");
+    mockserver_process p({"--mbox", mbox.string(), "--quiet"});
+    p.wait_ready();
+    {
+        raw_client c(p.plain_port);
+        const auto one = crlf("Subject: one\n\nbody one\n");
+        const auto two = crlf("Subject: two\n\nFrom the quoted line\n.dot\n");
+        CHECK(login(c, "user", "pass") == "+OK maildrop has 2 messages (" +
+                                              std::to_string(one.size() + two.size()) +
+                                              " octets)\r\n");
+        c.send("RETR 2\r\n");
+        CHECK(c.multi() == "+OK " + std::to_string(two.size()) +
+                               " octets\r\nSubject: two\r\n\r\nFrom the quoted line\r\n..dot\r\n."
+                               "\r\n");
+        quit(c);
+    }
+    CHECK(p.stop() == 0);
+    CHECK(p.err().empty());
+}
+
+TEST_CASE("pop3-mockserver: --persist removes deleted messages from the files; without it they "
+          "stay") {
+    for (const bool persist : {false, true}) {
+        INFO("persist: " << persist);
+        temp_dir d;
+        const auto a = d.write("a.eml", "Subject: a\n\nfirst\n");
+        const auto b = d.write("b.eml", "Subject: b\n\nsecond\n");
+        std::vector<std::string> args{"--maildrop", d.path.string(), "--quiet"};
+        if (persist) args.emplace_back("--persist");
+        mockserver_process p(args);
+        p.wait_ready();
+        {
+            raw_client c(p.plain_port);
+            login(c, "user", "pass");
+            c.send("DELE 1\r\n");
+            CHECK(c.reply() == "+OK message 1 deleted\r\n");
+            CHECK(quit(c) == "+OK pop3kit signing off (1 messages left)\r\n");
+        }
+        CHECK(fs::exists(a) == !persist);
+        CHECK(fs::exists(b));
+        {
+            // Either way the running server forgot the message.
+            raw_client c(p.plain_port);
+            CHECK(login(c, "user", "pass").starts_with("+OK maildrop has 1 messages ("));
+            quit(c);
+        }
+        CHECK(p.stop() == 0);
+    }
+}
+
+TEST_CASE("pop3-mockserver: --persist rewrites an mbox that a new server reads back") {
+    temp_dir d;
+    const auto original = "From a@x Thu Jan  1 00:00:00 1970\nSubject: one\n\nbody one\n\n"
+                          "From b@x Thu Jan  1 00:00:00 1970\nSubject: two\n\n>From quoted\n";
+    const auto mbox = d.write("box.mbox", original);
+    {
+        mockserver_process p({"--mbox", mbox.string(), "--persist", "--quiet"});
+        p.wait_ready();
+        {
+            raw_client c(p.plain_port);
+            login(c, "user", "pass");
+            c.send("DELE 1\r\n");
+            c.reply();
+            quit(c);
+        }
+        CHECK(p.stop() == 0);
+    }
+    const auto rewritten = read_text(mbox);
+    CHECK(rewritten.find("Subject: one") == std::string::npos);
+    CHECK(rewritten.find("\n>From quoted\r\n") != std::string::npos);
+    mockserver_process p({"--mbox", mbox.string(), "--quiet"});
+    p.wait_ready();
+    {
+        raw_client c(p.plain_port);
+        const auto two = crlf("Subject: two\n\nFrom quoted\n");
+        CHECK(login(c, "user", "pass") ==
+              "+OK maildrop has 1 messages (" + std::to_string(two.size()) + " octets)\r\n");
+        c.send("RETR 1\r\n");
+        CHECK(c.multi() == "+OK " + std::to_string(two.size()) + " octets\r\n" + two + ".\r\n");
+        quit(c);
+    }
+    CHECK(p.stop() == 0);
+}
+
+TEST_CASE("pop3-mockserver: --scenario with a shipped file") {
+    mockserver_process p({"--scenario", shipped_scenario("err-stat"), "--quiet"});
+    p.wait_ready();
+    CHECK(p.out().starts_with("default user user:pass\n")); // the file declares no user
+    {
+        raw_client c(p.plain_port);
+        CHECK(login(c, "user", "pass").starts_with("+OK maildrop has 3 messages ("));
+        c.send("STAT\r\n");
+        CHECK(c.reply() == "-ERR [SYS/TEMP] try later\r\n");
+        c.send("LIST\r\n");
+        CHECK(c.multi().starts_with("+OK 3 messages\r\n"));
+        quit(c);
+    }
+    CHECK(p.stop() == 0);
+}
+
+TEST_CASE("pop3-mockserver: --scenario users are added to --user ones") {
+    temp_dir d;
+    const auto file = d.write("s.toml", "[[user]]\nname = \"scen\"\npassword = \"pw\"\n"
+                                        "generate = \"2:300\"\n\n"
+                                        "[[rule]]\ncommand = \"NOOP\"\n"
+                                        "reply = \"+OK scenario noop\\r\\n\"\n");
+    mockserver_process p(
+        {"--user", "a:b", "--generate", "1:200", "--scenario", file.string(), "--quiet"});
+    p.wait_ready();
+    CHECK(p.out() == "listening pop3 127.0.0.1:" + std::to_string(p.plain_port) + "\n");
+    {
+        raw_client c(p.plain_port);
+        CHECK(login(c, "a", "b") == "+OK maildrop has 1 messages (200 octets)\r\n");
+        c.send("NOOP\r\n");
+        CHECK(c.reply() == "+OK scenario noop\r\n");
+        quit(c);
+    }
+    {
+        raw_client c(p.plain_port);
+        CHECK(login(c, "scen", "pw") == "+OK maildrop has 2 messages (600 octets)\r\n");
+        quit(c);
+    }
+    CHECK(p.stop() == 0);
+}
+
+TEST_CASE("pop3-mockserver: a bad scenario file exits 2 with FILE:LINE on stderr") {
+    temp_dir d;
+    const auto bad = d.write("bad.toml", "description = \"typo below\"\n\n[[rule]]\n"
+                                         "command = \"RETR\"\ndealy_ms = 5\n");
+    auto r = run_to_exit({"--scenario", bad.string()});
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err == "pop3-mockserver: " + bad.string() + ":5: unknown key 'dealy_ms' in [[rule]]\n");
+
+    const auto missing = (d.path / "missing.toml").string();
+    r = run_to_exit({"--scenario", missing});
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.starts_with("pop3-mockserver: " + missing + ": cannot open"));
+}
+
+TEST_CASE("pop3-mockserver: a bad command line exits 2 without listening") {
+    auto r = run_to_exit({"--bogus"});
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err == "pop3-mockserver: unknown option '--bogus' (see --help)\n");
+
+    r = run_to_exit({"--maildrop", "x", "--mbox", "y"});
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err == "pop3-mockserver: --maildrop, --mbox and --generate exclude each other\n");
+
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"--user", "nocolon"},
+             {"--threads", "many"},
+             {"--idle-timeout", "-1"},
+             {"--listen"},
+             {"--cert", "c.pem"},
+             {"--generate", "3x500"},
+             {"--listen", "nonsense"},
+             {"--listen", "127.0.0.1:99999"},
+             {"--user", "a:b", "--maildrop", "/nonexistent/pop3kit"},
+             {"--user", "a:b", "--mbox", "/nonexistent/pop3kit"},
+             {"--record", "/proc/pop3kit-cannot-create"},
+         }) {
+        INFO(args.front());
+        r = run_to_exit(args);
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(r.err.starts_with("pop3-mockserver: "));
+    }
+}
+
+TEST_CASE("pop3-mockserver: --help exits 0 and documents every option") {
+    for (const char* flag : {"--help", "-h"}) {
+        INFO(flag);
+        const auto r = run_to_exit({flag});
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+        CHECK(r.out.starts_with("usage: pop3-mockserver [options]\n"));
+        CHECK(r.out.find("listening pop3 HOST:PORT") != std::string::npos);
+        CHECK(r.out.find("SIGTERM") != std::string::npos);
+
+        // Every option the parser accepts, read from the program's source.
+        const auto source =
+            read_text(fs::path(POP3_SOURCE_DIR) / "mockserver" / "tools" / "pop3_mockserver.cpp");
+        const std::regex accepted(R"re(a == "(-[-a-z]+)")re");
+        std::set<std::string> options;
+        for (auto it = std::sregex_iterator(source.begin(), source.end(), accepted);
+             it != std::sregex_iterator(); ++it)
+            options.insert((*it)[1].str());
+        CHECK(options.size() >= 20);
+        for (const auto& option : options) {
+            INFO(option);
+            CHECK(std::regex_search(r.out, std::regex("(^|[ ,])" + option + "([ ,\\n]|$)")));
+        }
+    }
+}
+
+TEST_CASE("pop3-mockserver: --tls-listen and --cert-out: the written certificate verifies") {
+    temp_dir d;
+    const auto cert = d.path / "cert.pem";
+    mockserver_process p({"--tls-listen", "127.0.0.1:0", "--cert-out", cert.string(), "--quiet"});
+    p.wait_ready(true);
+    CHECK(p.tls_port != 0);
+    CHECK(p.out() ==
+          "default user user:pass\nlistening pop3 127.0.0.1:" + std::to_string(p.plain_port) +
+              "\nlistening pop3s 127.0.0.1:" + std::to_string(p.tls_port) + "\n");
+    const auto ca = read_text(cert);
+    REQUIRE(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    {
+        raw_client c(p.tls_port);
+        REQUIRE(c.start_tls(ca));
+        CHECK(c.reply().starts_with("+OK "));
+        c.send("CAPA\r\n");
+        CHECK(c.multi().find("STLS") == std::string::npos); // already TLS
+        c.send("USER user\r\nPASS pass\r\n");
+        CHECK(c.reply() == "+OK send PASS\r\n");
+        CHECK(c.reply().starts_with("+OK maildrop has 3 messages ("));
+        c.send("QUIT\r\n");
+        CHECK(c.reply() == "+OK pop3kit signing off (3 messages left)\r\n");
+    }
+    {
+        raw_client c(p.plain_port); // STLS on the plain listener, same certificate
+        CHECK(c.reply().starts_with("+OK "));
+        c.send("STLS\r\n");
+        CHECK(c.reply() == "+OK begin TLS negotiation\r\n");
+        REQUIRE(c.start_tls(ca));
+        c.send("CAPA\r\n");
+        CHECK(c.multi().starts_with("+OK capability list follows\r\n"));
+    }
+    {
+        // Verification is real: another certificate is not trusted.
+        raw_client c(p.tls_port);
+        CHECK_FALSE(c.start_tls(pop3::net::make_self_signed().certificate));
+    }
+    CHECK(p.stop() == 0);
+}
+
+TEST_CASE("pop3-mockserver: --cert and --key are served and written back by --cert-out") {
+    temp_dir d;
+    const auto identity = pop3::net::make_self_signed();
+    const auto cert = d.write("in.pem", identity.certificate);
+    const auto key = d.write("in.key", identity.private_key);
+    const auto out = d.path / "out.pem";
+    mockserver_process p({"--tls-listen", "127.0.0.1:0", "--cert", cert.string(), "--key",
+                          key.string(), "--cert-out", out.string(), "--quiet"});
+    p.wait_ready(true);
+    CHECK(read_text(out) == identity.certificate);
+    {
+        raw_client c(p.tls_port);
+        REQUIRE(c.start_tls(identity.certificate));
+        CHECK(c.reply().starts_with("+OK "));
+    }
+    CHECK(p.stop() == 0);
+}
+
+TEST_CASE("pop3-mockserver: --record DIR writes session-1.txt with the password masked") {
+    for (const bool mask : {true, false}) {
+        INFO("masked: " << mask);
+        temp_dir d;
+        std::vector<std::string> args{"--record", d.path.string(), "--quiet"};
+        if (!mask) args.emplace_back("--no-mask");
+        mockserver_process p(args);
+        p.wait_ready();
+        {
+            raw_client c(p.plain_port);
+            login(c, "user", "pass");
+            quit(c);
+        }
+        CHECK(p.stop() == 0); // the transcript is complete once the server has stopped
+        const auto text = read_text(d.path / "session-1.txt");
+        CHECK(text.find("C: USER user\n") != std::string::npos);
+        CHECK(text.find(mask ? "C: PASS ****\n" : "C: PASS pass\n") != std::string::npos);
+        CHECK((text.find("PASS pass") == std::string::npos) == mask);
+        CHECK(text.find("S: +OK pop3kit signing off") != std::string::npos);
+    }
+}
+
+TEST_CASE("pop3-mockserver: --idle-timeout closes an idle connection") {
+    mockserver_process p({"--idle-timeout", "1", "--quiet"});
+    p.wait_ready();
+    {
+        raw_client c(p.plain_port, 5s);
+        CHECK(c.reply().starts_with("+OK "));
+        const auto start = steady::now();
+        CHECK(c.closed());
+        const auto waited = steady::now() - start;
+        CHECK(waited >= 900ms);
+        CHECK(waited < 4s);
+    }
+    CHECK(p.stop() == 0);
+}
+
+TEST_CASE("pop3-mockserver: --max-errors N closes after N consecutive -ERR replies") {
+    mockserver_process p({"--max-errors", "2", "--quiet"});
+    p.wait_ready();
+    {
+        raw_client c(p.plain_port);
+        CHECK(c.reply().starts_with("+OK "));
+        c.send("FOO\r\n");
+        CHECK(c.reply().starts_with("-ERR "));
+        c.send("CAPA\r\n"); // a +OK in between: the count starts again
+        CHECK(c.multi().starts_with("+OK "));
+        c.send("BAR\r\n");
+        CHECK(c.reply().starts_with("-ERR "));
+        c.send("BAZ\r\n");
+        CHECK(c.reply().starts_with("-ERR "));
+        CHECK(c.reply() == "-ERR too many errors, closing the connection\r\n");
+        CHECK(c.closed());
+    }
+    CHECK(p.stop() == 0);
+}
