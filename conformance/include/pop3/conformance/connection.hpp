@@ -1,0 +1,50 @@
+// What a transcript replay talks to: a server under test, over a socket (plain or TLS) or in
+// memory (pop3kit's mock-server session through its memory_driver).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <pop3/mockserver/memory_driver.hpp>
+#include <string>
+#include <string_view>
+
+namespace pop3::conformance {
+
+struct received {
+    enum class kind : std::uint8_t { line, eof, timeout, bad_line };
+    kind what = kind::line;
+    std::string line;            // without its CRLF
+    std::uint8_t deviations = 0; // line_deviation bits (bare LF, NUL, ...)
+};
+
+class connection {
+public:
+    virtual ~connection() = default;
+    virtual void send(std::string_view bytes) = 0;
+    virtual received read_line(std::chrono::milliseconds timeout) = 0;
+    // TLS client handshake (verifying unless the target said --insecure). False on failure.
+    virtual bool start_tls() = 0;
+    // True when no byte arrives within `quiet`.
+    virtual bool silent_for(std::chrono::milliseconds quiet) = 0;
+};
+
+struct tls_settings {
+    bool verify = true;
+    std::string ca_file;     // PEM file of trusted CAs; empty: the system store
+    std::string ca_pem;      // trusted CA in memory (the embedded server's certificate)
+    std::string server_name; // to verify; default: the host
+};
+
+// A TCP connection to host:port; `implicit_tls` starts with a handshake. Throws
+// std::runtime_error when it cannot connect.
+std::unique_ptr<connection> connect_socket(const std::string& host, std::uint16_t port,
+                                           bool implicit_tls, const tls_settings& tls,
+                                           std::chrono::milliseconds timeout);
+
+// The mock server's session in memory. `chunk` > 0 splits every write into pieces of that
+// size (the split-point replay); 0 sends each write whole.
+std::unique_ptr<connection> connect_memory(const mock::server_config& config,
+                                           std::size_t chunk = 0);
+
+} // namespace pop3::conformance

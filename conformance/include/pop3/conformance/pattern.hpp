@@ -1,0 +1,34 @@
+// Resolving transcript text: escapes, variables and helper functions in C: lines, and the
+// S: line patterns (wildcards, regular expressions with named captures, alternatives).
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace pop3::conformance {
+
+using variables = std::map<std::string, std::string>;
+
+// A problem found while running a case (unknown variable, bad regex): the case fails with it.
+class run_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The '}' that closes the '{' at `open`, skipping backslash-escaped characters; npos if none.
+std::size_t find_closing_brace(std::string_view text, std::size_t open) noexcept;
+
+// Resolves \r \n \0 \t \xHH \\ \* \{ \} \| and {…}: {name} is a variable; {apop(ts)} the APOP
+// digest of variable ts with {pass}; {plain} base64 SASL PLAIN of {user} and {pass};
+// {b64user}, {b64pass}; {cram(ch)} the CRAM-MD5 response to base64 challenge variable ch;
+// {b64(text)} base64 of literal text.
+std::string expand(std::string_view text, const variables& vars);
+
+// Matches one received line against an S: pattern. `*` is any text, {name} a variable's value,
+// {name=REGEX} a capture stored into `vars` on success, {=REGEX} a match without capture, and
+// " || " separates alternatives. The whole line must match.
+bool match_line(std::string_view pattern, std::string_view line, variables& vars);
+
+} // namespace pop3::conformance

@@ -1,0 +1,238 @@
+#include "pop3/conformance/connection.hpp"
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pop3/protocol/line.hpp>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace pop3::conformance {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Splits buffered bytes into lines leniently, so that a deviating server is reported, not
+// misread: each line carries its deviations.
+struct line_buffer {
+    std::string pending;
+    bool eof = false;
+
+    std::optional<received> next() {
+        std::error_code ec;
+        const auto line = frame_line(pending, 1 << 20, line_policy::lenient(1 << 20), ec);
+        if (!ec) {
+            received r{received::kind::line, std::string(line.text), line.deviations};
+            pending.erase(0, line.consumed);
+            return r;
+        }
+        if (ec == error::need_more && !eof) return std::nullopt;
+        if (ec == error::need_more && !pending.empty()) { // the last line had no CRLF
+            received r{received::kind::line, pending, deviation_missing_crlf};
+            pending.clear();
+            return r;
+        }
+        if (ec == error::need_more) return received{received::kind::eof, {}, 0};
+        pending.clear();
+        return received{received::kind::bad_line, ec.message(), 0};
+    }
+};
+
+class socket_connection final : public connection {
+public:
+    socket_connection(const std::string& host, std::uint16_t port, bool implicit_tls,
+                      tls_settings tls, std::chrono::milliseconds timeout)
+        : host_(host), tls_(std::move(tls)), timeout_(timeout) {
+        std::signal(SIGPIPE, SIG_IGN); // OpenSSL writes with plain send()
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res)
+            throw std::runtime_error("cannot resolve " + host);
+        for (auto* ai = res; ai; ai = ai->ai_next) {
+            fd_ = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+            if (fd_ < 0) continue;
+            if (::connect(fd_, ai->ai_addr, ai->ai_addrlen) == 0) break;
+            ::close(fd_);
+            fd_ = -1;
+        }
+        freeaddrinfo(res);
+        if (fd_ < 0)
+            throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port));
+        int one = 1;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (implicit_tls && !start_tls())
+            throw std::runtime_error("TLS handshake with " + host + " failed");
+    }
+    ~socket_connection() override {
+        if (ssl_) SSL_free(ssl_);
+        if (ctx_) SSL_CTX_free(ctx_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    void send(std::string_view bytes) override {
+        while (!bytes.empty()) {
+            const long n = ssl_ ? SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()))
+                                : ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) return; // the peer closed: what it said is read next
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    received read_line(std::chrono::milliseconds timeout) override {
+        const auto deadline = clock_type::now() + timeout;
+        while (true) {
+            if (auto r = buffer_.next()) return *r;
+            if (!fill(deadline)) return {received::kind::timeout, {}, 0};
+        }
+    }
+
+    bool silent_for(std::chrono::milliseconds quiet) override {
+        if (!buffer_.pending.empty()) return false;
+        return !fill(clock_type::now() + quiet) || (buffer_.pending.empty() && !buffer_.eof);
+    }
+
+    bool start_tls() override {
+        ctx_ = SSL_CTX_new(TLS_client_method());
+        if (tls_.verify) {
+            if (!tls_.ca_pem.empty()) {
+                BIO* bio =
+                    BIO_new_mem_buf(tls_.ca_pem.data(), static_cast<int>(tls_.ca_pem.size()));
+                while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+                    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), cert);
+                    X509_free(cert);
+                }
+                ERR_clear_error();
+                BIO_free(bio);
+            } else if (!tls_.ca_file.empty()) {
+                SSL_CTX_load_verify_locations(ctx_, tls_.ca_file.c_str(), nullptr);
+            } else {
+                SSL_CTX_set_default_verify_paths(ctx_);
+            }
+            SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+        }
+        ssl_ = SSL_new(ctx_);
+        SSL_set_fd(ssl_, fd_);
+        const std::string name = tls_.server_name.empty() ? host_ : tls_.server_name;
+        in6_addr ip6;
+        in_addr ip4;
+        const bool is_ip = inet_pton(AF_INET, name.c_str(), &ip4) == 1 ||
+                           inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
+        if (tls_.verify) {
+            X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+            if (is_ip)
+                X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+            else
+                X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+        }
+        if (!is_ip) SSL_set_tlsext_host_name(ssl_, name.c_str());
+        // Blocking handshake bounded by the socket timeout.
+        timeval tv{static_cast<time_t>(timeout_.count() / 1000),
+                   static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const bool ok = SSL_connect(ssl_) == 1;
+        timeval none{};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+        if (!ok) {
+            ERR_clear_error();
+            SSL_free(ssl_);
+            ssl_ = nullptr;
+        }
+        return ok;
+    }
+
+private:
+    // Reads more bytes before the deadline; false on timeout.
+    bool fill(clock_type::time_point deadline) {
+        if (buffer_.eof) return true;
+        if (ssl_ && SSL_pending(ssl_) > 0) return read_some();
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+        pollfd p{fd_, POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+        return read_some();
+    }
+
+    bool read_some() {
+        char buf[65536];
+        const long n = ssl_ ? SSL_read(ssl_, buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
+        if (n > 0) {
+            buffer_.pending.append(buf, static_cast<std::size_t>(n));
+        } else if (ssl_ && SSL_get_error(ssl_, static_cast<int>(n)) == SSL_ERROR_WANT_READ) {
+            return true; // TLS record not complete yet (or a post-handshake message)
+        } else {
+            buffer_.eof = true;
+        }
+        return true;
+    }
+
+    std::string host_;
+    tls_settings tls_;
+    std::chrono::milliseconds timeout_;
+    int fd_ = -1;
+    SSL_CTX* ctx_ = nullptr;
+    SSL* ssl_ = nullptr;
+    line_buffer buffer_;
+};
+
+class memory_connection final : public connection {
+public:
+    memory_connection(const mock::server_config& config, std::size_t chunk)
+        : driver_(config, {false, true, "4242.1"}), chunk_(chunk) {
+        buffer_.pending = driver_.start();
+    }
+
+    void send(std::string_view bytes) override {
+        if (chunk_ == 0) {
+            buffer_.pending += driver_.send(bytes);
+            return;
+        }
+        for (std::size_t i = 0; i < bytes.size(); i += chunk_)
+            buffer_.pending += driver_.send(bytes.substr(i, chunk_));
+    }
+
+    received read_line(std::chrono::milliseconds) override {
+        buffer_.eof = driver_.closed();
+        if (auto r = buffer_.next()) return *r;
+        // The session waits for input (or hangs): nothing more will come without sending.
+        return {received::kind::timeout, {}, 0};
+    }
+
+    bool silent_for(std::chrono::milliseconds) override {
+        return buffer_.pending.empty() && !driver_.closed();
+    }
+
+    bool start_tls() override {
+        if (!driver_.tls_requested()) return false;
+        buffer_.pending += driver_.complete_tls();
+        return true;
+    }
+
+private:
+    mock::memory_driver driver_;
+    std::size_t chunk_;
+    line_buffer buffer_;
+};
+
+} // namespace
+
+std::unique_ptr<connection> connect_socket(const std::string& host, std::uint16_t port,
+                                           bool implicit_tls, const tls_settings& tls,
+                                           std::chrono::milliseconds timeout) {
+    return std::make_unique<socket_connection>(host, port, implicit_tls, tls, timeout);
+}
+
+std::unique_ptr<connection> connect_memory(const mock::server_config& config, std::size_t chunk) {
+    return std::make_unique<memory_connection>(config, chunk);
+}
+
+} // namespace pop3::conformance

@@ -1,0 +1,169 @@
+#include "pop3/conformance/pattern.hpp"
+
+#include <pop3/protocol/apop.hpp>
+#include <pop3/protocol/base64.hpp>
+#include <pop3/protocol/sasl.hpp>
+#include <regex>
+#include <vector>
+
+namespace pop3::conformance {
+namespace {
+
+char unescape(std::string_view text, std::size_t& i) {
+    const char e = text[++i];
+    switch (e) {
+    case 'r': return '\r';
+    case 'n': return '\n';
+    case '0': return '\0';
+    case 't': return '\t';
+    case 'x': {
+        const auto v = std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16);
+        i += 2;
+        return static_cast<char>(v);
+    }
+    default: return e; // \\ \* \{ \} \|
+    }
+}
+
+const std::string& var(const variables& vars, const std::string& name) {
+    const auto it = vars.find(name);
+    if (it == vars.end())
+        throw run_error("unknown variable {" + name + "} (not configured or captured yet)");
+    return it->second;
+}
+
+std::string call(const std::string& expr, const variables& vars) {
+    const auto open = expr.find('(');
+    if (open == std::string::npos) {
+        if (expr == "plain") {
+            std::error_code ec;
+            return base64_encode(sasl_encode_plain(var(vars, "user"), var(vars, "pass"), {}, ec));
+        }
+        if (expr == "b64user") return base64_encode(var(vars, "user"));
+        if (expr == "b64pass") return base64_encode(var(vars, "pass"));
+        return var(vars, expr);
+    }
+    if (expr.back() != ')') throw run_error("malformed {" + expr + "}");
+    const auto fn = expr.substr(0, open);
+    const auto arg = expr.substr(open + 1, expr.size() - open - 2);
+    if (fn == "apop") return apop_digest(var(vars, arg), var(vars, "pass"));
+    if (fn == "b64") return base64_encode(arg);
+    if (fn == "cram") {
+        std::string challenge;
+        std::error_code ec;
+        if (!base64_decode(var(vars, arg), challenge, ec))
+            throw run_error("{cram(" + arg + ")}: not base64");
+        return base64_encode(
+            sasl_encode_cram_md5(var(vars, "user"), var(vars, "pass"), challenge, ec));
+    }
+    throw run_error("unknown function {" + expr + "} (apop, b64, cram, plain, b64user, b64pass)");
+}
+
+std::string regex_escape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// Splits at unescaped " || ".
+std::vector<std::string_view> alternatives(std::string_view pattern) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i + 4 <= pattern.size(); ++i) {
+        if (pattern[i] == '\\') {
+            ++i;
+            continue;
+        }
+        if (pattern.substr(i, 4) == " || ") {
+            out.push_back(pattern.substr(start, i - start));
+            start = i + 4;
+            i += 3;
+        }
+    }
+    out.push_back(pattern.substr(start));
+    return out;
+}
+
+bool match_one(std::string_view pattern, std::string_view line, variables& vars) {
+    std::string re;
+    std::vector<std::string> names; // capture group i+1 -> variable name ("" for none)
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\') {
+            re += regex_escape(std::string(1, unescape(pattern, i)));
+        } else if (c == '*') {
+            re += "[\\s\\S]*";
+        } else if (c == '{') {
+            const auto close = find_closing_brace(pattern, i);
+            const std::string inner(pattern.substr(i + 1, close - i - 1));
+            i = close;
+            const auto eq = inner.find('=');
+            if (eq == std::string::npos) {
+                re += regex_escape(call(inner, vars));
+            } else {
+                re += "(" + inner.substr(eq + 1) + ")";
+                names.push_back(inner.substr(0, eq));
+            }
+        } else {
+            re += regex_escape(std::string(1, c));
+        }
+    }
+    std::regex compiled;
+    try {
+        compiled = std::regex(re, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        throw run_error("bad regular expression in pattern '" + std::string(pattern) +
+                        "': " + e.what());
+    }
+    std::match_results<std::string_view::const_iterator> m;
+    if (!std::regex_match(line.begin(), line.end(), m, compiled)) return false;
+    // Our groups are the only capturing ones: a pattern's own regex uses (?:…) (documented).
+    for (std::size_t g = 0; g < names.size() && g + 1 < m.size(); ++g)
+        if (!names[g].empty()) vars[names[g]] = m[g + 1].str();
+    return true;
+}
+
+} // namespace
+
+std::size_t find_closing_brace(std::string_view text, std::size_t open) noexcept {
+    for (std::size_t i = open + 1; i < text.size(); ++i) {
+        if (text[i] == '\\')
+            ++i;
+        else if (text[i] == '}')
+            return i;
+    }
+    return std::string_view::npos;
+}
+
+std::string expand(std::string_view text, const variables& vars) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\\') {
+            out += unescape(text, i);
+        } else if (c == '{') {
+            const auto close = find_closing_brace(text, i);
+            out += call(std::string(text.substr(i + 1, close - i - 1)), vars);
+            i = close;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+bool match_line(std::string_view pattern, std::string_view line, variables& vars) {
+    for (auto alt : alternatives(pattern)) {
+        variables trial = vars;
+        if (match_one(alt, line, trial)) {
+            vars = std::move(trial);
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace pop3::conformance

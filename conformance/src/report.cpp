@@ -1,0 +1,160 @@
+#include "pop3/conformance/report.hpp"
+
+#include <cstdio>
+#include <map>
+#include <ostream>
+#include <pop3/protocol/error.hpp>
+
+namespace pop3::conformance {
+namespace {
+
+std::string xml_escape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '&': out += "&amp;"; break;
+        case '"': out += "&quot;"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n')
+                out += '?';
+            else
+                out += c;
+        }
+    }
+    return out;
+}
+
+std::string json_escape(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (u < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", u);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string_view verdict_name(verdict v) {
+    switch (v) {
+    case verdict::pass: return "passed";
+    case verdict::fail: return "failed";
+    case verdict::skip: return "skipped";
+    }
+    return "?";
+}
+
+std::string where(const case_result& r) {
+    return r.tc->file.string() + ":" + std::to_string(r.line ? r.line : r.tc->line);
+}
+
+} // namespace
+
+void write_console(std::ostream& out, const std::string& title,
+                   const std::vector<case_result>& results, bool color) {
+    const char* green = color ? "\033[32m" : "";
+    const char* red = color ? "\033[31m" : "";
+    const char* gray = color ? "\033[90m" : "";
+    const char* reset = color ? "\033[0m" : "";
+    out << title << "\n";
+    std::string section;
+    for (const auto& r : results) {
+        if (r.tc->rfc != section) {
+            section = r.tc->rfc;
+            out << "\n  RFC " << section << "\n";
+        }
+        const char* mark = r.v == verdict::pass ? "\u2714" : r.v == verdict::fail ? "\u2718" : "-";
+        const char* c = r.v == verdict::pass ? green : r.v == verdict::fail ? red : gray;
+        out << "    " << c << mark << " " << r.tc->id << reset << " [" << to_string(r.tc->lvl)
+            << "] " << r.tc->title << (r.retried ? " (retried after a timeout)" : "") << "\n";
+        if (r.v == verdict::skip)
+            out << "        " << gray << "skipped: " << r.reason << reset << "\n";
+        if (r.v == verdict::fail) {
+            out << "        " << red << r.reason << reset << " at " << where(r) << "\n";
+            if (!r.expected.empty()) out << "        expected: " << r.expected << "\n";
+            if (!r.actual.empty()) out << "          actual: " << r.actual << "\n";
+        }
+    }
+    const auto s = summarize(results);
+    out << "\n" << s.passed << " passed, " << s.failed << " failed, " << s.skipped << " skipped\n";
+}
+
+void write_junit(std::ostream& out, const std::string& title,
+                 const std::vector<case_result>& results) {
+    std::map<std::string, std::vector<const case_result*>> suites;
+    for (const auto& r : results)
+        suites["RFC " + r.tc->rfc].push_back(&r);
+    const auto s = summarize(results);
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out << "<testsuites name=\"" << xml_escape(title) << "\" tests=\"" << results.size()
+        << "\" failures=\"" << s.failed << "\" skipped=\"" << s.skipped << "\">\n";
+    for (const auto& [name, rs] : suites) {
+        std::size_t failures = 0, skipped = 0;
+        double time = 0;
+        for (const auto* r : rs) {
+            failures += r->v == verdict::fail;
+            skipped += r->v == verdict::skip;
+            time += r->seconds;
+        }
+        out << "  <testsuite name=\"" << xml_escape(name) << "\" tests=\"" << rs.size()
+            << "\" failures=\"" << failures << "\" skipped=\"" << skipped << "\" time=\"" << time
+            << "\">\n";
+        for (const auto* r : rs) {
+            out << "    <testcase classname=\"" << xml_escape(name) << "\" name=\""
+                << xml_escape(r->tc->id) << " [" << to_string(r->tc->lvl) << "] "
+                << xml_escape(r->tc->title) << "\" time=\"" << r->seconds << "\"";
+            if (r->v == verdict::pass) {
+                out << "/>\n";
+                continue;
+            }
+            out << ">\n";
+            if (r->v == verdict::skip) {
+                out << "      <skipped message=\"" << xml_escape(r->reason) << "\"/>\n";
+            } else {
+                out << "      <failure message=\"" << xml_escape(r->reason) << "\">"
+                    << xml_escape(where(*r)) << "\nexpected: " << xml_escape(r->expected)
+                    << "\nactual: " << xml_escape(r->actual) << "</failure>\n";
+            }
+            out << "    </testcase>\n";
+        }
+        out << "  </testsuite>\n";
+    }
+    out << "</testsuites>\n";
+}
+
+void write_json(std::ostream& out, const std::string& title,
+                const std::vector<case_result>& results) {
+    const auto s = summarize(results);
+    out << "{\n  \"title\": " << json_escape(title) << ",\n  \"passed\": " << s.passed
+        << ",\n  \"failed\": " << s.failed << ",\n  \"skipped\": " << s.skipped
+        << ",\n  \"must_failed\": " << s.must_failed
+        << ",\n  \"should_failed\": " << s.should_failed << ",\n  \"cases\": [";
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
+        out << (i ? "," : "") << "\n    {\"id\": " << json_escape(r.tc->id)
+            << ", \"title\": " << json_escape(r.tc->title)
+            << ", \"rfc\": " << json_escape(r.tc->rfc)
+            << ", \"level\": " << json_escape(to_string(r.tc->lvl))
+            << ", \"result\": " << json_escape(verdict_name(r.v))
+            << ", \"reason\": " << json_escape(r.reason)
+            << ", \"expected\": " << json_escape(r.expected)
+            << ", \"actual\": " << json_escape(r.actual)
+            << ", \"file\": " << json_escape(r.tc->file.string())
+            << ", \"line\": " << (r.line ? r.line : r.tc->line) << ", \"seconds\": " << r.seconds
+            << ", \"retried\": " << (r.retried ? "true" : "false") << "}";
+    }
+    out << "\n  ]\n}\n";
+}
+
+} // namespace pop3::conformance

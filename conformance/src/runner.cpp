@@ -1,0 +1,259 @@
+#include "pop3/conformance/runner.hpp"
+
+#include <pop3/protocol/apop.hpp>
+#include <pop3/protocol/line.hpp>
+#include <pop3/protocol/reply.hpp>
+#include <pop3/protocol/text.hpp>
+#include <thread>
+
+namespace pop3::conformance {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string describe(const received& r) {
+    switch (r.what) {
+    case received::kind::line: return r.line;
+    case received::kind::eof: return "(connection closed)";
+    case received::kind::timeout: return "(nothing: timed out)";
+    case received::kind::bad_line: return "(unreadable line: " + r.line + ")";
+    }
+    return {};
+}
+
+std::string deviation_text(std::uint8_t d) {
+    std::string s;
+    if (d & deviation_bare_lf) s += " line ended in LF without CR;";
+    if (d & deviation_bare_cr) s += " CR inside the line;";
+    if (d & deviation_nul) s += " NUL in the line;";
+    if (d & deviation_missing_crlf) s += " no CRLF before the connection closed;";
+    if (d & deviation_too_long) s += " line over the limit;";
+    return s;
+}
+
+class engine {
+public:
+    engine(const test_case& tc, connection& conn, const run_options& opt)
+        : tc_(tc), conn_(conn), opt_(opt), vars_(opt.vars) {}
+
+    case_result run() {
+        case_result r;
+        r.tc = &tc_;
+        const auto t0 = clock_type::now();
+        try {
+            play(r);
+        } catch (const run_error& e) {
+            fail(r, e.what(), {}, {}, failing_line_);
+        }
+        r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+        return r;
+    }
+
+private:
+    static void fail(case_result& r, std::string reason, std::string expected, std::string actual,
+                     std::size_t line) {
+        if (r.v == verdict::fail) return;
+        r.v = verdict::fail;
+        r.reason = std::move(reason);
+        r.expected = std::move(expected);
+        r.actual = std::move(actual);
+        r.line = line;
+    }
+
+    received next_line() {
+        if (pushed_back_) return *std::exchange(pushed_back_, std::nullopt);
+        return conn_.read_line(opt_.step_timeout);
+    }
+
+    // Reads one line for an S: step; false (with the failure recorded) when it is not a clean
+    // line matching `pattern`.
+    bool expect(case_result& r, const step& s, const std::string& pattern) {
+        const auto got = next_line();
+        if (got.what != received::kind::line) {
+            fail(r, got.what == received::kind::timeout ? "timed out" : "no line", "S: " + pattern,
+                 describe(got), s.line);
+            return false;
+        }
+        if (got.deviations & ~deviation_too_long) {
+            fail(r, "malformed line:" + deviation_text(got.deviations), "S: " + pattern,
+                 escape_for_display(got.line, 200), s.line);
+            return false;
+        }
+        if (!match_line(pattern, got.line, vars_)) {
+            fail(r, "reply does not match", "S: " + pattern, escape_for_display(got.line, 200),
+                 s.line);
+            return false;
+        }
+        return true;
+    }
+
+    // With --starttls, the steps before the first C: (the greeting) are matched, then STLS and
+    // the handshake happen, then the dialogue goes on inside TLS.
+    void play(case_result& r) {
+        const auto& steps = tc_.steps;
+        bool upgraded = opt_.tls != run_tls::starttls || tc_.tls != start_tls_mode::any;
+        for (std::size_t i = 0; i < steps.size() && r.v != verdict::fail; ++i) {
+            const step& s = steps[i];
+            failing_line_ = s.line;
+            if (!upgraded && s.what == step::kind::send) {
+                upgraded = true;
+                conn_.send("STLS\r\n");
+                const auto got = next_line();
+                if (got.what != received::kind::line || !got.line.starts_with("+OK"))
+                    return fail(r, "STLS (for --starttls) refused", "S: +OK*", describe(got),
+                                s.line);
+                if (!conn_.start_tls())
+                    return fail(r, "TLS handshake after STLS failed", {}, {}, s.line);
+            }
+            switch (s.what) {
+            case step::kind::send: {
+                std::string bytes = expand(s.text, vars_) + (s.crlf ? "\r\n" : "");
+                while (i + 1 < steps.size() && steps[i + 1].what == step::kind::send &&
+                       steps[i + 1].same_segment) {
+                    ++i;
+                    bytes += expand(steps[i].text, vars_) + (steps[i].crlf ? "\r\n" : "");
+                }
+                conn_.send(bytes);
+                break;
+            }
+            case step::kind::expect: expect(r, s, s.text); break;
+            case step::kind::expect_any:
+                while (true) {
+                    auto got = next_line();
+                    variables trial = vars_;
+                    // A lone "." always ends a multi-line reply: S*: never swallows it.
+                    if (got.what == received::kind::line && got.line != "." &&
+                        !(got.deviations & ~deviation_too_long) &&
+                        match_line(s.text, got.line, trial)) {
+                        vars_ = std::move(trial);
+                        continue;
+                    }
+                    pushed_back_ = std::move(got);
+                    break;
+                }
+                break;
+            case step::kind::tls:
+                if (!conn_.start_tls())
+                    fail(r, "TLS handshake failed", "!tls", "handshake failed", s.line);
+                break;
+            case step::kind::close: {
+                const auto got = next_line();
+                if (got.what != received::kind::eof)
+                    fail(r, "the server did not close the connection", "!close", describe(got),
+                         s.line);
+                break;
+            }
+            case step::kind::no_reply:
+                if (pushed_back_ || !conn_.silent_for(std::chrono::milliseconds(s.millis)))
+                    fail(
+                        r, "the server replied", "!no-reply " + std::to_string(s.millis),
+                        describe(pushed_back_ ? *pushed_back_ : conn_.read_line(opt_.step_timeout)),
+                        s.line);
+                break;
+            case step::kind::wait:
+                std::this_thread::sleep_for(std::chrono::milliseconds(s.millis));
+                break;
+            }
+        }
+    }
+
+    const test_case& tc_;
+    connection& conn_;
+    const run_options& opt_;
+    variables vars_;
+    std::optional<received> pushed_back_;
+    std::size_t failing_line_ = 0;
+};
+
+} // namespace
+
+std::optional<std::string> unmet_precondition(const test_case& tc, const target_facts& facts,
+                                              const run_options& opt) {
+    if (tc.maildrop != "default" && !facts.embedded)
+        return "needs maildrop '" + tc.maildrop + "', which only the embedded server can arrange";
+    if (tc.tls == start_tls_mode::plain && opt.tls != run_tls::plain)
+        return "starts in plaintext (it does STLS itself); this run uses TLS from the start";
+    if (tc.tls == start_tls_mode::implicit && opt.tls != run_tls::implicit && !facts.embedded)
+        return "needs the implicit-TLS port (run with --tls)";
+    if (opt.tls == run_tls::starttls && !facts.caps.has("STLS"))
+        return "the server does not advertise STLS";
+    for (const auto& req : tc.requirements) {
+        if (req == "embedded" && !facts.embedded) return "needs the embedded mock server";
+        if (req == "tls" && !facts.tls) return "needs TLS (STLS or an implicit-TLS port)";
+        if (req == "apop" && !facts.apop) return "the greeting has no APOP timestamp";
+        if (req.starts_with("capa:") && !facts.caps.has(req.substr(5)))
+            return "the server does not advertise " + req.substr(5);
+        if (req.starts_with("sasl:") && !facts.caps.has_argument("SASL", req.substr(5)))
+            return "the server does not offer SASL " + req.substr(5);
+        if (req.starts_with("messages>=")) {
+            const auto n = parse_decimal(req.substr(10)).value_or(0);
+            if (!facts.logged_in) return "could not log in to count messages";
+            if (facts.messages < n)
+                return "needs " + std::to_string(n) + " messages, the maildrop has " +
+                       std::to_string(facts.messages);
+        }
+    }
+    return std::nullopt;
+}
+
+case_result run_case(const test_case& tc, connection& conn, const run_options& opt) {
+    return engine(tc, conn, opt).run();
+}
+
+target_facts probe(connection& conn, const run_options& opt) {
+    target_facts f;
+    auto line = [&] { return conn.read_line(opt.step_timeout); };
+    const auto greeting = line();
+    if (greeting.what != received::kind::line) return f;
+    f.apop = apop_timestamp(greeting.line).has_value();
+    conn.send("CAPA\r\n");
+    auto first = line();
+    if (first.what == received::kind::line && first.line.starts_with("+OK")) {
+        for (auto l = line(); l.what == received::kind::line && l.line != "."; l = line()) {
+            std::error_code ec;
+            f.caps.add_line(l.line, ec);
+        }
+    }
+    const auto user = opt.vars.find("user");
+    const auto pass = opt.vars.find("pass");
+    if (user != opt.vars.end() && pass != opt.vars.end()) {
+        conn.send("USER " + user->second + "\r\nPASS " + pass->second + "\r\nSTAT\r\n");
+        line();
+        const auto pass_reply = line();
+        const auto stat = line();
+        if (pass_reply.line.starts_with("+OK") && stat.line.starts_with("+OK ")) {
+            std::error_code ec;
+            const auto s = parse_stat(std::string_view(stat.line).substr(4), ec);
+            if (!ec) {
+                f.messages = s.count;
+                f.logged_in = true;
+            }
+        }
+    }
+    conn.send("QUIT\r\n");
+    line();
+    f.tls = f.caps.has("STLS") || opt.tls == run_tls::implicit;
+    return f;
+}
+
+summary summarize(const std::vector<case_result>& results) {
+    summary s;
+    for (const auto& r : results) {
+        if (r.v == verdict::pass) ++s.passed;
+        if (r.v == verdict::skip) ++s.skipped;
+        if (r.v == verdict::fail) {
+            ++s.failed;
+            if (r.tc->lvl == level::must) ++s.must_failed;
+            if (r.tc->lvl == level::should) ++s.should_failed;
+        }
+    }
+    return s;
+}
+
+int exit_status(const summary& s, bool strict) {
+    if (s.must_failed) return 1;
+    if (strict && s.should_failed) return 1;
+    return 0;
+}
+
+} // namespace pop3::conformance

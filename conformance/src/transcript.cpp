@@ -1,0 +1,261 @@
+#include "pop3/conformance/transcript.hpp"
+
+#include "pop3/conformance/pattern.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <pop3/protocol/text.hpp>
+#include <set>
+#include <sstream>
+
+namespace pop3::conformance {
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+struct parser {
+    const std::filesystem::path& file;
+    std::size_t line_no = 0;
+
+    [[noreturn]] void fail(const std::string& why) const {
+        throw transcript_error(file.string() + ":" + std::to_string(line_no) + ": " + why);
+    }
+
+    unsigned millis(std::string_view arg, std::string_view directive) const {
+        const auto v = parse_decimal(trim(arg));
+        if (!v || *v > 600000)
+            fail(std::string(directive) + " needs a duration in milliseconds (0-600000)");
+        return static_cast<unsigned>(*v);
+    }
+
+    // Checks the {…} and escape syntax of a C:/S: text now, so that mistakes are reported with
+    // their line before anything runs.
+    void check_text(std::string_view text) const {
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const char c = text[i];
+            if (c == '\\') {
+                if (i + 1 >= text.size()) fail("'\\' at the end of the line");
+                const char e = text[++i];
+                if (e == 'x') {
+                    const auto hex = text.substr(i + 1, 2);
+                    if (hex.size() != 2 || !std::all_of(hex.begin(), hex.end(), [](char h) {
+                            return std::isxdigit(static_cast<unsigned char>(h));
+                        }))
+                        fail("\\x needs two hex digits");
+                    i += 2;
+                } else if (std::string_view("rn0t\\*{}|").find(e) == std::string_view::npos) {
+                    fail(std::string("unknown escape '\\") + e +
+                         "' (use \\r \\n \\0 \\t \\xHH \\\\ \\* \\{ \\} \\|)");
+                }
+            } else if (c == '{') {
+                // Inside {…} is a name, a function or a regular expression: backslashes belong
+                // to the regex, and a nested '{' is not allowed.
+                const auto close = find_closing_brace(text, i);
+                if (close == std::string_view::npos) fail("'{' without a closing '}'");
+                if (text.substr(i + 1, close - i - 1).find('{') != std::string_view::npos)
+                    fail("'{' inside '{…}' (regex repetition counts like {2} are not supported; "
+                         "use + or *)");
+                i = close;
+            } else if (c == '}') {
+                fail("'}' without '{' (escape it as \\})");
+            }
+        }
+    }
+};
+
+} // namespace
+
+std::string_view to_string(level l) noexcept {
+    switch (l) {
+    case level::must: return "MUST";
+    case level::should: return "SHOULD";
+    case level::may: return "MAY";
+    }
+    return "?";
+}
+
+std::vector<test_case> parse_transcript(std::string_view text, const std::filesystem::path& file) {
+    parser p{file};
+    std::vector<test_case> cases;
+    std::set<std::string> ids;
+    bool in_header = false;
+    auto finish = [&] {
+        if (cases.empty()) return;
+        const auto& c = cases.back();
+        const auto saved = p.line_no;
+        p.line_no = c.line;
+        if (c.title.empty()) p.fail("case '" + c.id + "' has no title:");
+        if (c.rfc.empty()) p.fail("case '" + c.id + "' has no rfc:");
+        if (c.steps.empty()) p.fail("case '" + c.id + "' has no dialogue");
+        p.line_no = saved;
+    };
+
+    while (!text.empty()) {
+        ++p.line_no;
+        const auto eol = text.find('\n');
+        std::string_view raw = text.substr(0, eol);
+        text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+        if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+        const auto line = trim(raw);
+        if (line.empty() || line.front() == '#') continue;
+
+        if (line.starts_with("case:")) {
+            finish();
+            test_case c;
+            c.id = std::string(trim(line.substr(5)));
+            c.file = file;
+            c.line = p.line_no;
+            if (c.id.empty() || c.id.find(' ') != std::string::npos)
+                p.fail("case: needs an id without spaces");
+            if (!ids.insert(c.id).second) p.fail("duplicate case id '" + c.id + "'");
+            cases.push_back(std::move(c));
+            in_header = true;
+            continue;
+        }
+        if (cases.empty()) p.fail("expected 'case: ID' before anything else");
+        auto& c = cases.back();
+
+        // Dialogue lines: keep everything after "X: " exactly (only one space is eaten).
+        auto dialogue = [&](std::string_view prefix) -> std::optional<std::string> {
+            if (!raw.starts_with(prefix)) return std::nullopt;
+            auto rest = raw.substr(prefix.size());
+            if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+            p.check_text(rest);
+            return std::string(rest);
+        };
+        step s;
+        s.line = p.line_no;
+        if (auto t = dialogue("S*:")) {
+            s.what = step::kind::expect_any;
+            s.text = *t;
+        } else if (auto t1 = dialogue("S:")) {
+            s.what = step::kind::expect;
+            s.text = *t1;
+        } else if (auto t2 = dialogue("C+:")) {
+            if (c.steps.empty() || c.steps.back().what != step::kind::send)
+                p.fail("C+: must follow a C: line (it continues the same write)");
+            s.text = *t2;
+            s.same_segment = true;
+        } else if (auto t3 = dialogue("C=:")) {
+            s.text = *t3;
+            s.crlf = false;
+        } else if (auto t4 = dialogue("C:")) {
+            s.text = *t4;
+        } else if (line.front() == '!') {
+            std::string_view rest = line.substr(1);
+            const auto name = next_token(rest);
+            if (name == "tls")
+                s.what = step::kind::tls;
+            else if (name == "close")
+                s.what = step::kind::close;
+            else if (name == "no-reply") {
+                s.what = step::kind::no_reply;
+                s.millis = p.millis(rest, "!no-reply");
+            } else if (name == "wait") {
+                s.what = step::kind::wait;
+                s.millis = p.millis(rest, "!wait");
+            } else {
+                p.fail("unknown directive '!" + std::string(name) +
+                       "' (use !tls, !close, !no-reply MS, !wait MS)");
+            }
+        } else if (in_header) {
+            const auto colon = line.find(':');
+            if (colon == std::string_view::npos)
+                p.fail("expected 'key: value', a C:/S: line or a !directive");
+            const auto key = trim(line.substr(0, colon));
+            const auto value = trim(line.substr(colon + 1));
+            if (key == "title")
+                c.title = std::string(value);
+            else if (key == "rfc")
+                c.rfc = std::string(value);
+            else if (key == "level") {
+                if (value == "MUST")
+                    c.lvl = level::must;
+                else if (value == "SHOULD")
+                    c.lvl = level::should;
+                else if (value == "MAY")
+                    c.lvl = level::may;
+                else
+                    p.fail("level must be MUST, SHOULD or MAY");
+            } else if (key == "requires") {
+                std::string_view rest = value;
+                while (!rest.empty()) {
+                    const auto comma = rest.find(',');
+                    const auto item = trim(rest.substr(0, comma));
+                    rest = comma == std::string_view::npos ? std::string_view{}
+                                                           : rest.substr(comma + 1);
+                    const bool known = item.starts_with("capa:") || item.starts_with("sasl:") ||
+                                       item.starts_with("messages>=") || item == "tls" ||
+                                       item == "apop" || item == "embedded";
+                    if (!known)
+                        p.fail("unknown requirement '" + std::string(item) +
+                               "' (capa:NAME, sasl:MECH, messages>=N, tls, apop, embedded)");
+                    if (item.starts_with("messages>=") && !parse_decimal(item.substr(10)))
+                        p.fail("messages>= needs a number");
+                    c.requirements.emplace_back(item);
+                }
+            } else if (key == "tls") {
+                if (value == "any")
+                    c.tls = start_tls_mode::any;
+                else if (value == "plain")
+                    c.tls = start_tls_mode::plain;
+                else if (value == "implicit")
+                    c.tls = start_tls_mode::implicit;
+                else
+                    p.fail("tls must be any, plain or implicit");
+            } else if (key == "maildrop") {
+                const bool ok = value == "default" || value == "empty" || value == "dots" ||
+                                value.starts_with("generate:");
+                if (!ok) p.fail("maildrop must be default, empty, dots or generate:COUNT:SIZE");
+                c.maildrop = std::string(value);
+            } else {
+                p.fail("unknown key '" + std::string(key) +
+                       "' (title, rfc, level, requires, tls, maildrop)");
+            }
+            continue;
+        } else {
+            p.fail("expected a C:, C+:, C=:, S:, S*: line or a !directive");
+        }
+        in_header = false;
+        c.steps.push_back(std::move(s));
+    }
+    finish();
+    return cases;
+}
+
+std::vector<test_case> load_transcripts(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> files;
+    if (std::filesystem::is_regular_file(dir)) {
+        files.push_back(dir);
+    } else {
+        if (!std::filesystem::is_directory(dir))
+            throw transcript_error(dir.string() + ": no such file or directory");
+        for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+            if (e.is_regular_file() && e.path().extension() == ".pop3") files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+    }
+    std::vector<test_case> all;
+    std::set<std::string> ids;
+    for (const auto& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        if (!in) throw transcript_error(f.string() + ": cannot open");
+        std::stringstream ss;
+        ss << in.rdbuf();
+        for (auto& c : parse_transcript(ss.str(), f)) {
+            if (!ids.insert(c.id).second)
+                throw transcript_error(f.string() + ":" + std::to_string(c.line) + ": case id '" +
+                                       c.id + "' is also used in another file");
+            all.push_back(std::move(c));
+        }
+    }
+    return all;
+}
+
+} // namespace pop3::conformance

@@ -1,0 +1,287 @@
+// pop3-conformance: replays RFC dialogue transcripts against a POP3 server and reports, in the
+// style of h2spec. See --help and docs/transcripts.md.
+#include <cstdio>
+#include <cstring>
+#include <fnmatch.h>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <pop3/client/client.hpp>
+#include <pop3/conformance/report.hpp>
+#include <pop3/conformance/runner.hpp>
+#include <pop3/mockserver/server.hpp>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage = R"(usage: pop3-conformance server [options]
+       pop3-conformance client [options]
+
+Replays RFC 1939/2449/2595/5034/3206/6856 dialogue transcripts (docs/transcripts.md) and
+checks the replies of the side under test.
+
+server: plays the C: side against a POP3 server and checks its S: replies.
+  --target URL          pop3://user:pass@host:port or pop3s://... The user's maildrop should
+                        hold two or more messages; cases adapt to it (captures from LIST and
+                        UIDL), and a case whose set-up cannot be arranged is skipped with the
+                        reason. The maildrop is left as it was: cases that delete end with RSET
+                        or drop the connection. Default: the embedded pop3kit mock server,
+                        started in process for each case with the maildrop the case expects.
+  --tls                 connect with implicit TLS (pop3s://, port 995 by default)
+  --starttls            upgrade every case's connection with STLS after the greeting
+  --ca FILE             trust this CA (PEM) instead of the system store
+  --insecure            do not verify the server's certificate
+client: plays the S: side against a client. Not implemented yet (issue 5's next increment):
+  exits 2.
+
+Common options:
+  --transcripts DIR     transcript folder (default: the source tree's conformance/transcripts)
+  --only PATTERN        run only the cases whose id matches the glob PATTERN (repeatable)
+  --strict              SHOULD failures fail the run too
+  --timeout SECONDS     per-step timeout (default 5); a case that times out is retried once
+  --junit FILE          write JUnit XML results
+  --json FILE           write JSON results
+  --list                list the cases and exit
+  --no-color            plain console output
+  -h, --help            this text
+
+Output: grouped by RFC section, with a final line "N passed, N failed, N skipped".
+Exit code: 0 when no MUST case failed (with --strict: no MUST or SHOULD case), 1 otherwise,
+2 for a bad command line or a malformed transcript (reported as FILE:LINE: reason).
+)";
+
+struct cli_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct options {
+    std::string mode;
+    std::optional<std::string> target;
+    bool tls = false, starttls = false, insecure = false, strict = false, list = false,
+         color = true;
+    std::string ca_file;
+    std::string transcripts = POP3_DEFAULT_TRANSCRIPTS;
+    std::vector<std::string> only;
+    double timeout = 5;
+    std::optional<std::string> junit, json;
+};
+
+options parse_args(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw cli_error(a + ": missing value");
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            std::fputs(usage, stdout);
+            std::exit(0);
+        } else if (a == "server" || a == "client") {
+            if (!o.mode.empty()) throw cli_error("give 'server' or 'client' once");
+            o.mode = a;
+        } else if (a == "--target")
+            o.target = value();
+        else if (a == "--tls")
+            o.tls = true;
+        else if (a == "--starttls")
+            o.starttls = true;
+        else if (a == "--ca")
+            o.ca_file = value();
+        else if (a == "--insecure")
+            o.insecure = true;
+        else if (a == "--transcripts")
+            o.transcripts = value();
+        else if (a == "--only")
+            o.only.push_back(value());
+        else if (a == "--strict")
+            o.strict = true;
+        else if (a == "--timeout") {
+            const auto v = value();
+            try {
+                o.timeout = std::stod(v);
+            } catch (const std::exception&) {
+                throw cli_error("--timeout: expected seconds, got '" + v + "'");
+            }
+            if (o.timeout <= 0 || o.timeout > 3600)
+                throw cli_error("--timeout: expected 0 < SECONDS <= 3600");
+        } else if (a == "--junit")
+            o.junit = value();
+        else if (a == "--json")
+            o.json = value();
+        else if (a == "--list")
+            o.list = true;
+        else if (a == "--no-color")
+            o.color = false;
+        else
+            throw cli_error("unknown argument '" + a + "' (see --help)");
+    }
+    if (o.mode.empty()) throw cli_error("say 'server' or 'client' (see --help)");
+    if (o.tls && o.starttls) throw cli_error("--tls and --starttls exclude each other");
+    if (!o.ca_file.empty() && o.insecure) throw cli_error("--ca and --insecure exclude each other");
+    return o;
+}
+
+std::shared_ptr<pop3::mock::maildrop> maildrop_for(const std::string& spec) {
+    using pop3::mock::make_message;
+    if (spec == "empty") return std::make_shared<pop3::mock::maildrop>();
+    if (spec == "dots") {
+        // Lines starting with '.', the first line included, a lone ".", and an empty body.
+        return std::make_shared<pop3::mock::maildrop>(std::vector<pop3::mock::message_ptr>{
+            make_message(
+                "dots-1",
+                ".first line starts with a dot\r\n..two dots\r\n.\r\nmiddle\r\n...\r\n.last\r\n"),
+            make_message("dots-2", "Subject: empty body\r\n\r\n"),
+            make_message("dots-3", ""),
+        });
+    }
+    if (spec.starts_with("generate:")) {
+        const auto rest = spec.substr(9);
+        const auto colon = rest.find(':');
+        return pop3::mock::maildrop::generate(std::stoul(rest.substr(0, colon)),
+                                              std::stoul(rest.substr(colon + 1)));
+    }
+    return pop3::mock::default_maildrop();
+}
+
+bool selected(const options& o, const std::string& id) {
+    if (o.only.empty()) return true;
+    for (const auto& p : o.only)
+        if (fnmatch(p.c_str(), id.c_str(), 0) == 0) return true;
+    return false;
+}
+
+int run_server_direction(const options& o) {
+    using namespace pop3::conformance;
+    const auto cases = load_transcripts(o.transcripts);
+    if (o.list) {
+        for (const auto& c : cases)
+            if (selected(o, c.id))
+                std::cout << c.id << " [" << to_string(c.lvl) << "] " << c.title << "\n";
+        return 0;
+    }
+    run_options ropt;
+    ropt.step_timeout = std::chrono::milliseconds(static_cast<long>(o.timeout * 1000));
+    ropt.tls = o.tls ? run_tls::implicit : o.starttls ? run_tls::starttls : run_tls::plain;
+    tls_settings tls;
+    tls.verify = !o.insecure;
+    tls.ca_file = o.ca_file;
+
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;
+    std::string title;
+    if (o.target) {
+        pop3::pop_url url;
+        try {
+            url = pop3::parse_pop_url(*o.target);
+        } catch (const std::invalid_argument& e) {
+            throw cli_error(e.what());
+        }
+        host = url.host;
+        port = url.explicit_port ? url.port : (o.tls || url.scheme == "pop3s" ? 995 : 110);
+        if (url.scheme == "pop3s") ropt.tls = run_tls::implicit;
+        ropt.vars["user"] = url.user;
+        ropt.vars["pass"] = url.password;
+        title = "pop3-conformance server: " + host + ":" + std::to_string(port);
+    } else {
+        ropt.vars["user"] = "user";
+        ropt.vars["pass"] = "pass";
+        title = "pop3-conformance server: embedded pop3kit mock server";
+    }
+
+    // One connection in the run's TLS mode (implicit only for cases that ask for it).
+    auto connect = [&](std::uint16_t p, bool implicit) {
+        return connect_socket(host, p, implicit, tls, ropt.step_timeout);
+    };
+
+    target_facts external_facts;
+    if (o.target) {
+        auto conn = connect(port, ropt.tls == run_tls::implicit);
+        external_facts = probe(*conn, ropt);
+    }
+
+    std::vector<case_result> results;
+    const bool tty = isatty(STDERR_FILENO);
+    std::size_t index = 0, total = 0;
+    for (const auto& c : cases)
+        total += selected(o, c.id);
+    for (const auto& c : cases) {
+        if (!selected(o, c.id)) continue;
+        ++index;
+        if (tty) std::cerr << "\r\033[K[" << index << "/" << total << "] " << c.id << std::flush;
+        case_result r;
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            std::unique_ptr<pop3::mock::server> embedded;
+            target_facts facts = external_facts;
+            std::uint16_t p = port;
+            bool implicit = ropt.tls == run_tls::implicit;
+            if (!o.target) {
+                auto config = pop3::mock::default_config();
+                config.users[0].mail = maildrop_for(c.maildrop);
+                pop3::mock::server_options so;
+                so.threads = 1;
+                so.tls_listen = "127.0.0.1:0";
+                embedded = std::make_unique<pop3::mock::server>(config, so);
+                embedded->start();
+                tls.ca_pem = embedded->identity().certificate;
+                implicit = implicit || c.tls == start_tls_mode::implicit;
+                p = implicit ? *embedded->tls_port() : embedded->port();
+                auto probe_conn = connect(p, implicit);
+                facts = probe(*probe_conn, ropt);
+                facts.embedded = true;
+                facts.tls = true;
+            }
+            if (auto why = unmet_precondition(c, facts, ropt)) {
+                r = {&c, verdict::skip, *why};
+                break;
+            }
+            try {
+                auto conn = connect(p, implicit);
+                r = run_case(c, *conn, ropt);
+            } catch (const std::exception& e) {
+                r = {&c, verdict::fail, std::string("cannot connect: ") + e.what()};
+            }
+            r.retried = attempt > 0;
+            if (r.v != verdict::fail || r.reason != "timed out") break;
+        }
+        results.push_back(std::move(r));
+    }
+    if (tty) std::cerr << "\r\033[K" << std::flush;
+
+    write_console(std::cout, title, results, o.color && isatty(STDOUT_FILENO));
+    if (o.junit) {
+        std::ofstream out(*o.junit);
+        write_junit(out, title, results);
+        if (!out) throw std::runtime_error(*o.junit + ": cannot write");
+    }
+    if (o.json) {
+        std::ofstream out(*o.json);
+        write_json(out, title, results);
+        if (!out) throw std::runtime_error(*o.json + ": cannot write");
+    }
+    return exit_status(summarize(results), o.strict);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const auto o = parse_args(argc, argv);
+        if (o.mode == "client") {
+            std::fputs("pop3-conformance: the client direction is not implemented yet\n", stderr);
+            return 2;
+        }
+        return run_server_direction(o);
+    } catch (const cli_error& e) {
+        std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
+        return 2;
+    } catch (const pop3::conformance::transcript_error& e) {
+        std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
+        return 1;
+    }
+}
