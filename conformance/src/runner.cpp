@@ -171,6 +171,8 @@ std::optional<std::string> unmet_precondition(const test_case& tc, const target_
                                               const run_options& opt) {
     if (tc.maildrop != "default" && !facts.embedded)
         return "needs maildrop '" + tc.maildrop + "', which only the embedded server can arrange";
+    if (!tc.scenario.empty() && !facts.embedded)
+        return "needs the embedded server misbehaving as scenario '" + tc.scenario + "'";
     if (tc.tls == start_tls_mode::plain && opt.tls != run_tls::plain)
         return "starts in plaintext (it does STLS itself); this run uses TLS from the start";
     if (tc.tls == start_tls_mode::implicit && opt.tls != run_tls::implicit && !facts.embedded)

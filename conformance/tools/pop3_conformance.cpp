@@ -9,6 +9,7 @@
 #include <pop3/client/client.hpp>
 #include <pop3/conformance/report.hpp>
 #include <pop3/conformance/runner.hpp>
+#include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <string>
 #include <unistd.h>
@@ -220,6 +221,10 @@ int run_server_direction(const options& o) {
             if (!o.target) {
                 auto config = pop3::mock::default_config();
                 config.users[0].mail = maildrop_for(c.maildrop);
+                if (!c.scenario.empty())
+                    config.faults = pop3::mock::load_scenario(std::string(POP3_SCENARIOS_DIR) +
+                                                              "/" + c.scenario + ".toml")
+                                        .sc;
                 pop3::mock::server_options so;
                 so.threads = 1;
                 so.tls_listen = "127.0.0.1:0";

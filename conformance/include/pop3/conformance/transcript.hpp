@@ -46,6 +46,7 @@ struct test_case {
     start_tls_mode tls = start_tls_mode::any;
     std::string maildrop = "default"; // what the embedded server serves: default, empty, dots,
                                       // generate:COUNT:SIZE
+    std::string scenario; // embedded server only: misbehave as mockserver/scenarios/NAME.toml
     std::vector<step> steps;
     std::filesystem::path file;
     std::size_t line = 0; // of the "case:" line
