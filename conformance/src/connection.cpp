@@ -186,8 +186,8 @@ private:
 
 class memory_connection final : public connection {
 public:
-    memory_connection(const mock::server_config& config, std::size_t chunk)
-        : driver_(config, {false, true, "4242.1"}), chunk_(chunk) {
+    memory_connection(const mock::server_config& config, std::size_t chunk, bool implicit_tls)
+        : driver_(config, {implicit_tls, true, "4242.1"}), chunk_(chunk) {
         buffer_.pending = driver_.start();
     }
 
@@ -231,8 +231,9 @@ std::unique_ptr<connection> connect_socket(const std::string& host, std::uint16_
     return std::make_unique<socket_connection>(host, port, implicit_tls, tls, timeout);
 }
 
-std::unique_ptr<connection> connect_memory(const mock::server_config& config, std::size_t chunk) {
-    return std::make_unique<memory_connection>(config, chunk);
+std::unique_ptr<connection> connect_memory(const mock::server_config& config, std::size_t chunk,
+                                           bool implicit_tls) {
+    return std::make_unique<memory_connection>(config, chunk, implicit_tls);
 }
 
 } // namespace pop3::conformance

@@ -215,9 +215,16 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                                 value.starts_with("generate:");
                 if (!ok) p.fail("maildrop must be default, empty, dots or generate:COUNT:SIZE");
                 c.maildrop = std::string(value);
+            } else if (key == "scenario") {
+                const bool ok =
+                    !value.empty() && std::all_of(value.begin(), value.end(), [](char ch) {
+                        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+                    });
+                if (!ok) p.fail("scenario must name a file of mockserver/scenarios/ without .toml");
+                c.scenario = std::string(value);
             } else {
                 p.fail("unknown key '" + std::string(key) +
-                       "' (title, rfc, level, requires, tls, maildrop)");
+                       "' (title, rfc, level, requires, tls, maildrop, scenario)");
             }
             continue;
         } else {

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <optional>
 #include <pop3/client/client.hpp>
+#include <pop3/conformance/embedded.hpp>
 #include <pop3/conformance/report.hpp>
 #include <pop3/conformance/runner.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
@@ -125,28 +126,6 @@ options parse_args(int argc, char** argv) {
     return o;
 }
 
-std::shared_ptr<pop3::mock::maildrop> maildrop_for(const std::string& spec) {
-    using pop3::mock::make_message;
-    if (spec == "empty") return std::make_shared<pop3::mock::maildrop>();
-    if (spec == "dots") {
-        // Lines starting with '.', the first line included, a lone ".", and an empty body.
-        return std::make_shared<pop3::mock::maildrop>(std::vector<pop3::mock::message_ptr>{
-            make_message(
-                "dots-1",
-                ".first line starts with a dot\r\n..two dots\r\n.\r\nmiddle\r\n...\r\n.last\r\n"),
-            make_message("dots-2", "Subject: empty body\r\n\r\n"),
-            make_message("dots-3", ""),
-        });
-    }
-    if (spec.starts_with("generate:")) {
-        const auto rest = spec.substr(9);
-        const auto colon = rest.find(':');
-        return pop3::mock::maildrop::generate(std::stoul(rest.substr(0, colon)),
-                                              std::stoul(rest.substr(colon + 1)));
-    }
-    return pop3::mock::default_maildrop();
-}
-
 bool selected(const options& o, const std::string& id) {
     if (o.only.empty()) return true;
     for (const auto& p : o.only)
@@ -219,12 +198,7 @@ int run_server_direction(const options& o) {
             std::uint16_t p = port;
             bool implicit = ropt.tls == run_tls::implicit;
             if (!o.target) {
-                auto config = pop3::mock::default_config();
-                config.users[0].mail = maildrop_for(c.maildrop);
-                if (!c.scenario.empty())
-                    config.faults = pop3::mock::load_scenario(std::string(POP3_SCENARIOS_DIR) +
-                                                              "/" + c.scenario + ".toml")
-                                        .sc;
+                const auto config = embedded_config(c, POP3_SCENARIOS_DIR);
                 pop3::mock::server_options so;
                 so.threads = 1;
                 so.tls_listen = "127.0.0.1:0";

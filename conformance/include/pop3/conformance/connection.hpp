@@ -44,7 +44,8 @@ std::unique_ptr<connection> connect_socket(const std::string& host, std::uint16_
 
 // The mock server's session in memory. `chunk` > 0 splits every write into pieces of that
 // size (the split-point replay); 0 sends each write whole.
-std::unique_ptr<connection> connect_memory(const mock::server_config& config,
-                                           std::size_t chunk = 0);
+// `implicit_tls` starts the session as if on the POP3S port.
+std::unique_ptr<connection> connect_memory(const mock::server_config& config, std::size_t chunk = 0,
+                                           bool implicit_tls = false);
 
 } // namespace pop3::conformance

@@ -1,0 +1,38 @@
+#include "pop3/conformance/embedded.hpp"
+
+#include <pop3/mockserver/scenario_file.hpp>
+
+namespace pop3::conformance {
+
+std::shared_ptr<mock::maildrop> embedded_maildrop(const std::string& spec) {
+    using mock::make_message;
+    if (spec == "empty") return std::make_shared<mock::maildrop>();
+    if (spec == "dots") {
+        // Lines starting with '.', the first line included, a lone ".", and an empty body.
+        return std::make_shared<mock::maildrop>(std::vector<mock::message_ptr>{
+            make_message(
+                "dots-1",
+                ".first line starts with a dot\r\n..two dots\r\n.\r\nmiddle\r\n...\r\n.last\r\n"),
+            make_message("dots-2", "Subject: empty body\r\n\r\n"),
+            make_message("dots-3", ""),
+        });
+    }
+    if (spec.starts_with("generate:")) {
+        const auto rest = spec.substr(9);
+        const auto colon = rest.find(':');
+        return mock::maildrop::generate(std::stoul(rest.substr(0, colon)),
+                                        std::stoul(rest.substr(colon + 1)));
+    }
+    return mock::default_maildrop();
+}
+
+mock::server_config embedded_config(const test_case& tc,
+                                    const std::filesystem::path& scenarios_dir) {
+    auto config = mock::default_config();
+    config.users[0].mail = embedded_maildrop(tc.maildrop);
+    if (!tc.scenario.empty())
+        config.faults = mock::load_scenario(scenarios_dir / (tc.scenario + ".toml")).sc;
+    return config;
+}
+
+} // namespace pop3::conformance

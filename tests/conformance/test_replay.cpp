@@ -1,0 +1,92 @@
+#include "pop3/conformance/embedded.hpp"
+#include "pop3/conformance/runner.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
+
+using namespace pop3::conformance;
+
+namespace {
+
+const std::vector<test_case>& corpus() {
+    static const auto cases = load_transcripts(POP3_SOURCE_DIR "/conformance/transcripts");
+    return cases;
+}
+
+run_options memory_options() {
+    run_options o;
+    o.vars = {{"user", "user"}, {"pass", "pass"}};
+    return o;
+}
+
+// Plays a case against the mock server in memory; the server's config may be overridden.
+case_result replay(const test_case& c, std::size_t chunk,
+                   const pop3::mock::server_config* override_config = nullptr) {
+    const auto opt = memory_options();
+    const auto config = override_config
+                            ? *override_config
+                            : embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
+    const bool implicit = c.tls == start_tls_mode::implicit;
+    auto probe_conn = connect_memory(config, 0, implicit);
+    auto facts = probe(*probe_conn, opt);
+    facts.embedded = true;
+    facts.tls = true;
+    if (auto why = unmet_precondition(c, facts, opt)) return {&c, verdict::skip, *why};
+    auto conn = connect_memory(config, chunk, implicit);
+    return run_case(c, *conn, opt);
+}
+
+} // namespace
+
+TEST_CASE("replay: every transcript passes against the mock server in memory, whatever the split") {
+    for (const auto& c : corpus()) {
+        for (std::size_t chunk : {0, 1, 2, 3, 5, 8}) {
+            INFO(c.id << " (client bytes in chunks of " << chunk << ")");
+            const auto r = replay(c, chunk);
+            INFO(r.reason << " at line " << r.line << "\nexpected: " << r.expected
+                          << "\nactual: " << r.actual);
+            CHECK(r.v != verdict::fail);
+        }
+    }
+}
+
+TEST_CASE("replay: a broken server is caught under the right case ids") {
+    // STAT answered -ERR: the RFC 1939 session fails.
+    std::set<std::string> failed;
+    for (const auto& c : corpus()) {
+        auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
+        pop3::mock::rule r;
+        r.command = "STAT";
+        r.change.replace = "-ERR [SYS/TEMP] broken on purpose\r\n";
+        config.faults.rules.push_back(r);
+        if (replay(c, 0, &config).v == verdict::fail) failed.insert(c.id);
+    }
+    CHECK(failed.count("rfc1939/10/session") == 1);
+
+    // Greeting that is not +OK: every case fails.
+    for (const auto& c : corpus()) {
+        auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
+        pop3::mock::rule r;
+        r.command = "greeting";
+        r.change.replace = "+ERR not ready\r\n";
+        config.faults.rules.push_back(r);
+        INFO(c.id);
+        CHECK(replay(c, 0, &config).v != verdict::pass);
+    }
+}
+
+TEST_CASE("replay: verdicts add up, MUST failures decide the exit status") {
+    test_case must, should;
+    must.lvl = level::must;
+    should.lvl = level::should;
+    std::vector<case_result> rs = {
+        {&must, verdict::pass}, {&should, verdict::fail}, {&must, verdict::skip}};
+    auto s = summarize(rs);
+    CHECK(s.passed == 1);
+    CHECK(s.failed == 1);
+    CHECK(s.skipped == 1);
+    CHECK(exit_status(s, false) == 0);
+    CHECK(exit_status(s, true) == 1);
+    rs.push_back({&must, verdict::fail});
+    CHECK(exit_status(summarize(rs), false) == 1);
+}
