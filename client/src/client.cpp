@@ -38,10 +38,15 @@ multiline split_lines(std::string response, std::string_view content, std::uint6
     return m;
 }
 
-// "+OK 120 octets" -> 120, else 0.
-std::uint64_t announced_octets(std::string_view text) {
+// "+OK 120 octets" -> 120; nullopt when the text does not announce a size that way.
+std::optional<std::uint64_t> announced(std::string_view text) {
     std::string_view rest = text;
-    return parse_decimal(next_token(rest)).value_or(0);
+    const auto n = parse_decimal(next_token(rest));
+    if (!n || !iequals(next_token(rest), "octets")) return std::nullopt;
+    return n;
+}
+std::uint64_t announced_octets(std::string_view text) {
+    return announced(text).value_or(0);
 }
 
 bool is_ip_address(const std::string& host) {
@@ -69,8 +74,7 @@ struct client::impl {
     bool closed = false;
 
     explicit impl(client_options o)
-        : opt(std::move(o)),
-          session(sansio::session_options{opt.protocol_limits, line_policy::strict(), 1}) {}
+        : opt(std::move(o)), session(sansio::session_options{opt.protocol_limits, opt.policy, 1}) {}
 
     std::ostream& debug() { return opt.debug_stream ? *opt.debug_stream : std::cerr; }
 
@@ -229,6 +233,17 @@ struct client::impl {
         return std::string(l);
     }
 
+    // RETR's "+OK n octets" must match what came (the connection stays in step either way).
+    void check_octets(const reply& r, std::uint64_t received) const {
+        if (!opt.verify_octet_counts) return;
+        const auto n = announced(r.text);
+        if (n && *n != received)
+            throw protocol_error(error::octet_count_mismatch,
+                                 "RETR: the server announced " + std::to_string(*n) +
+                                     " octets and sent " + std::to_string(received),
+                                 r.line);
+    }
+
     static void check_ok(const reply& r) {
         if (r.ok()) return;
         throw protocol_error(error::server_error, r.line, r.line, r.code_kind, r.code);
@@ -314,6 +329,8 @@ struct client::impl {
             throw protocol_error(error::stls_unavailable,
                                  "STLS: the server does not advertise STLS");
         }
+        // Set TLS up before asking: a bad CA or key file must fail while still in step.
+        if (!ssl_ctx) make_tls_context();
         request r = make(command_id::stls, {});
         r.starts_tls = true;
         try {
@@ -544,6 +561,7 @@ message_result client::retr(message_number which) {
     };
     impl_->run({&r, 1});
     impl::check_ok(r.result);
+    impl_->check_octets(r.result, r.result.body_octets);
     return {r.result.line, std::move(r.result.body), r.result.body_octets};
 }
 
@@ -558,6 +576,7 @@ std::string client::retr(message_number which, const body_sink& sink, const prog
     };
     impl_->run({&r, 1});
     impl::check_ok(r.result);
+    impl_->check_octets(r.result, received);
     return r.result.line;
 }
 
@@ -644,8 +663,10 @@ std::vector<message_result> client::retr_many(const std::vector<message_number>&
     std::vector<message_result> out;
     for (auto& r : batch) {
         d.check_ok(r.result);
-        if (r.shape == reply_shape::multi_line)
+        if (r.shape == reply_shape::multi_line) {
+            d.check_octets(r.result, r.result.body_octets);
             out.push_back({r.result.line, std::move(r.result.body), r.result.body_octets});
+        }
     }
     return out;
 }

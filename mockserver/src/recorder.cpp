@@ -15,8 +15,8 @@ std::string recorder::mask_client_line(std::string_view line) {
     const auto keyword = next_token(rest);
     if (in_sasl_) return mask_ ? "****" : std::string(line);
     if (iequals(keyword, "AUTH")) {
-        in_sasl_ = true;
         const auto mech = next_token(rest);
+        in_sasl_ = !mech.empty(); // a bare AUTH only lists the mechanisms
         if (mask_ && !rest.empty()) return std::string(keyword) + " " + std::string(mech) + " ****";
         return std::string(line);
     }
@@ -27,12 +27,14 @@ std::string recorder::mask_client_line(std::string_view line) {
     return std::string(line);
 }
 
-void recorder::emit(char who, std::string_view line) {
+void recorder::emit(char who, std::string_view line, std::string_view bare_end) {
     if (who == 'C') {
-        out_ << "C: " << escape_for_display(mask_client_line(line), 1 << 20) << '\n';
+        out_ << "C: " << escape_for_display(mask_client_line(line) + std::string(bare_end), 1 << 20)
+             << '\n';
     } else {
         if (in_sasl_ && (line.starts_with("+OK") || line.starts_with("-ERR"))) in_sasl_ = false;
-        out_ << "S: " << escape_for_display(line, 1 << 20) << '\n';
+        out_ << "S: " << escape_for_display(std::string(line) + std::string(bare_end), 1 << 20)
+             << '\n';
     }
 }
 
@@ -43,8 +45,9 @@ void recorder::feed(char who, std::string& pending, std::string_view bytes) {
         const auto lf = pending.find('\n', start);
         if (lf == std::string::npos) break;
         auto line = std::string_view(pending).substr(start, lf - start);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        emit(who, line);
+        const bool crlf = !line.empty() && line.back() == '\r';
+        if (crlf) line.remove_suffix(1);
+        emit(who, line, crlf ? "" : "\n"); // a bare LF stays visible as \n
         start = lf + 1;
     }
     pending.erase(0, start);
@@ -58,6 +61,14 @@ void recorder::client_bytes(std::string_view bytes) {
 void recorder::server_bytes(std::string_view part1, std::string_view part2) {
     feed('S', server_pending_, part1);
     feed('S', server_pending_, part2);
+}
+
+recorder::~recorder() {
+    // Bytes after the last line end: a reply cut short, or a command never finished.
+    if (!server_pending_.empty())
+        note("incomplete server line: " + escape_for_display(server_pending_, 1 << 20));
+    if (!client_pending_.empty())
+        note("incomplete client line: " + escape_for_display(client_pending_, 1 << 20));
 }
 
 void recorder::note(std::string_view text) {

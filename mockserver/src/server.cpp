@@ -21,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
+#include <filesystem>
 #include <list>
 #include <mutex>
 #include <stdexcept>
@@ -63,6 +64,16 @@ namespace {
 struct two_part {
     std::string_view a, b;
     std::size_t size() const noexcept { return a.size() + b.size(); }
+    // The octets [from, to) as up to two views.
+    std::pair<std::string_view, std::string_view> views(std::size_t from,
+                                                        std::size_t to) const noexcept {
+        auto piece = [&](std::string_view part, std::size_t base) {
+            const auto lo = std::clamp(from, base, base + part.size()) - base;
+            const auto hi = std::clamp(to, base, base + part.size()) - base;
+            return part.substr(lo, hi - lo);
+        };
+        return {piece(a, 0), piece(b, a.size())};
+    }
     std::array<asio::const_buffer, 2> range(std::size_t from, std::size_t to) const noexcept {
         auto piece = [&](std::string_view part, std::size_t base) {
             const auto lo = std::clamp(from, base, base + part.size()) - base;
@@ -202,7 +213,8 @@ private:
 };
 
 // Writes one action's bytes with its delivery fault. False when the connection is to close.
-awaitable<bool> deliver(connection& conn, const server_action& a) {
+// Records what was actually sent (a disconnect fault cuts a reply short).
+awaitable<bool> deliver(connection& conn, const server_action& a, recorder* rec) {
     const two_part bytes{a.data, a.data2};
     const fault& f = a.delivery;
     if (f.delay.count()) co_await conn.sleep(f.delay);
@@ -221,12 +233,20 @@ awaitable<bool> deliver(connection& conn, const server_action& a) {
     cuts.push_back(end);
 
     std::size_t from = 0;
+    bool ok = true;
     for (auto to : cuts) {
-        if (to > from && !co_await conn.write(bytes.range(from, to))) co_return false;
+        if (to > from && !co_await conn.write(bytes.range(from, to))) {
+            ok = false;
+            break;
+        }
         if (f.drip_bytes && f.drip_pause.count() && to < end) co_await conn.sleep(f.drip_pause);
         from = to;
     }
-    co_return !f.disconnect_at;
+    if (rec) {
+        const auto [first, second] = bytes.views(0, from);
+        rec->server_bytes(first, second);
+    }
+    co_return ok && !f.disconnect_at;
 }
 
 } // namespace
@@ -261,8 +281,7 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
     while (active) {
         switch (action.what) {
         case server_action::type::write:
-            if (rec) rec->server_bytes(action.data, action.data2);
-            if (!co_await deliver(conn, action)) {
+            if (!co_await deliver(conn, action, rec.get())) {
                 reason = "disconnected by scenario";
                 active = false;
                 break;
@@ -315,6 +334,13 @@ server::~server() {
 void server::start() {
     auto& d = *impl_;
     if (d.running) return;
+    if (d.options.record_dir) {
+        std::error_code ec;
+        std::filesystem::create_directories(*d.options.record_dir, ec);
+        if (!std::filesystem::is_directory(*d.options.record_dir))
+            throw std::runtime_error("cannot create the recording folder " +
+                                     d.options.record_dir->string());
+    }
     const unsigned n =
         d.options.threads ? d.options.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i)

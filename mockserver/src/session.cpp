@@ -516,7 +516,8 @@ void session::cmd_stls(std::string_view cmd) {
     if (!context_.tls_available) return err(cmd, "TLS is not available");
     after_ = after_output::start_tls; // before ok(): a tls_failure rule turns this into garbage
     stop_processing_ = true;
-    input_.clear(); // RFC 2595 §4 / CVE-2021-23840 class: plaintext sent after STLS is dropped
+    input_.clear(); // RFC 2595 §4: plaintext pipelined after STLS is dropped (the injection class
+                    // of CVE-2011-0411)
     ok(cmd, "begin TLS negotiation");
 }
 

@@ -69,7 +69,9 @@ pem_identity make_self_signed(const std::string& common_name) {
     X509_set_issuer_name(cert.get(), name);
     add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
     add_extension(cert.get(), NID_subject_alt_name,
-                  ("DNS:" + common_name + ",DNS:localhost,IP:127.0.0.1").c_str());
+                  ((common_name == "localhost" ? "" : "DNS:" + common_name + ",") +
+                   "DNS:localhost,IP:127.0.0.1")
+                      .c_str());
     check(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0, "X509_sign");
 
     pem_identity id;

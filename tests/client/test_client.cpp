@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <sstream>
+#include <thread>
 
 using namespace pop3;
 using namespace std::chrono_literals;
@@ -46,6 +47,19 @@ mock::server_config with_rule(std::string command, mock::reply_change change, mo
 void login(client& c) {
     c.user("user");
     c.pass_("pass");
+}
+
+// After a connection was dropped, the server releases the maildrop when it notices: retry.
+void login_after_drop(client& c) {
+    for (int attempt = 0;; ++attempt) {
+        try {
+            login(c);
+            return;
+        } catch (const protocol_error& e) {
+            if (e.response_code() != response_code_kind::in_use || attempt == 100) throw;
+            std::this_thread::sleep_for(20ms);
+        }
+    }
 }
 
 // The first message of the default maildrop, exactly.
@@ -346,6 +360,50 @@ TEST_CASE("client: bad input from the server ends in protocol_error, then fails 
         }
         CHECK_THROWS_AS(c.noop(), protocol_error);
     }
+}
+
+TEST_CASE("client: RETR checks the announced octet count; the check can be turned off") {
+    running_server s(with_rule("RETR", {.octet_delta = 5}));
+    {
+        client c(s.options());
+        login(c);
+        try {
+            c.retr(1);
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::octet_count_mismatch);
+        }
+        CHECK(c.noop() == "+OK"); // still in step
+        CHECK_THROWS_AS(c.retr(1, [](std::string_view) {}), protocol_error);
+        c.quit(); // release the maildrop
+    }
+    auto o = s.options();
+    o.verify_octet_counts = false;
+    client lax(o);
+    login(lax);
+    CHECK(lax.retr(1).content == first_message);
+}
+
+TEST_CASE("client: strict framing by default, lenient on request") {
+    running_server s(with_rule("RETR", {.bare_lf = true}));
+    {
+        client c(s.options());
+        login(c);
+        try {
+            c.retr(1);
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::bare_lf);
+        }
+    }
+    auto o = s.options();
+    o.policy = line_policy::lenient();
+    o.verify_octet_counts = false; // the LF-only body is shorter than announced
+    client c(o);
+    login_after_drop(c);
+    const auto m = c.retr(1);
+    CHECK(m.content.find("\r\n") == std::string::npos);
+    CHECK(m.content.find("Subject: Welcome\n") != std::string::npos);
 }
 
 TEST_CASE("client: streaming RETR into a sink, with progress") {

@@ -72,6 +72,11 @@ struct client_options {
     limits protocol_limits;
     // Commands in flight when the server advertises PIPELINING; 1 forces lock-step.
     std::size_t pipeline_window = 32;
+    // How strictly server lines are framed: strict (the default) refuses bare LF, bare CR and
+    // NUL; line_policy::lenient() accepts them.
+    line_policy policy = line_policy::strict();
+    // RETR: when the reply says "+OK n octets", the message must be n octets long.
+    bool verify_octet_counts = true;
     int debuglevel = 0;
     std::ostream* debug_stream = nullptr; // default std::cerr
 };

@@ -12,6 +12,9 @@ namespace pop3::mock {
 class recorder {
 public:
     recorder(const std::filesystem::path& file, bool mask_credentials);
+    ~recorder();
+    recorder(const recorder&) = delete;
+    recorder& operator=(const recorder&) = delete;
 
     void client_bytes(std::string_view bytes);
     void server_bytes(std::string_view part1, std::string_view part2 = {});
@@ -22,7 +25,7 @@ public:
     std::string mask_client_line(std::string_view line);
 
 private:
-    void emit(char who, std::string_view line);
+    void emit(char who, std::string_view line, std::string_view bare_end);
     void feed(char who, std::string& pending, std::string_view bytes);
 
     std::ofstream out_;

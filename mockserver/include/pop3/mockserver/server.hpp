@@ -22,7 +22,7 @@ struct server_options {
     bool starttls = true;                      // offer STLS on the plain listener
     std::optional<net::pem_identity> identity; // certificate and key; ephemeral when unset
     unsigned threads = 0;                      // 0: one per core
-    // One line per session event (connect, login state, TLS, close); nullptr: silent.
+    // One line per session event (connect, TLS, hang, close and why); nullptr: silent.
     std::function<void(std::string_view)> log;
     // Write each session as a transcript file into this folder.
     std::optional<std::filesystem::path> record_dir;
