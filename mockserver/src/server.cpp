@@ -215,6 +215,17 @@ private:
 // Writes one action's bytes with its delivery fault. False when the connection is to close.
 // Records what was actually sent (a disconnect fault cuts a reply short).
 awaitable<bool> deliver(connection& conn, const server_action& a, recorder* rec) {
+    if (!a.parts.empty()) { // several replies, no fault: one gathered write
+        std::vector<asio::const_buffer> buffers;
+        buffers.reserve(a.parts.size());
+        for (auto p : a.parts)
+            buffers.push_back(asio::buffer(p.data(), p.size()));
+        const bool ok = co_await conn.write(buffers);
+        if (rec && ok)
+            for (auto p : a.parts)
+                rec->server_bytes(p);
+        co_return ok;
+    }
     const two_part bytes{a.data, a.data2};
     const fault& f = a.delivery;
     if (f.delay.count()) co_await conn.sleep(f.delay);

@@ -55,6 +55,8 @@ private:
             switch (a.what) {
             case server_action::type::write: {
                 std::string bytes = std::string(a.data) + std::string(a.data2);
+                for (auto part : a.parts)
+                    bytes += part;
                 if (a.delivery.disconnect_at) {
                     out += bytes.substr(0, *a.delivery.disconnect_at);
                     disconnect();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <pop3/protocol/sasl.hpp>
 #include <pop3/protocol/scram.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,9 @@ struct server_action {
     type what = type::read;
     std::string_view data;  // first part of the write
     std::string_view data2; // second part (a message body shared with the maildrop)
+    // When not empty, the write is these parts in order instead (several replies gathered into
+    // one write; never with a fault), and data/data2 are unused.
+    std::span<const std::string_view> parts;
     fault delivery;
     std::chrono::seconds idle_timeout{0}; // for read
 };
@@ -153,6 +157,9 @@ private:
     std::vector<message_ptr> messages_;
     std::vector<bool> deleted_;
     std::string endless_chunk_;
+    static constexpr std::size_t max_gathered = 64;
+    std::vector<std::string_view> parts_; // the gathered write in progress
+    std::size_t gathered_ = 0;            // replies it covers
 };
 
 } // namespace pop3::mock
