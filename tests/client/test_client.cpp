@@ -508,3 +508,53 @@ TEST_CASE("client: pop URLs") {
     CHECK_THROWS_AS(parse_pop_url("pop3://u%0d%0a@h"), std::invalid_argument);
     CHECK_THROWS_AS(parse_pop_url("pop3://u;x=y@h"), std::invalid_argument);
 }
+
+TEST_CASE("client: UTF8, LANG, RPOP, TOP into a sink") {
+    running_server s;
+    client c(s.options());
+    CHECK(c.utf8() == "+OK UTF8 enabled");
+    CHECK(c.lang_list() == std::vector<std::string>{"en English"});
+    CHECK(c.lang("en") == "+OK en English");
+    CHECK(c.lang() == "+OK en English"); // LANG *
+    try {
+        c.lang("xx");
+        FAIL("no exception");
+    } catch (const protocol_error& e) {
+        CHECK(e.response() == "-ERR invalid language xx");
+    }
+    CHECK_THROWS_AS(c.rpop("user"), protocol_error); // the mock server, like most, refuses RPOP
+    login(c);
+    std::string head;
+    CHECK(c.top(1, 0, [&](std::string_view d) { head.append(d); }).starts_with("+OK"));
+    CHECK(head == "From: alice@pop3kit.test\r\nTo: user@pop3kit.test\r\nSubject: Welcome\r\n\r\n");
+}
+
+TEST_CASE(
+    "client: an initial response that would make AUTH longer than 255 octets is sent after the +") {
+    running_server s;
+    std::ostringstream out;
+    auto o = s.options();
+    o.debug_stream = &out;
+    o.debuglevel = 1;
+    client c(o);
+    // XOAUTH2 with a 300-octet token: "AUTH XOAUTH2 <base64>" would exceed 255 octets.
+    CHECK_THROWS_AS(c.auth(sasl_mechanism::xoauth2, "user", std::string(300, 'a')), protocol_error);
+    CHECK(out.str().find("*cmd* AUTH XOAUTH2\n") != std::string::npos); // no initial response
+    CHECK(c.auth(sasl_mechanism::xoauth2, "user", "pass").starts_with("+OK"));
+}
+
+TEST_CASE("client: debug level 2 shows every line of a multi-line reply") {
+    running_server s;
+    std::ostringstream out;
+    auto o = s.options();
+    o.debug_stream = &out;
+    client c(o);
+    login(c);
+    c.set_debuglevel(1);
+    c.list();
+    CHECK(out.str().find("*get* ") == std::string::npos);
+    c.set_debuglevel(2);
+    c.list();
+    CHECK(out.str().find("*get* 1 ") != std::string::npos);
+    CHECK(out.str().find("*get* 3 ") != std::string::npos);
+}
