@@ -131,21 +131,6 @@ bool parse_kvpairs(std::string_view pairs, std::size_t base, kv_fields& out, std
     }
 }
 
-// RFC 5801 saslname: ',' and '=' escaped as =2C and =3D.
-std::string escape_saslname(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        if (c == ',')
-            out += "=2C";
-        else if (c == '=')
-            out += "=3D";
-        else
-            out += c;
-    }
-    return out;
-}
-
 } // namespace
 
 std::string_view sasl_mechanism_name(sasl_mechanism m) noexcept {
@@ -220,7 +205,7 @@ std::string sasl_encode_oauthbearer(std::string_view user, std::string_view toke
     if (user.find('\0') != std::string_view::npos || !is_value(host) || !is_b64token(token))
         return refuse_encode(ec);
     std::string out = "n,";
-    if (!user.empty()) out.append("a=").append(escape_saslname(user));
+    if (!user.empty()) out.append("a=").append(sasl_escape_name(user));
     out += ",\x01";
     if (!host.empty()) out.append("host=").append(host).append(1, '\x01');
     if (port) out.append("port=").append(std::to_string(*port)).append(1, '\x01');
@@ -358,6 +343,40 @@ sasl_oauthbearer_message sasl_decode_oauthbearer(std::string_view message, std::
         out.port = static_cast<std::uint16_t>(v);
     }
     return out;
+}
+
+std::string sasl_escape_name(std::string_view name) {
+    std::string out;
+    out.reserve(name.size());
+    for (const char c : name) {
+        if (c == ',')
+            out += "=2C";
+        else if (c == '=')
+            out += "=3D";
+        else
+            out += c;
+    }
+    return out;
+}
+
+bool sasl_unescape_name(std::string_view in, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == ',') return false;
+        if (in[i] != '=') {
+            out += in[i];
+            continue;
+        }
+        const auto esc = in.substr(i, 3);
+        if (esc == "=2C")
+            out += ',';
+        else if (esc == "=3D")
+            out += '=';
+        else
+            return false;
+        i += 2;
+    }
+    return true;
 }
 
 } // namespace pop3

@@ -2,6 +2,7 @@
 
 #include "pop3/protocol/base64.hpp"
 #include "pop3/protocol/digest.hpp"
+#include "pop3/protocol/sasl.hpp"
 #include "pop3/protocol/text.hpp"
 
 #include <optional>
@@ -56,42 +57,9 @@ std::string without_proof(std::string_view nonce) {
 
 } // namespace
 
-std::string scram_escape_name(std::string_view name) {
-    std::string out;
-    for (char c : name) {
-        if (c == ',')
-            out += "=2C";
-        else if (c == '=')
-            out += "=3D";
-        else
-            out += c;
-    }
-    return out;
-}
-
-bool scram_unescape_name(std::string_view in, std::string& out) {
-    out.clear();
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == ',') return false;
-        if (in[i] != '=') {
-            out += in[i];
-            continue;
-        }
-        const auto esc = in.substr(i, 3);
-        if (esc == "=2C")
-            out += ',';
-        else if (esc == "=3D")
-            out += '=';
-        else
-            return false;
-        i += 2;
-    }
-    return true;
-}
-
 scram_client::scram_client(std::string_view user, std::string_view password, std::string_view nonce)
     : password_(password), nonce_(nonce) {
-    client_first_bare_ = "n=" + scram_escape_name(user) + ",r=" + std::string(nonce);
+    client_first_bare_ = "n=" + sasl_escape_name(user) + ",r=" + std::string(nonce);
     client_first_ = std::string(gs2_header) + client_first_bare_;
 }
 
@@ -162,7 +130,7 @@ void scram_server::read_client_first(std::string_view client_first, std::error_c
     client_first_bare_ = std::string(rest.substr(comma + 1));
     const auto name = attribute(client_first_bare_, 0, 'n');
     const auto nonce = attribute(client_first_bare_, 1, 'r');
-    if (!name || !nonce || nonce->empty() || !scram_unescape_name(*name, user_) || user_.empty()) {
+    if (!name || !nonce || nonce->empty() || !sasl_unescape_name(*name, user_) || user_.empty()) {
         fail(ec, diag, "SCRAM client-first-bare must be n=user,r=nonce");
         return;
     }

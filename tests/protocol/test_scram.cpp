@@ -1,3 +1,4 @@
+#include "pop3/protocol/sasl.hpp"
 #include "pop3/protocol/scram.hpp"
 
 #include <catch2/catch.hpp>
@@ -75,11 +76,11 @@ TEST_CASE("SCRAM-SHA-256 server refuses bad client messages") {
 }
 
 TEST_CASE("SCRAM-SHA-256: names are escaped, and a full exchange round-trips") {
-    CHECK(scram_escape_name("a,b=c") == "a=2Cb=3Dc");
+    CHECK(sasl_escape_name("a,b=c") == "a=2Cb=3Dc");
     std::string out;
-    CHECK(scram_unescape_name("a=2Cb=3Dc", out));
+    CHECK(sasl_unescape_name("a=2Cb=3Dc", out));
     CHECK(out == "a,b=c");
-    CHECK_FALSE(scram_unescape_name("a=2", out));
+    CHECK_FALSE(sasl_unescape_name("a=2", out));
 
     scram_client c("we,ird=user", "secret", "clientnonce123456789");
     scram_server s("servernonce");

@@ -114,4 +114,9 @@ struct sasl_oauthbearer_message {
 sasl_oauthbearer_message sasl_decode_oauthbearer(std::string_view message, std::error_code& ec,
                                                  diagnostics& diag);
 
+// saslname escaping (RFC 5801 §4, RFC 5802 §5.1), for GS2 authzids and SCRAM user names:
+// ',' -> "=2C", '=' -> "=3D". unescape is false for a malformed escape or a bare ','.
+std::string sasl_escape_name(std::string_view name);
+bool sasl_unescape_name(std::string_view in, std::string& out);
+
 } // namespace pop3

@@ -15,11 +15,6 @@ namespace pop3 {
 // unbounded time in PBKDF2. RFC 7677 §4 asks for at least 4096.
 inline constexpr std::uint32_t scram_max_iterations = 1'000'000;
 
-// SASLname escaping (RFC 5802 §5.1): ',' -> "=2C", '=' -> "=3D".
-std::string scram_escape_name(std::string_view name);
-// The reverse; false for a malformed escape or a bare ','.
-bool scram_unescape_name(std::string_view in, std::string& out);
-
 class scram_client {
 public:
     // `nonce`: printable, no ','; at least 18 random octets' worth (RFC 5802 §5.1).
