@@ -575,8 +575,11 @@ std::vector<std::string> session::capability_lines() const {
         return *config_.faults.capabilities_transaction;
     std::vector<std::string> caps;
     if (config_.top) caps.emplace_back("TOP");
-    if (auth && config_.user_command) caps.emplace_back("USER");
-    if (auth && !config_.mechanisms.empty()) {
+    // RFC 2449 §5: what is announced in AUTHORIZATION is announced in both states (RFC 5034 §3
+    // keeps SASL after AUTH too); only STLS depends on the state, being permitted only before
+    // login (RFC 2595 §4: "permitted in the current state").
+    if (config_.user_command) caps.emplace_back("USER");
+    if (!config_.mechanisms.empty()) {
         std::string sasl = "SASL";
         for (auto m : config_.mechanisms)
             sasl += " " + std::string(sasl_mechanism_name(m));
@@ -592,7 +595,7 @@ std::vector<std::string> session::capability_lines() const {
         caps.push_back("LOGIN-DELAY " + std::to_string(config_.login_delay.count()));
     if (config_.uidl) caps.emplace_back("UIDL");
     if (auth && context_.tls_available && !context_.tls_active) caps.emplace_back("STLS");
-    if (auth && config_.utf8) caps.emplace_back("UTF8");
+    if (config_.utf8) caps.emplace_back("UTF8");
     if (!config_.languages.empty()) caps.emplace_back("LANG");
     if (!config_.implementation.empty()) caps.push_back("IMPLEMENTATION " + config_.implementation);
     return caps;

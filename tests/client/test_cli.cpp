@@ -192,11 +192,11 @@ TEST_CASE("pop3-client: capa prints one capability per line") {
                    "SCRAM-SHA-256\nRESP-CODES\nAUTH-RESP-CODE\n"
                    "PIPELINING\nEXPIRE NEVER\nUIDL\nSTLS\nUTF8\nLANG\n"
                    "IMPLEMENTATION pop3kit-mockserver\n");
-    // Logged in: TRANSACTION capabilities (no USER, SASL, STLS).
+    // Logged in: TRANSACTION capabilities, the same but STLS (RFC 2449 §5, RFC 2595 §4).
     r = cli({s.url(), "capa"});
     CHECK(r.status == 0);
-    CHECK(r.out.starts_with("TOP\nRESP-CODES\n"));
-    CHECK(r.out.find("USER") == std::string::npos);
+    CHECK(r.out.starts_with("TOP\nUSER\nSASL "));
+    CHECK(r.out.find("STLS") == std::string::npos);
 }
 
 TEST_CASE("pop3-client: dele takes effect at QUIT only") {

@@ -152,7 +152,7 @@ TEST_CASE("session: N consecutive errors close the connection") {
     CHECK(drv.closed());
 }
 
-TEST_CASE("session: CAPA per state") {
+TEST_CASE("session: CAPA per state (RFC 2449 §5: both states, STLS only before login)") {
     fixture f;
     CHECK(f.drv.send("CAPA\r\n") ==
           "+OK capability list follows\r\nTOP\r\nUSER\r\nSASL PLAIN LOGIN CRAM-MD5 XOAUTH2 "
@@ -161,8 +161,10 @@ TEST_CASE("session: CAPA per state") {
           "LANG\r\nIMPLEMENTATION pop3kit-mockserver\r\n.\r\n");
     f.login();
     CHECK(f.drv.send("CAPA\r\n") ==
-          "+OK capability list follows\r\nTOP\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
-          "EXPIRE NEVER\r\nUIDL\r\nLANG\r\nIMPLEMENTATION pop3kit-mockserver\r\n.\r\n");
+          "+OK capability list follows\r\nTOP\r\nUSER\r\nSASL PLAIN LOGIN CRAM-MD5 XOAUTH2 "
+          "OAUTHBEARER SCRAM-SHA-256\r\n"
+          "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\nUIDL\r\nUTF8\r\n"
+          "LANG\r\nIMPLEMENTATION pop3kit-mockserver\r\n.\r\n");
 }
 
 TEST_CASE("session: STLS discards plaintext pipelined after it (command injection defence)") {
