@@ -73,6 +73,14 @@ public:
         if (implicit_tls && !start_tls())
             throw std::runtime_error("TLS handshake with " + host + " failed");
     }
+    // The server side of an accepted connection (the client direction): start_tls() accepts a
+    // handshake with `tls.cert_pem` / `tls.key_pem`.
+    socket_connection(int accepted_fd, tls_settings tls, std::chrono::milliseconds timeout)
+        : tls_(std::move(tls)), timeout_(timeout), fd_(accepted_fd), server_role_(true) {
+        std::signal(SIGPIPE, SIG_IGN);
+        int one = 1;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     ~socket_connection() override {
         if (ssl_) SSL_free(ssl_);
         if (ctx_) SSL_CTX_free(ctx_);
@@ -102,6 +110,7 @@ public:
     }
 
     bool start_tls() override {
+        if (server_role_) return accept_tls();
         ctx_ = SSL_CTX_new(TLS_client_method());
         if (tls_.verify) {
             if (!tls_.ca_pem.empty()) {
@@ -150,7 +159,41 @@ public:
         return ok;
     }
 
+    void close_now() override {
+        if (ssl_) SSL_shutdown(ssl_);
+        ::shutdown(fd_, SHUT_RDWR);
+    }
+
 private:
+    bool accept_tls() {
+        ctx_ = SSL_CTX_new(TLS_server_method());
+        BIO* cbio = BIO_new_mem_buf(tls_.cert_pem.data(), static_cast<int>(tls_.cert_pem.size()));
+        X509* cert = PEM_read_bio_X509(cbio, nullptr, nullptr, nullptr);
+        BIO_free(cbio);
+        BIO* kbio = BIO_new_mem_buf(tls_.key_pem.data(), static_cast<int>(tls_.key_pem.size()));
+        EVP_PKEY* key = PEM_read_bio_PrivateKey(kbio, nullptr, nullptr, nullptr);
+        BIO_free(kbio);
+        const bool loaded = cert && key && SSL_CTX_use_certificate(ctx_, cert) == 1 &&
+                            SSL_CTX_use_PrivateKey(ctx_, key) == 1;
+        X509_free(cert);
+        EVP_PKEY_free(key);
+        if (!loaded) return false;
+        ssl_ = SSL_new(ctx_);
+        SSL_set_fd(ssl_, fd_);
+        timeval tv{static_cast<time_t>(timeout_.count() / 1000),
+                   static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const bool ok = SSL_accept(ssl_) == 1;
+        timeval none{};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+        if (!ok) {
+            ERR_clear_error();
+            SSL_free(ssl_);
+            ssl_ = nullptr;
+        }
+        return ok;
+    }
+
     // Reads more bytes before the deadline; false on timeout.
     bool fill(clock_type::time_point deadline) {
         if (buffer_.eof) return true;
@@ -182,6 +225,7 @@ private:
     SSL_CTX* ctx_ = nullptr;
     SSL* ssl_ = nullptr;
     line_buffer buffer_;
+    bool server_role_ = false;
 };
 
 class memory_connection final : public connection {
@@ -211,6 +255,8 @@ public:
         return buffer_.pending.empty() && !driver_.closed();
     }
 
+    void close_now() override { driver_.disconnect(); }
+
     bool start_tls() override {
         if (!driver_.tls_requested()) return false;
         buffer_.pending += driver_.complete_tls();
@@ -229,6 +275,34 @@ std::unique_ptr<connection> connect_socket(const std::string& host, std::uint16_
                                            bool implicit_tls, const tls_settings& tls,
                                            std::chrono::milliseconds timeout) {
     return std::make_unique<socket_connection>(host, port, implicit_tls, tls, timeout);
+}
+
+listener::listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 8) != 0)
+        throw std::runtime_error("cannot listen on 127.0.0.1");
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+}
+
+listener::~listener() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+std::unique_ptr<connection> listener::accept(const tls_settings& tls,
+                                             std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return nullptr;
+    const int fd = ::accept(fd_, nullptr, nullptr);
+    if (fd < 0) return nullptr;
+    return std::make_unique<socket_connection>(fd, tls, timeout);
 }
 
 std::unique_ptr<connection> connect_memory(const mock::server_config& config, std::size_t chunk,

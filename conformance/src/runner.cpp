@@ -91,7 +91,8 @@ private:
     // the handshake happen, then the dialogue goes on inside TLS.
     void play(case_result& r) {
         const auto& steps = tc_.steps;
-        bool upgraded = opt_.tls != run_tls::starttls || tc_.tls != start_tls_mode::any;
+        bool upgraded = opt_.tls != run_tls::starttls || tc_.tls != start_tls_mode::any ||
+                        tc_.dir == direction::client;
         for (std::size_t i = 0; i < steps.size() && r.v != verdict::fail; ++i) {
             const step& s = steps[i];
             failing_line_ = s.line;
@@ -139,10 +140,11 @@ private:
             case step::kind::close: {
                 const auto got = next_line();
                 if (got.what != received::kind::eof)
-                    fail(r, "the server did not close the connection", "!close", describe(got),
+                    fail(r, "the peer did not close the connection", "!close", describe(got),
                          s.line);
                 break;
             }
+            case step::kind::hangup: conn_.close_now(); break;
             case step::kind::no_reply:
                 if (pushed_back_ || !conn_.silent_for(std::chrono::milliseconds(s.millis)))
                     fail(

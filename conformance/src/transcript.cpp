@@ -94,6 +94,10 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
         if (c.title.empty()) p.fail("case '" + c.id + "' has no title:");
         if (c.rfc.empty()) p.fail("case '" + c.id + "' has no rfc:");
         if (c.steps.empty()) p.fail("case '" + c.id + "' has no dialogue");
+        if (c.dir == direction::client && c.client_args.empty())
+            p.fail("case '" + c.id +
+                   "' plays against a client but has no client: line (what the client is asked to "
+                   "do)");
         p.line_no = saved;
     };
 
@@ -132,22 +136,36 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
         };
         step s;
         s.line = p.line_no;
-        if (auto t = dialogue("S*:")) {
+        // The runner sends its own side's lines and checks the peer's: C: lines are sent and
+        // S: lines checked against a server; the other way round against a client.
+        const bool vs_client = c.dir == direction::client;
+        const char mine = vs_client ? 'S' : 'C';
+        const char peer = vs_client ? 'C' : 'S';
+        auto prefix = [](char who, std::string_view rest) {
+            return std::string(1, who) + std::string(rest);
+        };
+        if (auto t = dialogue(prefix(peer, "*:"))) {
             s.what = step::kind::expect_any;
             s.text = *t;
-        } else if (auto t1 = dialogue("S:")) {
+        } else if (auto t1 = dialogue(prefix(peer, ":"))) {
             s.what = step::kind::expect;
             s.text = *t1;
-        } else if (auto t2 = dialogue("C+:")) {
+        } else if (auto t2 = dialogue(prefix(mine, "+:"))) {
             if (c.steps.empty() || c.steps.back().what != step::kind::send)
-                p.fail("C+: must follow a C: line (it continues the same write)");
+                p.fail(prefix(mine, "+: must follow a ") +
+                       prefix(mine, ": line (it continues the same write)"));
             s.text = *t2;
             s.same_segment = true;
-        } else if (auto t3 = dialogue("C=:")) {
+        } else if (auto t3 = dialogue(prefix(mine, "=:"))) {
             s.text = *t3;
             s.crlf = false;
-        } else if (auto t4 = dialogue("C:")) {
+        } else if (auto t4 = dialogue(prefix(mine, ":"))) {
             s.text = *t4;
+        } else if (dialogue(prefix(peer, "+:")) || dialogue(prefix(peer, "=:")) ||
+                   dialogue(prefix(mine, "*:"))) {
+            p.fail(vs_client
+                       ? "against a client, the runner sends S:, S+:, S=: and checks C:, C*:"
+                       : "against a server, the runner sends C:, C+:, C=: and checks S:, S*:");
         } else if (line.front() == '!') {
             std::string_view rest = line.substr(1);
             const auto name = next_token(rest);
@@ -155,6 +173,8 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                 s.what = step::kind::tls;
             else if (name == "close")
                 s.what = step::kind::close;
+            else if (name == "hangup")
+                s.what = step::kind::hangup;
             else if (name == "no-reply") {
                 s.what = step::kind::no_reply;
                 s.millis = p.millis(rest, "!no-reply");
@@ -163,7 +183,7 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                 s.millis = p.millis(rest, "!wait");
             } else {
                 p.fail("unknown directive '!" + std::string(name) +
-                       "' (use !tls, !close, !no-reply MS, !wait MS)");
+                       "' (use !tls, !close, !hangup, !no-reply MS, !wait MS)");
             }
         } else if (in_header) {
             const auto colon = line.find(':');
@@ -215,6 +235,25 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                                 value.starts_with("generate:");
                 if (!ok) p.fail("maildrop must be default, empty, dots or generate:COUNT:SIZE");
                 c.maildrop = std::string(value);
+            } else if (key == "direction") {
+                if (!c.steps.empty()) p.fail("direction: must come before the dialogue");
+                if (value == "server")
+                    c.dir = direction::server;
+                else if (value == "client")
+                    c.dir = direction::client;
+                else
+                    p.fail("direction must be server or client");
+            } else if (key == "client") {
+                c.client_args = std::string(value);
+            } else if (key == "expect-client") {
+                if (value == "ok")
+                    c.client_outcome = client_expectation::ok;
+                else if (value == "error")
+                    c.client_outcome = client_expectation::error;
+                else if (value == "any")
+                    c.client_outcome = client_expectation::any;
+                else
+                    p.fail("expect-client must be ok, error or any");
             } else if (key == "scenario") {
                 const bool ok =
                     !value.empty() && std::all_of(value.begin(), value.end(), [](char ch) {
@@ -223,8 +262,10 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                 if (!ok) p.fail("scenario must name a file of mockserver/scenarios/ without .toml");
                 c.scenario = std::string(value);
             } else {
-                p.fail("unknown key '" + std::string(key) +
-                       "' (title, rfc, level, requires, tls, maildrop, scenario)");
+                p.fail(
+                    "unknown key '" + std::string(key) +
+                    "' (title, rfc, level, requires, tls, maildrop, scenario, direction, client, "
+                    "expect-client)");
             }
             continue;
         } else {

@@ -27,13 +27,33 @@ public:
     virtual bool start_tls() = 0;
     // True when no byte arrives within `quiet`.
     virtual bool silent_for(std::chrono::milliseconds quiet) = 0;
+    // Hangs up now (the runner's side closes).
+    virtual void close_now() = 0;
 };
 
 struct tls_settings {
     bool verify = true;
-    std::string ca_file;     // PEM file of trusted CAs; empty: the system store
-    std::string ca_pem;      // trusted CA in memory (the embedded server's certificate)
-    std::string server_name; // to verify; default: the host
+    std::string ca_file;           // PEM file of trusted CAs; empty: the system store
+    std::string ca_pem;            // trusted CA in memory (the embedded server's certificate)
+    std::string server_name;       // to verify; default: the host
+    std::string cert_pem, key_pem; // the runner's identity when it plays the server
+};
+
+// The client direction: the runner listens on 127.0.0.1 (ephemeral port) for the client under
+// test, and plays the server on the accepted connection.
+class listener {
+public:
+    listener();
+    ~listener();
+    listener(const listener&) = delete;
+    listener& operator=(const listener&) = delete;
+    std::uint16_t port() const noexcept { return port_; }
+    // nullptr when no client connects within `timeout`.
+    std::unique_ptr<connection> accept(const tls_settings& tls, std::chrono::milliseconds timeout);
+
+private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
 };
 
 // A TCP connection to host:port; `implicit_tls` starts with a handshake. Throws

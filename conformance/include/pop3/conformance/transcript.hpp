@@ -13,6 +13,11 @@
 namespace pop3::conformance {
 
 enum class level : std::uint8_t { must, should, may };
+// Which side is under test: a server (the runner is the client) or a client (the runner is
+// the server).
+enum class direction : std::uint8_t { server, client };
+// What the client under test must report at the end of a client-direction case.
+enum class client_expectation : std::uint8_t { ok, error, any };
 // How a case's connection starts. `any`: as the run says (plain, --starttls or --tls);
 // `plain`: in plaintext only (the case does STLS itself), skipped on a TLS run; `implicit`: on
 // the implicit-TLS port (POP3S).
@@ -25,7 +30,8 @@ struct step {
         expect,     // S: — one server line matching `text`
         expect_any, // S*: — zero or more server lines matching `text` (never a lone ".")
         tls,        // !tls — TLS handshake now
-        close,      // !close — the server must close the connection next
+        close,      // !close — the peer must close the connection next
+        hangup,     // !hangup — the runner closes the connection
         no_reply,   // !no-reply MS — no bytes for `millis`
         wait,       // !wait MS
     };
@@ -47,6 +53,11 @@ struct test_case {
     std::string maildrop = "default"; // what the embedded server serves: default, empty, dots,
                                       // generate:COUNT:SIZE
     std::string scenario; // embedded server only: misbehave as mockserver/scenarios/NAME.toml
+    direction dir = direction::server;
+    // Client direction: what the client is asked to do, in pop3-client's words after the URL
+    // ("--starttls stat retr 1"), and how it must end.
+    std::string client_args;
+    client_expectation client_outcome = client_expectation::ok;
     std::vector<step> steps;
     std::filesystem::path file;
     std::size_t line = 0; // of the "case:" line

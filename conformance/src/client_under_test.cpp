@@ -1,0 +1,136 @@
+#include "pop3/conformance/client_under_test.hpp"
+
+#include <pop3/client/client.hpp>
+#include <pop3/protocol/text.hpp>
+#include <signal.h>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace pop3::conformance {
+namespace {
+
+std::vector<std::string> words(const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;)
+        out.push_back(w);
+    return out;
+}
+
+void replace_all(std::string& s, std::string_view what, const std::string& with) {
+    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
+        s.replace(pos, what.size(), with);
+}
+
+} // namespace
+
+client_outcome run_library_client(const std::string& url, const std::string& args,
+                                  const std::string& ca_pem, std::chrono::milliseconds timeout) {
+    try {
+        const auto u = parse_pop_url(url);
+        client_options o;
+        o.host = u.host;
+        o.port = u.port;
+        o.connect_timeout = o.operation_timeout = timeout;
+        o.tls_settings.ca_pem = ca_pem;
+        const auto w = words(args);
+        std::size_t i = 0;
+        std::optional<sasl_mechanism> mech;
+        bool apop = false;
+        for (; i < w.size() && w[i].starts_with("--"); ++i) {
+            if (w[i] == "--starttls")
+                o.tls = tls_mode::starttls;
+            else if (w[i] == "--tls")
+                o.tls = tls_mode::implicit;
+            else if (w[i] == "--apop")
+                apop = true;
+            else if (w[i] == "--auth" && i + 1 < w.size())
+                mech = parse_sasl_mechanism(w[++i]);
+            else
+                return {false, "client: unknown option " + w[i]};
+        }
+        client c(o);
+        if (!u.user.empty()) {
+            if (mech)
+                c.auth(*mech, u.user, u.password);
+            else if (apop)
+                c.apop(u.user, u.password);
+            else {
+                c.user(u.user);
+                c.pass_(u.password);
+            }
+        }
+        auto number = [&](std::size_t at) -> std::string {
+            if (at >= w.size())
+                throw std::invalid_argument("client: missing number after " + w[at - 1]);
+            return w[at];
+        };
+        bool quit_sent = false;
+        for (; i < w.size(); ++i) {
+            const auto& cmd = w[i];
+            const bool has_arg = i + 1 < w.size() && parse_decimal(w[i + 1]).has_value();
+            if (cmd == "capa")
+                c.capa();
+            else if (cmd == "stat")
+                c.stat();
+            else if (cmd == "list")
+                has_arg ? (void)c.list_one(w[++i]) : (void)c.list();
+            else if (cmd == "uidl")
+                has_arg ? (void)c.uidl_one(w[++i]) : (void)c.uidl();
+            else if (cmd == "retr")
+                c.retr(number(++i));
+            else if (cmd == "top") {
+                const auto n = number(++i);
+                c.top(n, *parse_decimal(number(++i)));
+            } else if (cmd == "dele")
+                c.dele(number(++i));
+            else if (cmd == "noop")
+                c.noop();
+            else if (cmd == "rset")
+                c.rset();
+            else if (cmd == "quit") {
+                c.quit();
+                quit_sent = true;
+            } else
+                return {false, "client: unknown command " + cmd};
+        }
+        if (!quit_sent) c.quit();
+        return {true, {}};
+    } catch (const std::exception& e) {
+        return {false, e.what()};
+    }
+}
+
+client_outcome run_external_client(std::string command, const std::string& url, unsigned port,
+                                   const std::string& ca_file, const std::string& args,
+                                   std::chrono::milliseconds timeout) {
+    replace_all(command, "{url}", url);
+    replace_all(command, "{port}", std::to_string(port));
+    replace_all(command, "{ca}", ca_file);
+    replace_all(command, "{args}", args);
+    const pid_t pid = fork();
+    if (pid < 0) return {false, "cannot fork"};
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return {false, "the client program did not finish in time: " + command};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, {}};
+    return {false, "the client program failed (exit " +
+                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+                       "): " + command};
+}
+
+} // namespace pop3::conformance
