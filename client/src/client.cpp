@@ -207,8 +207,11 @@ struct client::impl {
             a = session.resume(ec, n);
         }
         if (a.ec) {
+            // The diagnostics usually name the problem already: don't say it twice.
+            const auto& d = session.diag();
             std::string what = a.ec.message();
-            if (!session.diag().message.empty()) what += ": " + session.diag().to_string();
+            if (!d.message.empty())
+                what = d.message.starts_with(what) ? d.to_string() : what + ": " + d.to_string();
             throw protocol_error(a.ec, what);
         }
         if (opt.debuglevel > 0)

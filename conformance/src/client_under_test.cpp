@@ -45,11 +45,13 @@ client_outcome run_library_client(const std::string& url, const std::string& arg
                 o.tls = tls_mode::starttls;
             else if (w[i] == "--tls")
                 o.tls = tls_mode::implicit;
-            else if (w[i] == "--apop")
-                apop = true;
-            else if (w[i] == "--auth" && i + 1 < w.size())
-                mech = parse_sasl_mechanism(w[++i]);
-            else
+            else if (w[i] == "--auth" && i + 1 < w.size()) {
+                const auto& name = w[++i];
+                if (iequals(name, "APOP") || iequals(name, "+APOP"))
+                    apop = true;
+                else if (!(mech = parse_sasl_mechanism(name)))
+                    return {false, "client: unknown mechanism " + name};
+            } else
                 return {false, "client: unknown option " + w[i]};
         }
         client c(o);

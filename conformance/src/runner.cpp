@@ -148,7 +148,7 @@ private:
             case step::kind::no_reply:
                 if (pushed_back_ || !conn_.silent_for(std::chrono::milliseconds(s.millis)))
                     fail(
-                        r, "the server replied", "!no-reply " + std::to_string(s.millis),
+                        r, "the peer sent something", "!no-reply " + std::to_string(s.millis),
                         describe(pushed_back_ ? *pushed_back_ : conn_.read_line(opt_.step_timeout)),
                         s.line);
                 break;

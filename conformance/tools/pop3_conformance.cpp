@@ -2,16 +2,20 @@
 // style of h2spec. See --help and docs/transcripts.md.
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fnmatch.h>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <pop3/client/client.hpp>
+#include <pop3/conformance/client_under_test.hpp>
 #include <pop3/conformance/embedded.hpp>
 #include <pop3/conformance/report.hpp>
 #include <pop3/conformance/runner.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
+#include <pop3/net/tls.hpp>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -35,8 +39,14 @@ server: plays the C: side against a POP3 server and checks its S: replies.
   --starttls            upgrade every case's connection with STLS after the greeting
   --ca FILE             trust this CA (PEM) instead of the system store
   --insecure            do not verify the server's certificate
-client: plays the S: side against a client. Not implemented yet (issue 5's next increment):
-  exits 2.
+client: plays the S: side against a client and checks its C: lines and how it ends.
+  (default)             pop3kit's client library, in process
+  --command TEMPLATE    an external client program, run with /bin/sh for each case after
+                        replacing {url} (pop3://user:pass@127.0.0.1:PORT, or pop3s://),
+                        {port}, {ca} (a PEM file of the runner's certificate) and {args} (what
+                        the case asks, in pop3-client's words); e.g.
+                        --command 'pop3-client {url} --ca {ca} {args}'
+                        It must exit 0 on success and non-zero on failure.
 
 Common options:
   --transcripts DIR     transcript folder (default: the source tree's conformance/transcripts)
@@ -68,6 +78,7 @@ struct options {
     std::vector<std::string> only;
     double timeout = 5;
     std::optional<std::string> junit, json;
+    std::optional<std::string> command; // client direction: an external client program
 };
 
 options parse_args(int argc, char** argv) {
@@ -109,7 +120,9 @@ options parse_args(int argc, char** argv) {
             }
             if (o.timeout <= 0 || o.timeout > 3600)
                 throw cli_error("--timeout: expected 0 < SECONDS <= 3600");
-        } else if (a == "--junit")
+        } else if (a == "--command")
+            o.command = value();
+        else if (a == "--junit")
             o.junit = value();
         else if (a == "--json")
             o.json = value();
@@ -121,16 +134,87 @@ options parse_args(int argc, char** argv) {
             throw cli_error("unknown argument '" + a + "' (see --help)");
     }
     if (o.mode.empty()) throw cli_error("say 'server' or 'client' (see --help)");
+    if (o.command && o.mode != "client") throw cli_error("--command goes with 'client'");
+    if (o.target && o.mode != "server") throw cli_error("--target goes with 'server'");
     if (o.tls && o.starttls) throw cli_error("--tls and --starttls exclude each other");
     if (!o.ca_file.empty() && o.insecure) throw cli_error("--ca and --insecure exclude each other");
     return o;
 }
 
-bool selected(const options& o, const std::string& id) {
+bool selected(const options& o, const pop3::conformance::test_case& c) {
+    const bool wanted = (o.mode == "client") == (c.dir == pop3::conformance::direction::client);
+    if (!wanted) return false;
+    const std::string& id = c.id;
     if (o.only.empty()) return true;
     for (const auto& p : o.only)
         if (fnmatch(p.c_str(), id.c_str(), 0) == 0) return true;
     return false;
+}
+
+int report(const options& o, const std::string& title,
+           const std::vector<pop3::conformance::case_result>& results);
+
+// The client direction: the runner plays the server for a client under test (pop3kit's client
+// library in process, or --command), one listener and one client run per case.
+int run_client_direction(const options& o) {
+    using namespace pop3::conformance;
+    const auto cases = load_transcripts(o.transcripts);
+    if (o.list) {
+        for (const auto& c : cases)
+            if (selected(o, c))
+                std::cout << c.id << " [" << to_string(c.lvl) << "] " << c.title << "\n";
+        return 0;
+    }
+    run_options ropt;
+    ropt.step_timeout = std::chrono::milliseconds(static_cast<long>(o.timeout * 1000));
+    ropt.vars = {{"user", "user"}, {"pass", "pass"}};
+    const auto identity = pop3::net::make_self_signed();
+    tls_settings tls;
+    tls.cert_pem = identity.certificate;
+    tls.key_pem = identity.private_key;
+    const auto ca_file = std::filesystem::temp_directory_path() /
+                         ("pop3-conformance-ca-" + std::to_string(::getpid()) + ".pem");
+    std::ofstream(ca_file) << identity.certificate;
+
+    std::vector<case_result> results;
+    for (const auto& c : cases) {
+        if (!selected(o, c)) continue;
+        listener lst;
+        const bool implicit = c.tls == start_tls_mode::implicit;
+        const std::string url = std::string(implicit ? "pop3s" : "pop3") +
+                                "://user:pass@127.0.0.1:" + std::to_string(lst.port());
+        const std::string args = (implicit ? "--tls " : "") + c.client_args;
+        // The client gets more time than a step, so that the runner's verdict comes first.
+        const auto client_timeout = ropt.step_timeout * 2;
+        auto outcome = std::async(std::launch::async, [&] {
+            return o.command ? run_external_client(*o.command, url, lst.port(), ca_file.string(),
+                                                   args, client_timeout)
+                             : run_library_client(url, args, identity.certificate, client_timeout);
+        });
+        case_result r{&c};
+        auto conn = lst.accept(tls, ropt.step_timeout);
+        if (!conn) {
+            r = {&c, verdict::fail, "the client did not connect"};
+        } else if (implicit && !conn->start_tls()) {
+            r = {&c, verdict::fail, "TLS handshake with the client failed"};
+        } else {
+            r = run_case(c, *conn, ropt);
+        }
+        if (conn) conn->close_now();
+        const auto got = outcome.get();
+        if (r.v == verdict::pass) {
+            if (c.client_outcome == client_expectation::ok && !got.ok)
+                r = {&c, verdict::fail, "the client reported an error: " + got.message};
+            else if (c.client_outcome == client_expectation::error && got.ok)
+                r = {&c, verdict::fail, "the client reported success, it must refuse"};
+        }
+        results.push_back(std::move(r));
+    }
+    std::filesystem::remove(ca_file);
+    return report(o,
+                  o.command ? "pop3-conformance client: " + *o.command
+                            : "pop3-conformance client: pop3kit client library",
+                  results);
 }
 
 int run_server_direction(const options& o) {
@@ -138,7 +222,7 @@ int run_server_direction(const options& o) {
     const auto cases = load_transcripts(o.transcripts);
     if (o.list) {
         for (const auto& c : cases)
-            if (selected(o, c.id))
+            if (selected(o, c))
                 std::cout << c.id << " [" << to_string(c.lvl) << "] " << c.title << "\n";
         return 0;
     }
@@ -186,9 +270,9 @@ int run_server_direction(const options& o) {
     const bool tty = isatty(STDERR_FILENO);
     std::size_t index = 0, total = 0;
     for (const auto& c : cases)
-        total += selected(o, c.id);
+        total += selected(o, c);
     for (const auto& c : cases) {
-        if (!selected(o, c.id)) continue;
+        if (!selected(o, c)) continue;
         ++index;
         if (tty) std::cerr << "\r\033[K[" << index << "/" << total << "] " << c.id << std::flush;
         case_result r;
@@ -228,7 +312,12 @@ int run_server_direction(const options& o) {
         results.push_back(std::move(r));
     }
     if (tty) std::cerr << "\r\033[K" << std::flush;
+    return report(o, title, results);
+}
 
+int report(const options& o, const std::string& title,
+           const std::vector<pop3::conformance::case_result>& results) {
+    using namespace pop3::conformance;
     write_console(std::cout, title, results, o.color && isatty(STDOUT_FILENO));
     if (o.junit) {
         std::ofstream out(*o.junit);
@@ -248,10 +337,7 @@ int run_server_direction(const options& o) {
 int main(int argc, char** argv) {
     try {
         const auto o = parse_args(argc, argv);
-        if (o.mode == "client") {
-            std::fputs("pop3-conformance: the client direction is not implemented yet\n", stderr);
-            return 2;
-        }
+        if (o.mode == "client") return run_client_direction(o);
         return run_server_direction(o);
     } catch (const cli_error& e) {
         std::fprintf(stderr, "pop3-conformance: %s\n", e.what());

@@ -13,7 +13,7 @@ struct client_outcome {
 };
 
 // Runs pop3kit's client library against `url` (pop3://user:pass@127.0.0.1:PORT) doing `args`:
-// pop3-client's words after the URL — options --starttls, --tls, --auth MECH, --apop, then
+// pop3-client's words after the URL — options --starttls, --tls, --auth MECH (or APOP), then
 // commands capa, stat, list [N], uidl [N], retr N, top N L, dele N, noop, rset, quit (QUIT
 // is sent at the end unless a command failed). `ca_pem` is trusted for TLS.
 client_outcome run_library_client(const std::string& url, const std::string& args,
