@@ -238,6 +238,8 @@ private:
                     fail(line, "'greeting' must not contain CR or LF (to send raw bytes, use a "
                                "[[rule]] with command = \"greeting\" and reply = ...)");
                 sc.greeting = std::move(g);
+            } else if (key == "stls_keeps_plaintext") {
+                sc.stls_keeps_plaintext = bool_value(v, key, line);
             } else if (key == "capabilities") {
                 capabilities(
                     table_value(v, "'capabilities' must be a table of per-state lists", line), line,

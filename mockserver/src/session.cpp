@@ -108,6 +108,7 @@ server_action session::on_tls_done(bool ok) {
     context_.tls_active = true;
     after_ = after_output::read;
     stop_processing_ = false;
+    process_input(); // empty, unless a scenario kept the plaintext (stls_keeps_plaintext)
     return next_action();
 }
 
@@ -537,8 +538,9 @@ void session::cmd_stls(std::string_view cmd) {
     if (!context_.tls_available) return err(cmd, "TLS is not available");
     after_ = after_output::start_tls; // before ok(): a tls_failure rule turns this into garbage
     stop_processing_ = true;
-    input_.clear(); // RFC 2595 §4: plaintext pipelined after STLS is dropped (the injection class
-                    // of CVE-2011-0411)
+    // RFC 2595 §4: plaintext pipelined after STLS is dropped (the injection class of
+    // CVE-2011-0411) — unless a scenario asks for the flaw.
+    if (!config_.faults.stls_keeps_plaintext) input_.clear();
     ok(cmd, "begin TLS negotiation");
 }
 

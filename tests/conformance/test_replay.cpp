@@ -69,6 +69,19 @@ TEST_CASE("replay: a broken server is caught under the right case ids") {
     }
     CHECK(failed.count("rfc1939/10/session") == 1);
 
+    // The STARTTLS command-injection flaw: the security cases catch it.
+    failed.clear();
+    for (const auto& c : corpus()) {
+        auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
+        config.faults.stls_keeps_plaintext = true;
+        if (replay(c, 0, &config).v == verdict::fail) failed.insert(c.id);
+    }
+    CHECK_FALSE(failed.empty());
+    for (const auto& id : failed) {
+        INFO(id);
+        CHECK((id.starts_with("security/") || id.starts_with("rfc2595/")));
+    }
+
     // Greeting that is not +OK: every case fails.
     for (const auto& c : corpus()) {
         auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");

@@ -480,7 +480,8 @@ TEST_CASE("shipped scenarios all load and are documented") {
         // Each file opens with a comment naming it and saying what it does.
         CHECK(read_text(entry.path()).rfind("# " + stem + ": ", 0) == 0);
         CHECK(docs.find("`" + stem + "`") != std::string::npos);
-        CHECK((!f.sc.rules.empty() || f.sc.session_fault.any() || f.sc.capabilities_authorization));
+        CHECK((!f.sc.rules.empty() || f.sc.session_fault.any() || f.sc.capabilities_authorization ||
+               f.sc.stls_keeps_plaintext));
         names.insert(stem);
     }
     CHECK(names.size() >= 24);

@@ -408,6 +408,15 @@ void check_stls_injection_garbage() {
     CHECK(r.login() == normal_login);
 }
 
+void check_stls_command_injection() {
+    run r("stls-command-injection");
+    // The flaw on purpose: the CAPA pipelined after STLS is answered once TLS is up.
+    CHECK(r.drv.send("STLS\r\nCAPA\r\n") == "+OK begin TLS negotiation\r\n");
+    CHECK(r.drv.tls_requested());
+    CHECK(r.drv.complete_tls().starts_with("+OK capability list follows\r\n"));
+    CHECK(r.drv.reading());
+}
+
 void check_stls_injection_lines() {
     run r("stls-injection-lines");
     // The injected replies follow the +OK in the same output, before the handshake.
@@ -488,6 +497,7 @@ const std::map<std::string, std::function<void()>>& checks() {
         {"no-uidl", check_no_uidl},
         {"slow", check_slow},
         {"split-writes", check_split_writes},
+        {"stls-command-injection", check_stls_command_injection},
         {"stls-injection-garbage", check_stls_injection_garbage},
         {"stls-injection-lines", check_stls_injection_lines},
         {"stls-not-advertised", check_stls_not_advertised},

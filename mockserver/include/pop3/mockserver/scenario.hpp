@@ -65,6 +65,9 @@ struct scenario {
     std::optional<std::vector<std::string>> capabilities_transaction;
     std::vector<rule> rules;
     fault session_fault; // applies to every reply of the session (e.g. drip everything)
+    // The command-injection flaw on purpose (CVE-2011-0411 class): commands pipelined after
+    // STLS in plaintext are kept and answered inside TLS. For testing clients and the runner.
+    bool stls_keeps_plaintext = false;
 
     // The first rule that matches, or nullptr.
     const rule* match(std::string_view command, session_state state,
