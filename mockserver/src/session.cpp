@@ -29,6 +29,11 @@ std::string replace_crlf_with_lf(std::string_view s) {
     return out;
 }
 
+// A message-number argument as a number: "0001" -> "1" (parse_command validated it).
+std::string canonical(std::string_view arg) {
+    return std::to_string(*parse_message_number(arg));
+}
+
 server_action just(server_action::type what) {
     server_action a;
     a.what = what;
@@ -641,7 +646,7 @@ const message* session::message_arg(std::string_view cmd, std::string_view arg) 
         return nullptr;
     }
     if (deleted_[*n - 1]) {
-        err(cmd, "message " + std::string(arg) + " already deleted");
+        err(cmd, "message " + std::to_string(*n) + " already deleted");
         return nullptr;
     }
     return messages_[*n - 1].get();
@@ -665,7 +670,8 @@ void session::cmd_list(std::string_view cmd, std::size_t argc, std::string_view 
         return std::to_string(static_cast<std::int64_t>(m.octets()) + delta);
     };
     if (argc == 1) {
-        if (const message* m = message_arg(cmd, arg)) ok(cmd, std::string(arg) + " " + size(*m));
+        // The scan listing names the message-number (RFC 1939 §5), not the argument as typed.
+        if (const message* m = message_arg(cmd, arg)) ok(cmd, canonical(arg) + " " + size(*m));
         return;
     }
     std::string body;
@@ -682,7 +688,7 @@ void session::cmd_list(std::string_view cmd, std::size_t argc, std::string_view 
 void session::cmd_uidl(std::string_view cmd, std::size_t argc, std::string_view arg) {
     if (!config_.uidl) return err(cmd, "UIDL is not supported");
     if (argc == 1) {
-        if (const message* m = message_arg(cmd, arg)) ok(cmd, std::string(arg) + " " + m->uid);
+        if (const message* m = message_arg(cmd, arg)) ok(cmd, canonical(arg) + " " + m->uid);
         return;
     }
     std::string body;
@@ -723,7 +729,7 @@ void session::cmd_top(std::string_view cmd, std::string_view arg, std::string_vi
 void session::cmd_dele(std::string_view cmd, std::string_view arg) {
     if (!message_arg(cmd, arg)) return;
     deleted_[*parse_message_number(arg) - 1] = true;
-    ok(cmd, "message " + std::string(arg) + " deleted");
+    ok(cmd, "message " + canonical(arg) + " deleted");
 }
 
 void session::cmd_rset(std::string_view cmd) {

@@ -306,3 +306,12 @@ TEST_CASE("server: --record writes S:/C: transcripts with credentials masked") {
     CHECK(text.find("S: +OK pop3kit signing off") != std::string::npos);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("server: every connection gets a different APOP timestamp (RFC 1939 §7)") {
+    server srv(default_config(), quiet_options());
+    srv.start();
+    raw_client a(srv.port()), b(srv.port());
+    const auto ga = a.reply(), gb = b.reply();
+    CHECK(ga.find('<') != std::string::npos);
+    CHECK(ga != gb);
+}

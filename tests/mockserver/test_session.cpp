@@ -290,3 +290,19 @@ TEST_CASE("session: output does not depend on how the client's bytes are split")
         REQUIRE(converse(s.chunks) == expected);
     }
 }
+
+TEST_CASE("session: message numbers are echoed as numbers, whatever their spelling") {
+    fixture f;
+    f.login();
+    CHECK(f.drv.send("LIST 0001\r\n") == "+OK 1 28\r\n");
+    CHECK(f.drv.send("UIDL 02\r\n") == "+OK 2 uid-2\r\n");
+    CHECK(f.drv.send("DELE 001\r\n") == "+OK message 1 deleted\r\n");
+    CHECK(f.drv.send("RETR 01\r\n") == "-ERR message 1 already deleted\r\n");
+}
+
+TEST_CASE("session: each connection gets its own APOP timestamp (RFC 1939 §7)") {
+    server_config config = two_message_config();
+    memory_driver a(config, {false, true, "100.1"}), b(config, {false, true, "100.2"});
+    CHECK(a.start() != b.start());
+    CHECK(a.inner().timestamp() != b.inner().timestamp());
+}
