@@ -21,7 +21,7 @@ if(POP3_BUILD_FUZZERS)
     # Coverage instrumentation for every library the fuzzers link; the fuzzer targets add the
     # libFuzzer main themselves.
     target_compile_options(pop3_build_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
-        -fno-sanitize-recover=all -fno-omit-frame-pointer)
+        -fno-sanitize-recover=all -fno-omit-frame-pointer -fno-sanitize=function)
     target_link_options(pop3_build_flags INTERFACE -fsanitize=address,undefined)
 endif()
 

@@ -95,7 +95,12 @@ action client_session::next() {
         }
         // Write more while the window allows; lock-step is a window of one.
         const std::size_t in_flight = next_write_ - next_reply_;
-        if (next_write_ < batch_.size() && in_flight < options_.pipeline_window) {
+        // Nothing is written while an STLS waits for its reply and the handshake: what follows
+        // must go out inside TLS.
+        bool stls_pending = false;
+        for (std::size_t i = next_reply_; i < next_write_; ++i)
+            stls_pending |= batch_[i].starts_tls;
+        if (next_write_ < batch_.size() && in_flight < options_.pipeline_window && !stls_pending) {
             out_.clear();
             writing_count_ = 0;
             while (next_write_ + writing_count_ < batch_.size() &&

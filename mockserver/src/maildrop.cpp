@@ -85,6 +85,9 @@ message_ptr make_message(std::string uid, std::string_view raw, fs::path source)
     auto m = std::make_shared<message>();
     m->uid = std::move(uid);
     m->content = normalize_crlf(raw);
+    // The wire form ends every line in CRLF; so must the content, or the sizes LIST announces
+    // would differ from what RETR sends (RFC 1939 §5: the exact size).
+    if (!m->content.empty() && !m->content.ends_with("\r\n")) m->content += "\r\n";
     m->wire.reserve(m->content.size() + m->content.size() / 64 + 8);
     dot_stuff(m->content, m->wire);
     m->source = std::move(source);

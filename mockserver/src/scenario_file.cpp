@@ -442,6 +442,9 @@ private:
                 c.bare_lf = bool_value(v, key, line);
             } else if (key == "octet_delta") {
                 c.octet_delta = int_value(v, key, line);
+                if (c.octet_delta < -(std::int64_t{1} << 40) ||
+                    c.octet_delta > (std::int64_t{1} << 40))
+                    fail(line, "'octet_delta' must be between -2^40 and 2^40");
             } else if (key == "drop_terminator" || key == "endless_body" || key == "huge_line") {
                 if (key == "drop_terminator")
                     c.drop_terminator = bool_value(v, key, line);

@@ -29,6 +29,12 @@ std::string replace_crlf_with_lf(std::string_view s) {
     return out;
 }
 
+// An octet count as announced, shifted by a scenario's octet_delta (bounded by the scenario
+// parser, so the sum cannot overflow).
+std::string announce(std::uint64_t octets, std::int64_t delta) {
+    return std::to_string(static_cast<std::int64_t>(octets) + delta);
+}
+
 // A message-number argument as a number: "0001" -> "1" (parse_command validated it).
 std::string canonical(std::string_view arg) {
     return std::to_string(*parse_message_number(arg));
@@ -660,15 +666,12 @@ void session::cmd_stat(std::string_view cmd) {
         octets += messages_[i]->octets();
     }
     const auto delta = octet_delta(cmd);
-    ok(cmd,
-       std::to_string(count) + " " + std::to_string(static_cast<std::int64_t>(octets) + delta));
+    ok(cmd, std::to_string(count) + " " + announce(octets, delta));
 }
 
 void session::cmd_list(std::string_view cmd, std::size_t argc, std::string_view arg) {
     const auto delta = octet_delta(cmd);
-    auto size = [&](const message& m) {
-        return std::to_string(static_cast<std::int64_t>(m.octets()) + delta);
-    };
+    auto size = [&](const message& m) { return announce(m.octets(), delta); };
     if (argc == 1) {
         // The scan listing names the message-number (RFC 1939 §5), not the argument as typed.
         if (const message* m = message_arg(cmd, arg)) ok(cmd, canonical(arg) + " " + size(*m));
@@ -701,9 +704,9 @@ void session::cmd_uidl(std::string_view cmd, std::size_t argc, std::string_view 
 void session::cmd_retr(std::string_view cmd, std::string_view arg) {
     const message* m = message_arg(cmd, arg);
     if (!m) return;
-    const auto octets = static_cast<std::int64_t>(m->octets()) + octet_delta(cmd);
+    const auto octets = announce(m->octets(), octet_delta(cmd));
     const auto n = *parse_message_number(arg);
-    reply_multi(cmd, "+OK " + std::to_string(octets) + " octets", {}, messages_[n - 1]);
+    reply_multi(cmd, "+OK " + octets + " octets", {}, messages_[n - 1]);
 }
 
 void session::cmd_top(std::string_view cmd, std::string_view arg, std::string_view lines_arg) {

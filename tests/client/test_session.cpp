@@ -243,3 +243,42 @@ TEST_CASE("client session: STLS") {
         CHECK_FALSE(stls.result.ok());
     }
 }
+
+TEST_CASE(
+    "client session: nothing after STLS is written before the handshake, whatever the window") {
+    client_session s;
+    s.set_pipeline_window(8);
+    request stls = cmd("STLS\r\n");
+    stls.starts_tls = true;
+    std::vector<request> batch = {std::move(stls), cmd("USER u\r\n"), cmd("PASS p\r\n")};
+    std::string written_before_handshake;
+    action a = s.start(batch);
+    std::vector<std::string_view> replies = {"+OK go\r\n", "+OK\r\n+OK\r\n"};
+    std::size_t next = 0;
+    bool handshaken = false;
+    std::string written;
+    while (a.what != action::type::done) {
+        switch (a.what) {
+        case action::type::write:
+            written.append(a.write_data);
+            if (!handshaken) written_before_handshake.append(a.write_data);
+            a = s.resume({}, a.write_data.size());
+            break;
+        case action::type::read: {
+            REQUIRE(next < replies.size());
+            const auto r = replies[next++];
+            std::memcpy(a.read_into.data(), r.data(), r.size());
+            a = s.resume({}, r.size());
+            break;
+        }
+        case action::type::tls_handshake:
+            handshaken = true;
+            a = s.resume({}, 0);
+            break;
+        case action::type::done: break;
+        }
+    }
+    REQUIRE_FALSE(a.ec);
+    CHECK(written_before_handshake == "STLS\r\n");
+    CHECK(written == "STLS\r\nUSER u\r\nPASS p\r\n");
+}

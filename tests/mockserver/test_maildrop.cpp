@@ -35,10 +35,10 @@ std::string read(const fs::path& p) {
 
 TEST_CASE("maildrop: messages get CRLF line ends and a stuffed wire form") {
     auto m = make_message("u", "Subject: x\n\n.dot\nend");
-    CHECK(m->content == "Subject: x\r\n\r\n.dot\r\nend");
+    CHECK(m->content == "Subject: x\r\n\r\n.dot\r\nend\r\n");
     CHECK(m->wire == "Subject: x\r\n\r\n..dot\r\nend\r\n.\r\n");
     CHECK(m->headers() == "Subject: x\r\n\r\n");
-    CHECK(m->body() == ".dot\r\nend");
+    CHECK(m->body() == ".dot\r\nend\r\n");
     CHECK(m->octets() == m->content.size());
 }
 
@@ -143,4 +143,11 @@ TEST_CASE("maildrop: one session at a time") {
 TEST_CASE("maildrop: errors name the path") {
     CHECK_THROWS_WITH(maildrop::open("/nonexistent/pop3kit"),
                       Catch::Contains("/nonexistent/pop3kit"));
+}
+
+TEST_CASE("maildrop: a message without a final line end gets one, so sizes match what RETR sends") {
+    auto m = make_message("u", "Subject: x\r\n\r\nhello");
+    CHECK(m->content == "Subject: x\r\n\r\nhello\r\n");
+    CHECK(m->wire == m->content + ".\r\n");
+    CHECK(make_message("e", "")->content.empty());
 }
