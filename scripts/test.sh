@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start (2): set up, build and run every test — formatting check, the default build
-# (GCC 12, warnings as errors) and the ASan+UBSan build (clang 14), each with ctest.
+# (GCC 12, warnings as errors) and the ASan+UBSan build (clang 14), each with ctest, then the
+# interop stage against real POP3 software (interop/run.sh, docs/interop.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,3 +15,6 @@ for preset in ci asan; do
     cmake --build --preset "$preset"
     ctest --preset "$preset" -j 2
 done
+
+echo "== interop: Dovecot, poplib, curl, fetchmail, mpop (127.0.0.1 only)"
+bash interop/run.sh --build-dir build/ci

@@ -70,6 +70,7 @@ public:
             throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port));
         int one = 1;
         ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_timeouts();
         if (implicit_tls && !start_tls())
             throw std::runtime_error("TLS handshake with " + host + " failed");
     }
@@ -80,6 +81,7 @@ public:
         std::signal(SIGPIPE, SIG_IGN);
         int one = 1;
         ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_timeouts();
     }
     ~socket_connection() override {
         if (ssl_) SSL_free(ssl_);
@@ -110,6 +112,9 @@ public:
     }
 
     bool start_tls() override {
+        // Bytes that came before the handshake are plaintext: reading them later as if they
+        // came inside TLS is the STARTTLS injection flaw (RFC 2595 §4). Refuse.
+        if (!buffer_.pending.empty()) return false;
         if (server_role_) return accept_tls();
         ctx_ = SSL_CTX_new(TLS_client_method());
         if (tls_.verify) {
@@ -145,12 +150,7 @@ public:
         }
         if (!is_ip) SSL_set_tlsext_host_name(ssl_, name.c_str());
         // Blocking handshake bounded by the socket timeout.
-        timeval tv{static_cast<time_t>(timeout_.count() / 1000),
-                   static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         const bool ok = SSL_connect(ssl_) == 1;
-        timeval none{};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
         if (!ok) {
             ERR_clear_error();
             SSL_free(ssl_);
@@ -165,6 +165,15 @@ public:
     }
 
 private:
+    // Every blocking call (a TLS record half read after poll, a send to a peer that does not
+    // read, a handshake) is bounded by the step timeout.
+    void set_timeouts() {
+        timeval tv{static_cast<time_t>(timeout_.count() / 1000),
+                   static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+
     bool accept_tls() {
         ctx_ = SSL_CTX_new(TLS_server_method());
         BIO* cbio = BIO_new_mem_buf(tls_.cert_pem.data(), static_cast<int>(tls_.cert_pem.size()));
@@ -180,12 +189,7 @@ private:
         if (!loaded) return false;
         ssl_ = SSL_new(ctx_);
         SSL_set_fd(ssl_, fd_);
-        timeval tv{static_cast<time_t>(timeout_.count() / 1000),
-                   static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         const bool ok = SSL_accept(ssl_) == 1;
-        timeval none{};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
         if (!ok) {
             ERR_clear_error();
             SSL_free(ssl_);
@@ -258,7 +262,7 @@ public:
     void close_now() override { driver_.disconnect(); }
 
     bool start_tls() override {
-        if (!driver_.tls_requested()) return false;
+        if (!driver_.tls_requested() || !buffer_.pending.empty()) return false;
         buffer_.pending += driver_.complete_tls();
         return true;
     }

@@ -87,7 +87,40 @@ std::vector<std::string_view> alternatives(std::string_view pattern) {
     return out;
 }
 
+// Literal text and '*' only: matched without std::regex, whose matcher recurses once per
+// character and would overflow the stack on a long line. Greedy glob with backtracking to the
+// last '*', linear in practice.
+bool glob_match(std::string_view pattern, std::string_view line) {
+    // Split the pattern into literal pieces at unescaped '*'.
+    std::vector<std::string> pieces(1);
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (pattern[i] == '\\') pieces.back() += unescape(pattern, i);
+        else if (pattern[i] == '*') pieces.emplace_back();
+        else pieces.back() += pattern[i];
+    }
+    if (pieces.size() == 1) return line == pieces[0];
+    if (!line.starts_with(pieces.front()) || line.size() < pieces.front().size() + pieces.back().size() ||
+        !line.ends_with(pieces.back()))
+        return false;
+    std::size_t pos = pieces.front().size();
+    const std::size_t end = line.size() - pieces.back().size();
+    for (std::size_t k = 1; k + 1 < pieces.size(); ++k) {
+        const auto found = line.substr(0, end).find(pieces[k], pos);
+        if (found == std::string_view::npos) return false;
+        pos = found + pieces[k].size();
+    }
+    return pos <= end;
+}
+
+// Lines longer than this are not given to std::regex (see glob_match).
+constexpr std::size_t max_regex_line = 16 * 1024;
+
 bool match_one(std::string_view pattern, std::string_view line, variables& vars) {
+    if (pattern.find('{') == std::string_view::npos) return glob_match(pattern, line);
+    if (line.size() > max_regex_line)
+        throw run_error("a line of " + std::to_string(line.size()) +
+                        " octets is too long to match against a pattern with {…} (limit " +
+                        std::to_string(max_regex_line) + ")");
     std::string re;
     std::vector<std::string> names; // capture group i+1 -> variable name ("" for none)
     for (std::size_t i = 0; i < pattern.size(); ++i) {

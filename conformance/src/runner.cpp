@@ -60,28 +60,46 @@ private:
         r.line = line;
     }
 
+    // Each step waits at most the step timeout, and a whole case at most case_budget: a peer
+    // that sends an endless body cannot keep an S*: step (or the run) going forever.
     received next_line() {
         if (pushed_back_) return *std::exchange(pushed_back_, std::nullopt);
-        return conn_.read_line(opt_.step_timeout);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - clock_type::now());
+        if (left.count() <= 0) return {received::kind::timeout, {}, 0};
+        return conn_.read_line(std::min(opt_.step_timeout, left));
+    }
+
+    std::chrono::milliseconds case_budget() const {
+        return std::max<std::chrono::milliseconds>(std::chrono::seconds(60), opt_.step_timeout * 12);
     }
 
     // Reads one line for an S: step; false (with the failure recorded) when it is not a clean
     // line matching `pattern`.
     bool expect(case_result& r, const step& s, const std::string& pattern) {
         const auto got = next_line();
+        const std::string shown = std::string(tc_.dir == direction::client ? "C: " : "S: ") + pattern;
         if (got.what != received::kind::line) {
-            fail(r, got.what == received::kind::timeout ? "timed out" : "no line", "S: " + pattern,
-                 describe(got), s.line);
+            fail(r, got.what == received::kind::timeout ? "timed out" : "no line", shown, describe(got), s.line);
+            return false;
+        }
+        // The first line after we sent something is a status line (512 octets with CRLF,
+        // RFC 2449 §4) from a server, or a command line (255 octets) from a client.
+        const bool first_after_send = std::exchange(after_send_, false);
+        const std::size_t limit = tc_.dir == direction::client ? 255 : 512;
+        if ((first_after_send || tc_.dir == direction::client) && got.line.size() + 2 > limit) {
+            fail(r, "line of " + std::to_string(got.line.size() + 2) + " octets with CRLF, over the " +
+                        std::to_string(limit) + " of RFC 2449 §4",
+                 shown, escape_for_display(got.line, 200), s.line);
             return false;
         }
         if (got.deviations & ~deviation_too_long) {
-            fail(r, "malformed line:" + deviation_text(got.deviations), "S: " + pattern,
+            fail(r, "malformed line:" + deviation_text(got.deviations), shown,
                  escape_for_display(got.line, 200), s.line);
             return false;
         }
         if (!match_line(pattern, got.line, vars_)) {
-            fail(r, "reply does not match", "S: " + pattern, escape_for_display(got.line, 200),
-                 s.line);
+            fail(r, tc_.dir == direction::client ? "command does not match" : "reply does not match", shown,
+                 escape_for_display(got.line, 200), s.line);
             return false;
         }
         return true;
@@ -115,6 +133,7 @@ private:
                     bytes += expand(steps[i].text, vars_) + (steps[i].crlf ? "\r\n" : "");
                 }
                 conn_.send(bytes);
+                after_send_ = true;
                 break;
             }
             case step::kind::expect: expect(r, s, s.text); break;
@@ -135,7 +154,16 @@ private:
                 break;
             case step::kind::tls:
                 if (!conn_.start_tls())
-                    fail(r, "TLS handshake failed", "!tls", "handshake failed", s.line);
+                    fail(r,
+                         "TLS could not start: the handshake failed, or plaintext was pending "
+                         "after STLS (it would have been read as if inside TLS)",
+                         "!tls", "no TLS", s.line);
+                break;
+            case step::kind::tls_or_close:
+                // Either outcome is safe: TLS starts and the dialogue goes on inside it, or the
+                // peer refuses the handshake (e.g. it took injected bytes for TLS) and the case
+                // ends here, passed.
+                if (!conn_.start_tls()) return;
                 break;
             case step::kind::close: {
                 const auto got = next_line();
@@ -165,6 +193,8 @@ private:
     variables vars_;
     std::optional<received> pushed_back_;
     std::size_t failing_line_ = 0;
+    bool after_send_ = false;
+    clock_type::time_point deadline_ = clock_type::now() + case_budget();
 };
 
 } // namespace
@@ -206,48 +236,66 @@ case_result run_case(const test_case& tc, connection& conn, const run_options& o
 
 target_facts probe(connection& conn, const run_options& opt) {
     target_facts f;
+    // Bounded reads: a hostile or broken server cannot keep the probe going.
     auto line = [&] { return conn.read_line(opt.step_timeout); };
-    const auto greeting = line();
-    if (greeting.what != received::kind::line) return f;
-    f.apop = apop_timestamp(greeting.line).has_value();
-    conn.send("CAPA\r\n");
-    auto first = line();
-    if (first.what == received::kind::line && first.line.starts_with("+OK")) {
-        for (auto l = line(); l.what == received::kind::line && l.line != "."; l = line()) {
+    auto ok = [&] {
+        const auto l = line();
+        return l.what == received::kind::line && l.line.starts_with("+OK");
+    };
+    auto read_capa = [&] {
+        f.caps.clear();
+        conn.send("CAPA\r\n");
+        if (!ok()) return;
+        for (int n = 0; n < 10000; ++n) {
+            const auto l = line();
+            if (l.what != received::kind::line || l.line == ".") break;
             std::error_code ec;
             f.caps.add_line(l.line, ec);
         }
+    };
+    const auto greeting = line();
+    if (greeting.what != received::kind::line) return f;
+    f.apop = apop_timestamp(greeting.line).has_value();
+    read_capa();
+    f.tls = f.caps.has("STLS") || opt.tls == run_tls::implicit;
+    if (opt.tls == run_tls::starttls) {
+        // Never send the password in plaintext on a run that asked for STARTTLS.
+        if (!f.caps.has("STLS")) return f;
+        conn.send("STLS\r\n");
+        if (!ok() || !conn.start_tls()) return f;
+        read_capa();
     }
     const auto user = opt.vars.find("user");
     const auto pass = opt.vars.find("pass");
-    if (user != opt.vars.end() && pass != opt.vars.end()) {
-        conn.send("USER " + user->second + "\r\nPASS " + pass->second + "\r\nSTAT\r\n");
-        line();
-        const auto pass_reply = line();
-        const auto stat = line();
-        if (pass_reply.line.starts_with("+OK")) {
-            std::error_code ec;
-            const auto s = parse_stat(
-                std::string_view(stat.line).substr(std::min<std::size_t>(4, stat.line.size())), ec);
-            if (stat.line.starts_with("+OK ") && !ec) {
-                f.messages = s.count;
-                f.logged_in = true;
-            } else {
-                // STAT is broken: count LIST's lines instead, so that the cases that check STAT
-                // run (and fail) rather than being skipped.
-                conn.send("LIST\r\n");
-                if (line().line.starts_with("+OK")) {
-                    for (auto l = line(); l.what == received::kind::line && l.line != ".";
-                         l = line())
-                        ++f.messages;
-                    f.logged_in = true;
-                }
+    if (user == opt.vars.end() || pass == opt.vars.end()) return f;
+    // One command at a time: PIPELINING may not be offered (RFC 2449 §6.6).
+    conn.send("USER " + user->second + "\r\n");
+    if (!ok()) return f;
+    conn.send("PASS " + pass->second + "\r\n");
+    if (!ok()) return f;
+    conn.send("STAT\r\n");
+    const auto stat = line();
+    std::error_code ec;
+    const auto st = stat.line.starts_with("+OK ") ? parse_stat(std::string_view(stat.line).substr(4), ec)
+                                                  : stat_reply{};
+    if (stat.line.starts_with("+OK ") && !ec) {
+        f.messages = st.count;
+        f.logged_in = true;
+    } else {
+        // STAT is broken: count LIST's lines instead, so that the cases that check STAT run
+        // (and fail) rather than being skipped.
+        conn.send("LIST\r\n");
+        if (ok()) {
+            for (int n = 0; n < 1000000; ++n) {
+                const auto l = line();
+                if (l.what != received::kind::line || l.line == ".") break;
+                ++f.messages;
             }
+            f.logged_in = true;
         }
     }
     conn.send("QUIT\r\n");
     line();
-    f.tls = f.caps.has("STLS") || opt.tls == run_tls::implicit;
     return f;
 }
 

@@ -171,6 +171,8 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
             const auto name = next_token(rest);
             if (name == "tls")
                 s.what = step::kind::tls;
+            else if (name == "tls-or-close")
+                s.what = step::kind::tls_or_close;
             else if (name == "close")
                 s.what = step::kind::close;
             else if (name == "hangup")
@@ -183,7 +185,7 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                 s.millis = p.millis(rest, "!wait");
             } else {
                 p.fail("unknown directive '!" + std::string(name) +
-                       "' (use !tls, !close, !hangup, !no-reply MS, !wait MS)");
+                       "' (use !tls, !tls-or-close, !close, !hangup, !no-reply MS, !wait MS)");
             }
         } else if (in_header) {
             const auto colon = line.find(':');

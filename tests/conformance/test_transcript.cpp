@@ -148,4 +148,14 @@ TEST_CASE("pattern: wildcards, captures, alternatives") {
     CHECK(w.count("a") == 0);
     CHECK(w["b"] == "12");
     CHECK_THROWS_AS(match_line("{=(}", "x", v), run_error);
+    // Wildcard patterns never go through std::regex: a 1 MiB line is fine.
+    const std::string huge(1 << 20, 'x');
+    CHECK(match_line("*", huge, v));
+    CHECK(match_line("x*x", huge, v));
+    CHECK_FALSE(match_line("x*y", huge, v));
+    CHECK(match_line("a*b*c", "a--b--b--c", v));
+    CHECK_FALSE(match_line("a*b*c", "a--c--b", v));
+    CHECK(match_line("ab*ba", "aba", v) == false);
+    CHECK(match_line("ab*ba", "abba", v));
+    CHECK_THROWS_AS(match_line("{n=x+}", huge, v), run_error);
 }

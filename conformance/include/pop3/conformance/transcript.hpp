@@ -30,6 +30,7 @@ struct step {
         expect,     // S: — one server line matching `text`
         expect_any, // S*: — zero or more server lines matching `text` (never a lone ".")
         tls,        // !tls — TLS handshake now
+        tls_or_close, // !tls-or-close — TLS now, or the handshake fails and the case ends, passed
         close,      // !close — the peer must close the connection next
         hangup,     // !hangup — the runner closes the connection
         no_reply,   // !no-reply MS — no bytes for `millis`
