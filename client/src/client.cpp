@@ -74,7 +74,8 @@ struct client::impl {
     bool closed = false;
 
     explicit impl(client_options o)
-        : opt(std::move(o)), session(sansio::session_options{opt.protocol_limits, opt.policy, 1}) {}
+        : opt(std::move(o)), session(sansio::session_options{opt.protocol_limits, opt.policy, 1,
+                                                             opt.max_buffered_body}) {}
 
     std::ostream& debug() { return opt.debug_stream ? *opt.debug_stream : std::cerr; }
 
@@ -161,8 +162,19 @@ struct client::impl {
         return ec;
     }
 
-    // Runs a batch through the session; throws on I/O and protocol errors (not on -ERR).
+    // Runs a batch through the session; throws on I/O and protocol errors (not on -ERR). An
+    // exception from anywhere inside (a user's sink, TLS set-up) leaves the connection out of
+    // step, so it is marked unusable before it propagates.
     void run(std::span<request> batch) {
+        try {
+            run_unguarded(batch);
+        } catch (...) {
+            session.mark_unusable();
+            throw;
+        }
+    }
+
+    void run_unguarded(std::span<request> batch) {
         if (closed) raise(error::connection_unusable, "the connection is closed");
         if (opt.debuglevel > 0)
             for (const auto& r : batch)
@@ -201,7 +213,7 @@ struct client::impl {
             }
             if (ec == error::timeout) {
                 session.mark_unusable();
-                throw protocol_error(ec, "timed out after " +
+                throw protocol_error(ec, "timed out: no progress for " +
                                              std::to_string(opt.operation_timeout.count()) + " ms");
             }
             a = session.resume(ec, n);
@@ -304,14 +316,11 @@ struct client::impl {
     capabilities& learn_capabilities() {
         reply r = command(command_id::capa, {});
         caps.clear();
-        std::string_view body = r.body;
-        while (!body.empty()) {
-            const auto eol = body.find("\r\n");
+        for (const auto& line : split_lines({}, r.body, 0).lines) {
             std::error_code ec;
             diagnostics diag;
-            caps.add_line(body.substr(0, eol), ec, &diag);
+            caps.add_line(line, ec, &diag);
             if (ec) raise(ec, diag.to_string());
-            body.remove_prefix(eol + 2);
         }
         caps_known = true;
         session.set_pipeline_window(caps.has("PIPELINING") ? opt.pipeline_window : 1);
@@ -465,6 +474,8 @@ std::string client::auth(sasl_mechanism mechanism, std::string_view name, std::s
             break;
         case sasl_mechanism::cram_md5:
             response = sasl_encode_cram_md5(name, secret, challenge, ec);
+            if (ec)
+                abort_exchange(ec, "AUTH CRAM-MD5: cannot encode the response: " + ec.message());
             break;
         case sasl_mechanism::scram_sha_256:
             switch (scram_stage++) {

@@ -54,10 +54,18 @@ bool client_session::parse_buffered(std::error_code& ec) {
         const std::string_view pending(in_.data() + begin_, end_ - begin_);
         const auto step = reader_.read(pending, ec, &diag_);
         if (step.event == reply_event::body) {
-            if (req.sink)
+            if (req.sink) {
                 req.sink(step.data);
-            else
+            } else if (req.result.body.size() + step.data.size() > options_.max_buffered_body) {
+                ec = error::reply_too_large;
+                diag_.set("a multi-line reply grew past " +
+                              std::to_string(options_.max_buffered_body) +
+                              " octets (max_buffered_body); stream it into a sink instead",
+                          {});
+                return false;
+            } else {
                 req.result.body.append(step.data);
+            }
         }
         begin_ += step.consumed;
         if (ec == error::need_more) return false;

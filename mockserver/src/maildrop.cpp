@@ -237,6 +237,7 @@ void maildrop::persist_deletions(const std::vector<message_ptr>& removed) {
         const auto tmp = source_.string() + ".pop3kit-tmp";
         {
             std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+            if (!out) throw std::runtime_error(tmp + ": cannot write");
             for (const auto& m : messages_) {
                 out << "From pop3kit@localhost Thu Jan  1 00:00:00 1970\r\n";
                 std::string_view rest = m->content;
@@ -253,6 +254,9 @@ void maildrop::persist_deletions(const std::vector<message_ptr>& removed) {
                 }
                 out << "\r\n";
             }
+            out.flush();
+            // Never rename a half-written file over the mbox.
+            if (!out) throw std::runtime_error(tmp + ": could not write the rewritten mbox");
         }
         fs::rename(tmp, source_);
         break;

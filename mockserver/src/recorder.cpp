@@ -51,6 +51,15 @@ void recorder::feed(char who, std::string& pending, std::string_view bytes) {
         start = lf + 1;
     }
     pending.erase(0, start);
+    // A peer that never sends LF must not grow the recorder without bound (the session skips
+    // such lines too): keep the start, note the cut.
+    constexpr std::size_t max_pending = 64 * 1024;
+    if (pending.size() > max_pending) {
+        note(std::string(who == 'C' ? "client" : "server") + " line over " +
+             std::to_string(max_pending) +
+             " octets without LF, cut: " + escape_for_display(pending.substr(0, 200), 200));
+        pending.clear();
+    }
     out_.flush();
 }
 

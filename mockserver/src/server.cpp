@@ -143,14 +143,18 @@ namespace {
 // One connection: the socket, TLS when active, and an idle timer.
 class connection {
 public:
-    connection(tcp::socket s, asio::ssl::context* tls)
-        : socket_(std::move(s)), timer_(socket_.get_executor()), tls_ctx_(tls) {}
+    // `idle` bounds every wait on the peer: reads, handshakes and writes (a client that stops
+    // reading mid-RETR must not hold its maildrop's lock forever).
+    connection(tcp::socket s, asio::ssl::context* tls, std::chrono::seconds idle)
+        : socket_(std::move(s)), timer_(socket_.get_executor()), tls_ctx_(tls), idle_(idle) {}
 
     awaitable<bool> handshake() {
         tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_ctx_);
         boost::system::error_code ec;
+        arm(idle_);
         co_await tls_->async_handshake(asio::ssl::stream_base::server,
                                        asio::redirect_error(use_awaitable, ec));
+        timer_.cancel();
         co_return !ec;
     }
 
@@ -172,10 +176,12 @@ public:
     template <class Buffers>
     awaitable<bool> write(const Buffers& buffers) {
         boost::system::error_code ec;
+        arm(idle_);
         if (tls_)
             co_await asio::async_write(*tls_, buffers, asio::redirect_error(use_awaitable, ec));
         else
             co_await asio::async_write(socket_, buffers, asio::redirect_error(use_awaitable, ec));
+        timer_.cancel();
         co_return !ec;
     }
 
@@ -210,6 +216,7 @@ private:
     asio::steady_timer timer_;
     asio::ssl::context* tls_ctx_;
     std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+    std::chrono::seconds idle_;
 };
 
 // Writes one action's bytes with its delivery fault. False when the connection is to close.
@@ -264,7 +271,7 @@ awaitable<bool> deliver(connection& conn, const server_action& a, recorder* rec)
 
 awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_tls) {
     const auto id = next_session.fetch_add(1);
-    connection conn(std::move(socket), tls.get());
+    connection conn(std::move(socket), tls.get(), config.idle_timeout);
     const std::string tag = "session " + std::to_string(id) + " " + conn.peer();
     log(tag + " connected" + (implicit_tls ? " (pop3s)" : ""));
 

@@ -222,14 +222,17 @@ void session::dispatch(std::string_view line) {
     const auto cmd = parse_command(line, ec, &diag);
     const std::string keyword = upper(cmd.keyword.empty() ? line.substr(0, 4) : cmd.keyword);
     last_command_ = keyword;
+    // Scenario rules match the state in which the command arrived, not the one it leads to
+    // (a successful PASS is an AUTHORIZATION reply).
+    command_state_ = state_;
     const bool pending_user = pending_user_.has_value();
     if (cmd.id != command_id::pass || ec) pending_user_.reset(); // PASS must follow USER directly
     if (ec) return err(keyword, diag.message);
 
     // A scenario rule whose replacement is an -ERR refuses the command: its effects do not
     // happen, so the server's state matches what the client was told.
-    const auto n = occurrences_[keyword] + 1;
-    if (const rule* r = config_.faults.match(keyword, state_, n);
+    const auto n = occurrence(keyword) + 1;
+    if (const rule* r = config_.faults.match(keyword, command_state_, n);
         r && r->change.replace && r->change.replace->starts_with("-ERR")) {
         return reply(keyword, {});
     }
@@ -303,8 +306,9 @@ void session::reply_multi(std::string_view command, std::string status_line, std
 void session::queue(std::string_view command, std::string head, std::string_view body,
                     message_ptr owner, bool multi_line, bool is_error) {
     const std::string key = command.empty() ? last_command_ : std::string(command);
-    const auto n = ++occurrences_[key];
-    const rule* r = config_.faults.match(key, state_, n);
+    const auto n = count_occurrence(key);
+    const rule* r = config_.faults.match(
+        key, key == "greeting" ? session_state::authorization : command_state_, n);
     outgoing o = plain(std::move(head), config_.faults.session_fault);
     o.body_owner = std::move(owner);
     o.body = body;
@@ -358,10 +362,22 @@ void session::queue(std::string_view command, std::string head, std::string_view
     }
 }
 
+std::size_t session::occurrence(const std::string& keyword) const noexcept {
+    const auto it = occurrences_.find(keyword);
+    return it == occurrences_.end() ? 0 : it->second;
+}
+
+std::size_t session::count_occurrence(const std::string& keyword) {
+    // Bounded: a client sending endless distinct keywords cannot grow the map forever; past
+    // the bound, new keywords count as their first occurrence.
+    if (const auto it = occurrences_.find(keyword); it != occurrences_.end()) return ++it->second;
+    if (occurrences_.size() < max_tracked_keywords) occurrences_.emplace(keyword, 1);
+    return 1;
+}
+
 std::int64_t session::octet_delta(std::string_view command) const noexcept {
-    const auto it = occurrences_.find(std::string(command));
-    const auto n = (it == occurrences_.end() ? 0 : it->second) + 1;
-    const rule* r = config_.faults.match(command, state_, n);
+    const auto n = occurrence(std::string(command)) + 1;
+    const rule* r = config_.faults.match(command, command_state_, n);
     return r ? r->change.octet_delta : 0;
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <pop3/mockserver/scenario_file.hpp>
@@ -31,7 +32,8 @@ Options:
                             and OAuth secret
   --maildrop DIR            each user's maildrop: DIR/NAME if that folder exists, else DIR;
                             a folder of .eml files, or a Maildir (cur/ and new/)
-  --mbox FILE               each user's maildrop is this mbox file
+  --mbox FILE               each user's maildrop is this mbox file (users naming the same
+                            file or folder share one maildrop, and its lock)
   --generate COUNT:SIZE     each user gets COUNT generated messages of SIZE octets
   --persist                 write deletions back to the maildrop's files (default: in memory)
   --scenario FILE           misbehave as FILE says (TOML, docs/scenarios.md); users in the
@@ -137,13 +139,26 @@ options parse_args(int argc, char** argv) {
     return o;
 }
 
+// Users whose maildrop is the same file or folder share one maildrop object: one lock, one
+// view of deletions (two objects would let two sessions rewrite the same mbox from stale
+// snapshots).
+std::shared_ptr<pop3::mock::maildrop> open_shared(const std::filesystem::path& path) {
+    static std::map<std::filesystem::path, std::shared_ptr<pop3::mock::maildrop>> opened;
+    std::error_code ec;
+    auto key = std::filesystem::weakly_canonical(path, ec);
+    if (ec) key = path;
+    auto& slot = opened[key];
+    if (!slot) slot = pop3::mock::maildrop::open(path);
+    return slot;
+}
+
 std::shared_ptr<pop3::mock::maildrop> maildrop_for(const options& o, const std::string& user) {
     namespace fs = std::filesystem;
     if (o.maildrop) {
         const fs::path dir(*o.maildrop);
-        return pop3::mock::maildrop::open(fs::is_directory(dir / user) ? dir / user : dir);
+        return open_shared(fs::is_directory(dir / user) ? dir / user : dir);
     }
-    if (o.mbox) return pop3::mock::maildrop::from_mbox(*o.mbox);
+    if (o.mbox) return open_shared(*o.mbox);
     if (o.generate) {
         const auto [count, size] = pop3::mock::parse_count_size(*o.generate, "--generate");
         return pop3::mock::maildrop::generate(count, size);
@@ -164,7 +179,7 @@ pop3::mock::server_config build_config(const options& o, bool& default_user) {
         for (const auto& u : file.users) {
             std::shared_ptr<pop3::mock::maildrop> mail;
             if (u.maildrop)
-                mail = pop3::mock::maildrop::open(*u.maildrop);
+                mail = open_shared(*u.maildrop);
             else if (u.generate)
                 mail = pop3::mock::maildrop::generate(u.generate->first, u.generate->second);
             else

@@ -45,6 +45,7 @@ public:
         case error::plaintext_after_stls: return "plaintext received after the STLS reply";
         case error::connection_closed: return "the server closed the connection";
         case error::timeout: return "operation timed out";
+        case error::reply_too_large: return "reply exceeds the configured size limit";
         }
         return "unknown pop3 error";
     }

@@ -115,8 +115,10 @@ bool scram_client::verify_server_final(std::string_view server_final, std::error
 
 void scram_server::read_client_first(std::string_view client_first, std::error_code& ec,
                                      diagnostics* diag) {
-    if (!client_first.starts_with("n,")) {
-        fail(ec, diag, "SCRAM client-first must start with 'n,' (no channel binding)");
+    // "n," (no channel binding) or "y," (the client could bind but thinks we cannot, which is
+    // true: RFC 5802 §6 has a server without channel binding accept it); "p=" is refused.
+    if (!client_first.starts_with("n,") && !client_first.starts_with("y,")) {
+        fail(ec, diag, "SCRAM client-first must start with 'n,' or 'y,' (no channel binding)");
         return;
     }
     auto rest = client_first.substr(2);
@@ -127,6 +129,8 @@ void scram_server::read_client_first(std::string_view client_first, std::error_c
     }
     // An authzid (a=) must be the user itself; we do not support acting as someone else.
     const auto authzid = rest.substr(0, comma);
+    // The whole GS2 header, which client-final's c= must carry in base64 (RFC 5802 §7).
+    gs2_header_ = std::string(client_first.substr(0, 2 + comma + 1));
     client_first_bare_ = std::string(rest.substr(comma + 1));
     const auto name = attribute(client_first_bare_, 0, 'n');
     const auto nonce = attribute(client_first_bare_, 1, 'r');
@@ -159,7 +163,7 @@ std::string scram_server::server_final(std::string_view client_final, std::strin
         fail(ec, diag, "SCRAM client-final must be c=...,r=...,p=...");
         return {};
     }
-    if (*binding != base64_encode(gs2_header) || *nonce != nonce_) {
+    if (*binding != base64_encode(gs2_header_) || *nonce != nonce_) {
         fail(ec, diag, "SCRAM client-final has a wrong channel binding or nonce");
         return {};
     }

@@ -558,3 +558,31 @@ TEST_CASE("client: debug level 2 shows every line of a multi-line reply") {
     CHECK(out.str().find("*get* 1 ") != std::string::npos);
     CHECK(out.str().find("*get* 3 ") != std::string::npos);
 }
+
+TEST_CASE("client: a sink that throws leaves the connection unusable, not out of step") {
+    running_server s;
+    client c(s.options());
+    login(c);
+    CHECK_THROWS_AS(c.retr(2, [](std::string_view) { throw std::runtime_error("disk full"); }),
+                    std::runtime_error);
+    try {
+        c.noop();
+        FAIL("no exception");
+    } catch (const protocol_error& e) {
+        CHECK(e.code() == error::connection_unusable);
+    }
+}
+
+TEST_CASE("client: a buffered reply is bounded; an endless body ends in reply_too_large") {
+    running_server s(with_rule("RETR", {.endless_body = true}));
+    auto o = s.options();
+    o.max_buffered_body = 1 << 20;
+    client c(o);
+    login(c);
+    try {
+        c.retr(1);
+        FAIL("no exception");
+    } catch (const protocol_error& e) {
+        CHECK(e.code() == error::reply_too_large);
+    }
+}

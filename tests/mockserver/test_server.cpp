@@ -315,3 +315,15 @@ TEST_CASE("server: every connection gets a different APOP timestamp (RFC 1939 §
     CHECK(ga.find('<') != std::string::npos);
     CHECK(ga != gb);
 }
+
+TEST_CASE("server: the idle timer also bounds a TLS handshake that never comes") {
+    server_config cfg = default_config();
+    cfg.idle_timeout = std::chrono::seconds(1);
+    auto o = quiet_options();
+    o.tls_listen = "127.0.0.1:0";
+    server srv(cfg, o);
+    srv.start();
+    raw_client c(*srv.tls_port()); // connects, never starts TLS
+    c.set_timeout(std::chrono::seconds(5));
+    CHECK(c.closed());
+}

@@ -306,3 +306,23 @@ TEST_CASE("session: each connection gets its own APOP timestamp (RFC 1939 §7)")
     CHECK(a.start() != b.start());
     CHECK(a.inner().timestamp() != b.inner().timestamp());
 }
+
+TEST_CASE("session: scenario rules match the state in which the command arrived") {
+    server_config config = two_message_config();
+    rule on_pass;
+    on_pass.command = "PASS";
+    on_pass.state = session_state::authorization;
+    on_pass.change.append = "+OK extra\r\n";
+    rule any_transaction;
+    any_transaction.command = "*";
+    any_transaction.state = session_state::transaction;
+    any_transaction.change.append = "+OK in transaction\r\n";
+    config.faults.rules = {on_pass, any_transaction};
+    memory_driver drv(config, {});
+    drv.start();
+    // PASS arrived in AUTHORIZATION: the first rule, not the TRANSACTION one, even though the
+    // session is in TRANSACTION once PASS succeeded.
+    CHECK(drv.send("USER mrose\r\nPASS tanstaaf\r\n") ==
+          "+OK send PASS\r\n+OK maildrop has 2 messages (71 octets)\r\n+OK extra\r\n");
+    CHECK(drv.send("NOOP\r\n") == "+OK\r\n+OK in transaction\r\n");
+}

@@ -1,3 +1,5 @@
+#include "pop3/protocol/base64.hpp"
+#include "pop3/protocol/digest.hpp"
 #include "pop3/protocol/sasl.hpp"
 #include "pop3/protocol/scram.hpp"
 
@@ -60,8 +62,8 @@ TEST_CASE("SCRAM-SHA-256 client refuses a bad server-first") {
 
 TEST_CASE("SCRAM-SHA-256 server refuses bad client messages") {
     std::error_code ec;
-    for (std::string_view bad : {"", "y,,n=user,r=abc", "p=tls-unique,,n=user,r=abc", "n,,r=abc",
-                                 "n,,n=,r=abc", "n,,n=us=ZZer,r=abc", "n,a=other,n=user,r=abc"}) {
+    for (std::string_view bad : {"", "p=tls-unique,,n=user,r=abc", "n,,r=abc", "n,,n=,r=abc",
+                                 "n,,n=us=ZZer,r=abc", "n,a=other,n=user,r=abc"}) {
         INFO(bad);
         scram_server s("srv");
         s.read_client_first(bad, ec);
@@ -94,4 +96,32 @@ TEST_CASE("SCRAM-SHA-256: names are escaped, and a full exchange round-trips") {
     const auto v = s.server_final(final_msg, "secret", ec);
     REQUIRE_FALSE(ec);
     CHECK(c.verify_server_final(v, ec));
+}
+
+TEST_CASE("SCRAM-SHA-256 server: an authzid and the 'y' flag are accepted end to end") {
+    for (std::string_view header : {"n,a=user,", "y,,"}) {
+        INFO(header);
+        // A client whose GS2 header differs from "n,,": build its messages by hand.
+        const std::string bare = "n=user,r=clientnonce";
+        scram_server s("srv");
+        std::error_code ec;
+        s.read_client_first(std::string(header) + bare, ec);
+        REQUIRE_FALSE(ec);
+        const auto first = s.server_first("0123456789abcdef", 4096);
+        // Compute the proof as RFC 5802 §3 says, with c= = base64(header).
+        const std::string nonce = first.substr(2, first.find(',') - 2);
+        const std::string without_proof = "c=" + base64_encode(header) + ",r=" + nonce;
+        const auto salted = pbkdf2_sha256("secret", "0123456789abcdef", 4096);
+        const auto client_key = hmac_sha256(salted, "Client Key");
+        const auto auth_message = bare + "," + first + "," + without_proof;
+        auto proof = client_key;
+        const auto sig = hmac_sha256(sha256(client_key), auth_message);
+        for (std::size_t i = 0; i < proof.size(); ++i)
+            proof[i] = static_cast<char>(proof[i] ^ sig[i]);
+        s.server_final(without_proof + ",p=" + base64_encode(proof), "secret", ec);
+        CHECK_FALSE(ec);
+        // The same proof with c=biws (the header a plain client uses) is refused.
+        s.server_final("c=biws,r=" + nonce + ",p=" + base64_encode(proof), "secret", ec);
+        CHECK(ec == error::bad_sasl_message);
+    }
 }

@@ -75,6 +75,9 @@ struct client_options {
     // How strictly server lines are framed: strict (the default) refuses bare LF, bare CR and
     // NUL; line_policy::lenient() accepts them.
     line_policy policy = line_policy::strict();
+    // A reply kept in memory (retr(), list(), uidl(), capa(), ...) may not grow past this;
+    // retr() and top() into a sink stream with no limit.
+    std::size_t max_buffered_body = std::size_t{1} << 30;
     // RETR: when the reply says "+OK n octets", the message must be n octets long.
     bool verify_octet_counts = true;
     int debuglevel = 0;

@@ -50,6 +50,9 @@ struct session_options {
     line_policy policy = line_policy::strict();
     // Commands in flight at once when the server advertises PIPELINING (RFC 2449 §6.6).
     std::size_t pipeline_window = 1;
+    // A multi-line body kept in memory (no sink) may not grow past this: an endless or huge
+    // reply ends in reply_too_large instead of exhausting memory. Streaming has no limit.
+    std::size_t max_buffered_body = std::size_t{1} << 30;
 };
 
 struct action {

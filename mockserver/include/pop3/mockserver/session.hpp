@@ -133,11 +133,15 @@ private:
     const message* message_arg(std::string_view cmd, std::string_view arg);
     std::vector<std::string> capability_lines() const;
     std::int64_t octet_delta(std::string_view command) const noexcept;
+    std::size_t occurrence(const std::string& keyword) const noexcept;
+    std::size_t count_occurrence(const std::string& keyword);
+    static constexpr std::size_t max_tracked_keywords = 64;
 
     const server_config& config_;
     session_context context_;
     std::string timestamp_;
     session_state state_ = session_state::authorization;
+    session_state command_state_ = session_state::authorization; // when the command arrived
     std::string input_;
     bool discarding_ = false; // skipping the rest of an over-long line
     std::deque<outgoing> output_;

@@ -59,8 +59,9 @@ enum class error {
     plaintext_after_stls, // bytes after the STLS +OK before the handshake (CVE-2021-22947)
     connection_closed,    // the server closed the connection
     timeout,              // an operation ran out of time
+    reply_too_large,      // a reply kept in memory grew past its configured limit
 
-    last_error = timeout, // keep equal to the last enumerator
+    last_error = reply_too_large, // keep equal to the last enumerator
 };
 
 const std::error_category& error_category() noexcept;

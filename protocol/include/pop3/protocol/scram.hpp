@@ -58,6 +58,7 @@ public:
 
 private:
     std::string server_nonce_;
+    std::string gs2_header_; // "n,," or "n,a=user," as the client sent it
     std::string user_;
     std::string client_first_bare_;
     std::string server_first_;
