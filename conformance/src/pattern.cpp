@@ -94,12 +94,16 @@ bool glob_match(std::string_view pattern, std::string_view line) {
     // Split the pattern into literal pieces at unescaped '*'.
     std::vector<std::string> pieces(1);
     for (std::size_t i = 0; i < pattern.size(); ++i) {
-        if (pattern[i] == '\\') pieces.back() += unescape(pattern, i);
-        else if (pattern[i] == '*') pieces.emplace_back();
-        else pieces.back() += pattern[i];
+        if (pattern[i] == '\\')
+            pieces.back() += unescape(pattern, i);
+        else if (pattern[i] == '*')
+            pieces.emplace_back();
+        else
+            pieces.back() += pattern[i];
     }
     if (pieces.size() == 1) return line == pieces[0];
-    if (!line.starts_with(pieces.front()) || line.size() < pieces.front().size() + pieces.back().size() ||
+    if (!line.starts_with(pieces.front()) ||
+        line.size() < pieces.front().size() + pieces.back().size() ||
         !line.ends_with(pieces.back()))
         return false;
     std::size_t pos = pieces.front().size();

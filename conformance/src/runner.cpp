@@ -64,22 +64,26 @@ private:
     // that sends an endless body cannot keep an S*: step (or the run) going forever.
     received next_line() {
         if (pushed_back_) return *std::exchange(pushed_back_, std::nullopt);
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - clock_type::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - clock_type::now());
         if (left.count() <= 0) return {received::kind::timeout, {}, 0};
         return conn_.read_line(std::min(opt_.step_timeout, left));
     }
 
     std::chrono::milliseconds case_budget() const {
-        return std::max<std::chrono::milliseconds>(std::chrono::seconds(60), opt_.step_timeout * 12);
+        return std::max<std::chrono::milliseconds>(std::chrono::seconds(60),
+                                                   opt_.step_timeout * 12);
     }
 
     // Reads one line for an S: step; false (with the failure recorded) when it is not a clean
     // line matching `pattern`.
     bool expect(case_result& r, const step& s, const std::string& pattern) {
         const auto got = next_line();
-        const std::string shown = std::string(tc_.dir == direction::client ? "C: " : "S: ") + pattern;
+        const std::string shown =
+            std::string(tc_.dir == direction::client ? "C: " : "S: ") + pattern;
         if (got.what != received::kind::line) {
-            fail(r, got.what == received::kind::timeout ? "timed out" : "no line", shown, describe(got), s.line);
+            fail(r, got.what == received::kind::timeout ? "timed out" : "no line", shown,
+                 describe(got), s.line);
             return false;
         }
         // The first line after we sent something is a status line (512 octets with CRLF,
@@ -87,8 +91,9 @@ private:
         const bool first_after_send = std::exchange(after_send_, false);
         const std::size_t limit = tc_.dir == direction::client ? 255 : 512;
         if ((first_after_send || tc_.dir == direction::client) && got.line.size() + 2 > limit) {
-            fail(r, "line of " + std::to_string(got.line.size() + 2) + " octets with CRLF, over the " +
-                        std::to_string(limit) + " of RFC 2449 §4",
+            fail(r,
+                 "line of " + std::to_string(got.line.size() + 2) + " octets with CRLF, over the " +
+                     std::to_string(limit) + " of RFC 2449 §4",
                  shown, escape_for_display(got.line, 200), s.line);
             return false;
         }
@@ -98,8 +103,9 @@ private:
             return false;
         }
         if (!match_line(pattern, got.line, vars_)) {
-            fail(r, tc_.dir == direction::client ? "command does not match" : "reply does not match", shown,
-                 escape_for_display(got.line, 200), s.line);
+            fail(r,
+                 tc_.dir == direction::client ? "command does not match" : "reply does not match",
+                 shown, escape_for_display(got.line, 200), s.line);
             return false;
         }
         return true;
@@ -276,8 +282,9 @@ target_facts probe(connection& conn, const run_options& opt) {
     conn.send("STAT\r\n");
     const auto stat = line();
     std::error_code ec;
-    const auto st = stat.line.starts_with("+OK ") ? parse_stat(std::string_view(stat.line).substr(4), ec)
-                                                  : stat_reply{};
+    const auto st = stat.line.starts_with("+OK ")
+                        ? parse_stat(std::string_view(stat.line).substr(4), ec)
+                        : stat_reply{};
     if (stat.line.starts_with("+OK ") && !ec) {
         f.messages = st.count;
         f.logged_in = true;

@@ -26,15 +26,15 @@ enum class start_tls_mode : std::uint8_t { any, plain, implicit };
 // One step of a dialogue.
 struct step {
     enum class kind : std::uint8_t {
-        send,       // C: / C+: / C=: — bytes for the server (`text`, escapes resolved later)
-        expect,     // S: — one server line matching `text`
-        expect_any, // S*: — zero or more server lines matching `text` (never a lone ".")
-        tls,        // !tls — TLS handshake now
+        send,         // C: / C+: / C=: — bytes for the server (`text`, escapes resolved later)
+        expect,       // S: — one server line matching `text`
+        expect_any,   // S*: — zero or more server lines matching `text` (never a lone ".")
+        tls,          // !tls — TLS handshake now
         tls_or_close, // !tls-or-close — TLS now, or the handshake fails and the case ends, passed
-        close,      // !close — the peer must close the connection next
-        hangup,     // !hangup — the runner closes the connection
-        no_reply,   // !no-reply MS — no bytes for `millis`
-        wait,       // !wait MS
+        close,        // !close — the peer must close the connection next
+        hangup,       // !hangup — the runner closes the connection
+        no_reply,     // !no-reply MS — no bytes for `millis`
+        wait,         // !wait MS
     };
     kind what = kind::send;
     std::string text;          // raw, as written (escapes and {…} are resolved when run)
