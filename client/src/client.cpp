@@ -72,6 +72,7 @@ struct client::impl {
     capabilities caps;
     bool caps_known = false;
     bool closed = false;
+    std::unique_ptr<client_transport> transport; // instead of the socket, when set
 
     explicit impl(client_options o)
         : opt(std::move(o)), session(sansio::session_options{opt.protocol_limits, opt.policy, 1,
@@ -174,6 +175,23 @@ struct client::impl {
         }
     }
 
+    // One session action over the transport (no Asio): same contract as the socket path.
+    std::pair<std::error_code, std::size_t> transport_step(const sansio::action& a) {
+        std::size_t n = 0;
+        switch (a.what) {
+        case sansio::action::type::write:
+            return {transport->write(a.write_data, opt.operation_timeout), a.write_data.size()};
+        case sansio::action::type::read: {
+            const auto ec = transport->read(a.read_into, n, opt.operation_timeout);
+            return {ec, n};
+        }
+        case sansio::action::type::tls_handshake:
+            return {std::make_error_code(std::errc::operation_not_supported), 0};
+        case sansio::action::type::done: break;
+        }
+        return {{}, 0};
+    }
+
     void run_unguarded(std::span<request> batch) {
         if (closed) raise(error::connection_unusable, "the connection is closed");
         if (opt.debuglevel > 0)
@@ -185,6 +203,17 @@ struct client::impl {
             const auto deadline = std::chrono::steady_clock::now() + opt.operation_timeout;
             std::error_code ec;
             std::size_t n = 0;
+            if (transport) {
+                std::tie(ec, n) = transport_step(a);
+                if (ec == error::timeout) {
+                    session.mark_unusable();
+                    throw protocol_error(ec, "timed out: no progress for " +
+                                                 std::to_string(opt.operation_timeout.count()) +
+                                                 " ms");
+                }
+                a = session.resume(ec, n);
+                continue;
+            }
             switch (a.what) {
             case sansio::action::type::write:
                 std::tie(ec, n) = step(
@@ -368,6 +397,19 @@ struct client::impl {
 client::client(client_options options) : impl_(std::make_unique<impl>(std::move(options))) {
     impl_->connect();
     if (impl_->opt.tls == tls_mode::starttls) impl_->starttls();
+}
+
+client::client(client_options options, std::unique_ptr<client_transport> transport)
+    : impl_(std::make_unique<impl>(std::move(options))) {
+    auto& d = *impl_;
+    if (d.opt.tls != tls_mode::none)
+        throw protocol_error(std::make_error_code(std::errc::operation_not_supported),
+                             "a client_transport carries plaintext only: TLS cannot start");
+    d.transport = std::move(transport);
+    request greeting;
+    d.run({&greeting, 1});
+    d.welcome = greeting.result.line;
+    impl::check_ok(greeting.result);
 }
 
 client::client(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
@@ -653,6 +695,10 @@ void client::close() noexcept {
     auto& d = *impl_;
     if (d.closed) return;
     d.closed = true;
+    if (d.transport) {
+        d.transport->close();
+        return;
+    }
     boost::system::error_code ec;
     d.socket.shutdown(tcp::socket::shutdown_both, ec);
     d.socket.close(ec);

@@ -29,6 +29,12 @@ void replace_all(std::string& s, std::string_view what, const std::string& with)
 
 client_outcome run_library_client(const std::string& url, const std::string& args,
                                   const std::string& ca_pem, std::chrono::milliseconds timeout) {
+    return run_library_client(url, args, ca_pem, timeout, nullptr);
+}
+
+client_outcome run_library_client(const std::string& url, const std::string& args,
+                                  const std::string& ca_pem, std::chrono::milliseconds timeout,
+                                  std::unique_ptr<client_transport> transport) {
     try {
         const auto u = parse_pop_url(url);
         client_options o;
@@ -54,7 +60,11 @@ client_outcome run_library_client(const std::string& url, const std::string& arg
             } else
                 return {false, "client: unknown option " + w[i]};
         }
-        client c(o);
+        auto connected = [&] {
+            return transport ? std::make_unique<client>(o, std::move(transport))
+                             : std::make_unique<client>(o);
+        }();
+        client& c = *connected;
         if (!u.user.empty()) {
             if (mech)
                 c.auth(*mech, u.user, u.password);
@@ -103,6 +113,18 @@ client_outcome run_library_client(const std::string& url, const std::string& arg
         return {true, {}};
     } catch (const std::exception& e) {
         return {false, e.what()};
+    }
+}
+
+void judge_client_outcome(case_result& r, const client_outcome& outcome) {
+    if (r.v != verdict::pass) return;
+    const auto expected = r.tc->client_outcome;
+    if (expected == client_expectation::ok && !outcome.ok) {
+        r.v = verdict::fail;
+        r.reason = "the client reported an error: " + outcome.message;
+    } else if (expected == client_expectation::error && outcome.ok) {
+        r.v = verdict::fail;
+        r.reason = "the client reported success; it must refuse";
     }
 }
 

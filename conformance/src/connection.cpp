@@ -1,8 +1,11 @@
 #include "pop3/conformance/connection.hpp"
 
 #include <arpa/inet.h>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -273,7 +276,104 @@ private:
     line_buffer buffer_;
 };
 
+// Two byte queues between the client under test's thread and the runner's.
+struct pipe_state {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<std::string> to_client; // pieces, each delivered by one read
+    std::string to_runner;
+    bool closed = false;
+};
+
+class pipe_client_end final : public client_transport {
+public:
+    explicit pipe_client_end(std::shared_ptr<pipe_state> s) : s_(std::move(s)) {}
+    ~pipe_client_end() override { close(); }
+
+    std::error_code write(std::string_view data, std::chrono::milliseconds) override {
+        std::lock_guard g(s_->mutex);
+        if (s_->closed) return std::make_error_code(std::errc::broken_pipe);
+        s_->to_runner.append(data);
+        s_->changed.notify_all();
+        return {};
+    }
+    std::error_code read(std::span<char> into, std::size_t& n,
+                         std::chrono::milliseconds timeout) override {
+        std::unique_lock g(s_->mutex);
+        n = 0;
+        if (!s_->changed.wait_for(g, timeout, [&] { return !s_->to_client.empty() || s_->closed; }))
+            return error::timeout;
+        if (s_->to_client.empty()) return {}; // closed: end of stream
+        auto& piece = s_->to_client.front();
+        n = std::min(piece.size(), into.size());
+        std::memcpy(into.data(), piece.data(), n);
+        piece.erase(0, n);
+        if (piece.empty()) s_->to_client.pop_front();
+        return {};
+    }
+    void close() noexcept override {
+        std::lock_guard g(s_->mutex);
+        s_->closed = true;
+        s_->changed.notify_all();
+    }
+
+private:
+    std::shared_ptr<pipe_state> s_;
+};
+
+class pipe_runner_end final : public connection {
+public:
+    pipe_runner_end(std::shared_ptr<pipe_state> s, std::size_t chunk)
+        : s_(std::move(s)), chunk_(chunk) {}
+    ~pipe_runner_end() override { close_now(); }
+
+    void send(std::string_view bytes) override {
+        std::lock_guard g(s_->mutex);
+        if (s_->closed) return;
+        const std::size_t step = chunk_ ? chunk_ : std::max<std::size_t>(bytes.size(), 1);
+        for (std::size_t i = 0; i < bytes.size(); i += step)
+            s_->to_client.emplace_back(bytes.substr(i, step));
+        s_->changed.notify_all();
+    }
+    received read_line(std::chrono::milliseconds timeout) override {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        std::unique_lock g(s_->mutex);
+        while (true) {
+            buffer_.pending += std::exchange(s_->to_runner, {});
+            buffer_.eof = s_->closed;
+            if (auto r = buffer_.next()) return *r;
+            if (!s_->changed.wait_until(g, deadline,
+                                        [&] { return !s_->to_runner.empty() || s_->closed; }))
+                return {received::kind::timeout, {}, 0};
+        }
+    }
+    bool start_tls() override { return false; } // plaintext only: TLS cases run over sockets
+    bool silent_for(std::chrono::milliseconds quiet) override {
+        std::unique_lock g(s_->mutex);
+        if (!buffer_.pending.empty()) return false;
+        s_->changed.wait_for(g, quiet, [&] { return !s_->to_runner.empty() || s_->closed; });
+        return s_->to_runner.empty() && !s_->closed;
+    }
+    void close_now() override {
+        std::lock_guard g(s_->mutex);
+        s_->closed = true;
+        s_->changed.notify_all();
+    }
+
+private:
+    std::shared_ptr<pipe_state> s_;
+    std::size_t chunk_;
+    line_buffer buffer_;
+};
+
 } // namespace
+
+std::pair<std::unique_ptr<client_transport>, std::unique_ptr<connection>>
+memory_pipe(std::size_t chunk) {
+    auto state = std::make_shared<pipe_state>();
+    return {std::make_unique<pipe_client_end>(state),
+            std::make_unique<pipe_runner_end>(state, chunk)};
+}
 
 std::unique_ptr<connection> connect_socket(const std::string& host, std::uint16_t port,
                                            bool implicit_tls, const tls_settings& tls,

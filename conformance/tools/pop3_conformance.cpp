@@ -201,13 +201,7 @@ int run_client_direction(const options& o) {
             r = run_case(c, *conn, ropt);
         }
         if (conn) conn->close_now();
-        const auto got = outcome.get();
-        if (r.v == verdict::pass) {
-            if (c.client_outcome == client_expectation::ok && !got.ok)
-                r = {&c, verdict::fail, "the client reported an error: " + got.message};
-            else if (c.client_outcome == client_expectation::error && got.ok)
-                r = {&c, verdict::fail, "the client reported success, it must refuse"};
-        }
+        judge_client_outcome(r, outcome.get());
         results.push_back(std::move(r));
     }
     std::filesystem::remove(ca_file);

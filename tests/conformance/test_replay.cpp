@@ -1,7 +1,9 @@
+#include "pop3/conformance/client_under_test.hpp"
 #include "pop3/conformance/embedded.hpp"
 #include "pop3/conformance/runner.hpp"
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <set>
 
 using namespace pop3::conformance;
@@ -92,6 +94,38 @@ TEST_CASE("replay: a broken server is caught under the right case ids") {
         INFO(c.id);
         CHECK(replay(c, 0, &config).v != verdict::pass);
     }
+}
+
+TEST_CASE(
+    "replay: client-direction cases against the client library in memory, whatever the split") {
+    const auto all = load_transcripts(POP3_SOURCE_DIR "/conformance/transcripts");
+    std::size_t played = 0;
+    for (const auto& c : all) {
+        if (c.dir != direction::client) continue;
+        // TLS cannot start in memory: those cases run over sockets (ctest conformance_client_*).
+        const bool needs_tls = c.tls == start_tls_mode::implicit ||
+                               c.client_args.find("--starttls") != std::string::npos ||
+                               c.client_args.find("--tls") != std::string::npos;
+        if (needs_tls) continue;
+        ++played;
+        for (std::size_t chunk : {0, 1, 2, 3, 5, 8}) {
+            INFO(c.id << " (server bytes in chunks of " << chunk << ")");
+            auto [transport, conn] = memory_pipe(chunk);
+            auto opt = memory_options();
+            opt.step_timeout = std::chrono::seconds(5);
+            auto outcome = std::async(std::launch::async, [&, t = std::move(transport)]() mutable {
+                return run_library_client("pop3://user:pass@127.0.0.1:110", c.client_args, "",
+                                          std::chrono::seconds(2), std::move(t));
+            });
+            auto r = run_case(c, *conn, opt);
+            conn->close_now();
+            judge_client_outcome(r, outcome.get());
+            INFO(r.reason << " at line " << r.line << "\nexpected: " << r.expected
+                          << "\nactual: " << r.actual);
+            CHECK(r.v == verdict::pass);
+        }
+    }
+    CHECK(played >= 10);
 }
 
 TEST_CASE("replay: verdicts add up, MUST failures decide the exit status") {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <pop3/protocol/listings.hpp>
 #include <pop3/protocol/sasl.hpp>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -132,10 +133,25 @@ struct message_result {
 // (0 when the server did not say "+OK n octets").
 using progress_fn = std::function<void(std::uint64_t received, std::uint64_t announced)>;
 
+// Bytes to and from a server without a socket: tests, fuzzers and the in-memory conformance
+// replay hand the client one of these. Plain only (no TLS); each call may block until data
+// is there or `timeout` passes.
+class client_transport {
+public:
+    virtual ~client_transport() = default;
+    virtual std::error_code write(std::string_view data, std::chrono::milliseconds timeout) = 0;
+    // Reads some bytes into `into`; n = 0 with no error is end of stream.
+    virtual std::error_code read(std::span<char> into, std::size_t& n,
+                                 std::chrono::milliseconds timeout) = 0;
+    virtual void close() noexcept = 0;
+};
+
 class client {
 public:
     // Connects, reads the greeting, and (tls_mode::starttls) upgrades with STLS.
     explicit client(client_options options);
+    // Over a transport instead of a socket (host and port are not used; TLS cannot start).
+    client(client_options options, std::unique_ptr<client_transport> transport);
     // poplib.POP3(host, port, timeout)
     client(std::string host, std::uint16_t port = 110,
            std::chrono::milliseconds timeout = std::chrono::seconds(60));

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <pop3/client/client.hpp>
 #include <pop3/mockserver/memory_driver.hpp>
 #include <string>
 #include <string_view>
@@ -38,6 +39,12 @@ struct tls_settings {
     std::string server_name;       // to verify; default: the host
     std::string cert_pem, key_pem; // the runner's identity when it plays the server
 };
+
+// The client direction without sockets: the client under test's transport and the runner's
+// connection, joined in memory. What the runner sends reaches the client in pieces of `chunk`
+// octets (0: each send whole), so every split of the server's bytes can be replayed.
+std::pair<std::unique_ptr<client_transport>, std::unique_ptr<connection>>
+memory_pipe(std::size_t chunk);
 
 // The client direction: the runner listens on 127.0.0.1 (ephemeral port) for the client under
 // test, and plays the server on the accepted connection.
