@@ -71,6 +71,19 @@ TEST_CASE("replay: a broken server is caught under the right case ids") {
     }
     CHECK(failed.count("rfc1939/10/session") == 1);
 
+    // A server that does not dot-stuff: the dot-stuffing case catches it.
+    failed.clear();
+    for (const auto& c : corpus()) {
+        auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
+        pop3::mock::rule r;
+        r.command = "RETR";
+        r.change.replace = "+OK\r\n.first line starts with a dot\r\n.two "
+                           "dots\r\n.\r\nmiddle\r\n...\r\n.last\r\n.\r\n";
+        config.faults.rules.push_back(r);
+        if (replay(c, 0, &config).v == verdict::fail) failed.insert(c.id);
+    }
+    CHECK(failed.count("rfc1939/3/dot-stuffing/retr") == 1);
+
     // The STARTTLS command-injection flaw: the security cases catch it.
     failed.clear();
     for (const auto& c : corpus()) {
