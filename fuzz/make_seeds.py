@@ -2,8 +2,11 @@
 """Writes the seed corpus for each fuzz target into corpus/<target>/, each file named by the
 SHA-256 of its content, and corpus/regressions/<target>/.keep. Rerunning regenerates the same
 files (nothing here is random). Seeds come from the RFC examples (1939, 2449, 2595, 5034, 4616,
-2195, 7628, 7677, 6856), the shipped scenarios (mockserver/scenarios/*.toml) and the default
-maildrop's session; later the conformance transcripts (issue 5) become the main source.
+2195, 7628, 7677, 6856), the shipped scenarios (mockserver/scenarios/*.toml), the default
+maildrop's session and, as the main source, the conformance transcripts
+(conformance/transcripts/**/*.pop3, issue 5): each file and each case is a `transcript` seed, and
+the dialogue lines of each case become `reply`, `client_session`, `server_session` and `command`
+seeds (see seeds_from_transcripts).
 
 The leading bytes of each seed are the target's mode bytes, as documented at the top of each
 fuzz/fuzz_<target>.cpp."""
@@ -17,9 +20,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "corpus"))
 SCENARIOS = os.path.normpath(os.path.join(HERE, "..", "mockserver", "scenarios"))
+TRANSCRIPTS = os.path.normpath(os.path.join(HERE, "..", "conformance", "transcripts"))
 
 TARGETS = ["reply", "dot_codec", "command", "capa", "listings", "apop", "sasl", "scenario",
-           "client_session", "server_session"]
+           "client_session", "server_session", "transcript"]
 
 CRLF = b"\r\n"
 
@@ -343,6 +347,192 @@ def seeds_server_session():
     server_seed(0x20, 0, b"BAD\r\nSTAT\r\nNOOP\r\nUSER user\r\nPASS x\r\n")
 
 
+# ---- conformance transcripts (docs/transcripts.md) --------------------------------------------
+
+# The credentials of the embedded server and of the client under test.
+TRANSCRIPT_USER, TRANSCRIPT_PASS = b"user", b"pass"
+ESCAPES = {"r": b"\r", "n": b"\n", "0": b"\0", "t": b"\t"}
+
+
+def closing_brace(text, start):
+    """Index of the '}' closing the '{' at start, skipping backslash escapes (as the C++ code)."""
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 1
+        elif text[i] == "}":
+            return i
+        i += 1
+    return -1
+
+
+def substitute(name):
+    """Bytes for {name} in a line the runner sends, or None when a run decides it (captures)."""
+    values = {
+        "user": TRANSCRIPT_USER, "pass": TRANSCRIPT_PASS,
+        "plain": b64(b"\0" + TRANSCRIPT_USER + b"\0" + TRANSCRIPT_PASS),
+        "b64user": b64(TRANSCRIPT_USER), "b64pass": b64(TRANSCRIPT_PASS),
+        # The mock server's APOP timestamp and CRAM-MD5 challenge (timestamp seed "1.1").
+        "apop(ts)": apop_digest(TRANSCRIPT_PASS),
+        "cram(ch)": b64(cram_response(TRANSCRIPT_USER, TRANSCRIPT_PASS)),
+    }
+    if name in values:
+        return values[name]
+    if name.startswith("b64(") and name.endswith(")"):
+        return b64(name[4:-1].encode("latin-1"))
+    return None
+
+
+def resolve(text, pattern):
+    """The bytes of a transcript text: escapes resolved, {user}, {pass} and the functions
+    computed. None when the line cannot be made concrete: a pattern (pattern=True) with a '*'
+    wildcard, a ' || ' alternative or a {name=REGEX} capture, or any other {...}."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            e = text[i + 1]
+            if e == "x":
+                out.append(int(text[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out += ESCAPES.get(e, e.encode("latin-1"))
+            i += 2
+            continue
+        if c == "{":
+            close = closing_brace(text, i)
+            value = substitute(text[i + 1:close]) if close > i else None
+            if value is None:
+                return None
+            out += value
+            i = close + 1
+            continue
+        if pattern and (c == "*" or text.startswith(" || ", i)):
+            return None
+        out += c.encode("latin-1")
+        i += 1
+    return bytes(out)
+
+
+def parse_transcript(text):
+    """Splits one .pop3 file into cases: dicts with id, headers, source (the case's own text)
+    and steps [(prefix, text)] for C:, C+:, C=:, C*:, S:, S+:, S=:, S*: and !directives."""
+    cases = []
+    for raw in text.split("\n"):
+        raw = raw[:-1] if raw.endswith("\r") else raw
+        line = raw.strip(" \t")
+        if line.startswith("case:"):
+            cases.append({"id": line[5:].strip(), "headers": {}, "steps": [], "source": []})
+        if not cases:
+            continue
+        case = cases[-1]
+        case["source"].append(raw)
+        if not line or line.startswith("#") or line.startswith("case:"):
+            continue
+        prefix = next((p for p in ("C*:", "C+:", "C=:", "C:", "S*:", "S+:", "S=:", "S:")
+                       if raw.startswith(p)), None)
+        if prefix:
+            rest = raw[len(prefix):]
+            case["steps"].append((prefix, rest[1:] if rest.startswith(" ") else rest))
+        elif line.startswith("!"):
+            case["steps"].append(("!", line[1:]))
+        elif ":" in line and not case["steps"]:
+            key, value = line.split(":", 1)
+            case["headers"][key.strip()] = value.strip()
+    return cases
+
+
+def request_kinds(lines):
+    """fuzz_client_session.cpp request kinds for the client's command lines (a greeting first),
+    or None when a line has no kind. At most 12 (the target's batch size)."""
+    kinds = [K["greeting"]]
+    for line in lines:
+        words = line.split(b" ")
+        keyword, args = words[0].upper(), len(words) - 1
+        sasl = kinds[-1] in (K["AUTH PLAIN"], K["AUTH PLAIN ir"], K["sasl"])
+        simple = {b"USER": "USER", b"PASS": "PASS", b"STAT": "STAT", b"RETR": "RETR",
+                  b"TOP": "TOP", b"CAPA": "CAPA", b"STLS": "STLS", b"NOOP": "NOOP",
+                  b"DELE": "DELE", b"RSET": "RSET", b"QUIT": "QUIT", b"APOP": "APOP",
+                  b"UTF8": "UTF8"}
+        if keyword in simple:
+            kind = simple[keyword]
+        elif keyword in (b"LIST", b"UIDL"):
+            kind = keyword.decode() + (" 1" if keyword == b"LIST" and args else
+                                       " 2" if args else "")
+        elif keyword == b"AUTH":
+            kind = "AUTH" if args == 0 else "AUTH PLAIN" if args == 1 else "AUTH PLAIN ir"
+        elif keyword == b"LANG" and args == 0:
+            kind = "LANG"
+        elif sasl and line == b"*":
+            kind = "*"
+        elif sasl:
+            kind = "sasl"
+        else:
+            return None
+        kinds.append(K[kind])
+    return kinds[:12]
+
+
+def transcript_seeds(case):
+    client_side = case["headers"].get("direction") == "client"
+    mine, peer = ("S", "C") if client_side else ("C", "S")
+    sent, peer_lines, commands = b"", b"", []
+    for prefix, text in case["steps"]:
+        if prefix in (mine + ":", mine + "+:", mine + "=:"):
+            data = resolve(text, pattern=False)
+            if data is None:
+                continue
+            if prefix != mine + "=:":
+                data += CRLF
+            sent += data
+            if not client_side:
+                pieces = (piece.rstrip(b"\r") for piece in data.split(b"\n"))
+                commands += [piece for piece in pieces if piece]
+        elif prefix == peer + ":":
+            data = resolve(text, pattern=True)
+            if data is not None:
+                peer_lines += data + CRLF
+            if client_side:
+                # The client's command: its keyword and argument count decide the kind.
+                commands.append(text.replace("{user}", "user").replace("{pass}", "pass")
+                                .replace("*", "").encode("latin-1"))
+    server_bytes = peer_lines if not client_side else sent
+    if server_bytes:
+        for mode in (0, 1):  # single-line and multi-line shape, strict
+            write("reply", bytes([mode, len(server_bytes) // 2 % 256]) + server_bytes)
+        kinds = request_kinds(commands)
+        # The format fits when every command has a request kind and the bytes start with a
+        # reply (the greeting): the +OK* lines of a server-direction case are wildcards.
+        if kinds is not None and server_bytes.startswith((b"+OK", b"-ERR")):
+            header = bytes([0, len(kinds) - 1, 0, 0])  # window 1, strict, whole reads, no error
+            write("client_session", header + bytes(kinds) + server_bytes)
+    if not client_side and sent:
+        headers = case["headers"]
+        uses_stls = any(p == "C:" and t.upper() == "STLS" for p, t in case["steps"])
+        requires = [item.strip() for item in headers.get("requires", "").split(",")]
+        # Byte 0: implicit TLS (2), STLS available (1) for cases that use or require it.
+        mode = 2 if headers.get("tls") == "implicit" else 1 if (
+            uses_stls or headers.get("tls") == "plain" or "tls" in requires) else 0
+        write("server_session", bytes([mode, 0]) + sent)
+        for line in commands:
+            write("command", b"\x00" + line)
+
+
+def seeds_from_transcripts():
+    for path in sorted(glob.glob(os.path.join(TRANSCRIPTS, "**", "*.pop3"), recursive=True)):
+        with open(path, "rb") as f:
+            data = f.read()
+        write("transcript", data)
+        for case in parse_transcript(data.decode("latin-1")):
+            write("transcript", "\n".join(case["source"]).rstrip("\n").encode("latin-1") + b"\n")
+            transcript_seeds(case)
+    for text in (b"case: a\ntitle: t\nrfc: 1\nS: +OK {n=\\d+} || -ERR*\nC: RETR {n}\nS: .\n",
+                 b"case: c\ndirection: client\nclient: stat\ntitle: t\nrfc: 1\nS=: +OK\\r\\n\nC*: *\n!close\n",
+                 b"case: x\ntitle: t\nrfc: 1\nC: \\x00\\{\\}\\|\\*{b64(a)}{apop(ts)}{cram(ch)}\n!no-reply 5\n"):
+        write("transcript", text)
+
+
 def main():
     seeds_reply()
     seeds_dot_codec()
@@ -354,6 +544,7 @@ def main():
     seeds_scenario()
     seeds_client_session()
     seeds_server_session()
+    seeds_from_transcripts()
     for target in TARGETS:
         folder = os.path.join(ROOT, "regressions", target)
         os.makedirs(folder, exist_ok=True)

@@ -68,13 +68,19 @@ std::string regex_escape(std::string_view s) {
     return out;
 }
 
-// Splits at unescaped " || ".
+// Splits at unescaped " || " outside {…} (a regex may contain "||").
 std::vector<std::string_view> alternatives(std::string_view pattern) {
     std::vector<std::string_view> out;
     std::size_t start = 0;
     for (std::size_t i = 0; i + 4 <= pattern.size(); ++i) {
         if (pattern[i] == '\\') {
             ++i;
+            continue;
+        }
+        if (pattern[i] == '{') {
+            const auto close = find_closing_brace(pattern, i);
+            if (close == std::string_view::npos) break; // match_one reports it
+            i = close;
             continue;
         }
         if (pattern.substr(i, 4) == " || ") {
@@ -121,6 +127,10 @@ constexpr std::size_t max_regex_line = 16 * 1024;
 
 bool match_one(std::string_view pattern, std::string_view line, variables& vars) {
     if (pattern.find('{') == std::string_view::npos) return glob_match(pattern, line);
+    // libstdc++ compiles and runs a regex recursively: bound the pattern as well as the line.
+    if (pattern.size() > max_regex_line)
+        throw run_error("a pattern with {…} longer than " + std::to_string(max_regex_line) +
+                        " octets");
     if (line.size() > max_regex_line)
         throw run_error("a line of " + std::to_string(line.size()) +
                         " octets is too long to match against a pattern with {…} (limit " +
@@ -135,6 +145,9 @@ bool match_one(std::string_view pattern, std::string_view line, variables& vars)
             re += "[\\s\\S]*";
         } else if (c == '{') {
             const auto close = find_closing_brace(pattern, i);
+            if (close == std::string_view::npos)
+                throw run_error("'{' without a closing '}' in pattern '" +
+                                std::string(pattern.substr(0, 80)) + "'");
             const std::string inner(pattern.substr(i + 1, close - i - 1));
             i = close;
             const auto eq = inner.find('=');
@@ -183,6 +196,7 @@ std::string expand(std::string_view text, const variables& vars) {
             out += unescape(text, i);
         } else if (c == '{') {
             const auto close = find_closing_brace(text, i);
+            if (close == std::string_view::npos) throw run_error("'{' without a closing '}'");
             out += call(std::string(text.substr(i + 1, close - i - 1)), vars);
             i = close;
         } else {

@@ -158,4 +158,10 @@ TEST_CASE("pattern: wildcards, captures, alternatives") {
     CHECK(match_line("ab*ba", "aba", v) == false);
     CHECK(match_line("ab*ba", "abba", v));
     CHECK_THROWS_AS(match_line("{n=x+}", huge, v), run_error);
+    // " || " inside {…} belongs to the regex, not to the alternatives (a fuzz finding: it used
+    // to loop forever).
+    CHECK(match_line("{=a || b}", "a ", v)); // the regex "a || b": "a ", "" or " b"
+    CHECK(match_line("{=a || b}", " b", v));
+    CHECK(match_line("+OK { || =\\d+} {=\\d+}*", "+OK  || 1 2", v) == false);
+    CHECK_THROWS_AS(match_line("{user}" + std::string(20000, 'x'), "x", v), run_error);
 }
