@@ -8,18 +8,23 @@
 #      generated files;
 #   c. pop3-conformance server against Dovecot (plain, --starttls, pop3s), verdicts compared
 #      with interop/dovecot-expected.txt;
-#   d. Python poplib, curl, fetchmail and mpop against pop3-mockserver.
+#   d. Python poplib, curl, fetchmail and mpop against pop3-mockserver;
+#   e. pop3-conformance client against pop3-client, poplib, curl, fetchmail and mpop (through
+#      the interop/conformance_client_*.py wrappers), verdicts compared with
+#      interop/clients-expected.txt.
 #
 # Prints "ok CHECK" or "FAIL CHECK: reason" per check and "N passed, N failed" last; exits 1
 # when a check failed. Needs root (it installs Debian packages when missing, and Dovecot's
 # master process runs as root). docs/interop.md describes the checks and the results.
 #
 # usage: interop/run.sh [--update-expected] [--keep] [--only PARTS]
-#   --update-expected  rewrite interop/dovecot-expected.txt from this run's conformance results
-#                      (after transcripts were added or changed), then review and commit it
+#   --update-expected  rewrite interop/dovecot-expected.txt and interop/clients-expected.txt
+#                      (of the parts that ran) from this run's conformance results (after
+#                      transcripts were added or changed), then review and commit them
 #   --keep             keep the temporary folder (configs, logs, deliveries) and print its path
 #   --only PARTS       run only these comma-separated parts: dovecot (a, b, c), poplib, curl,
-#                      fetchmail, mpop (for development; CI runs everything)
+#                      fetchmail, mpop, conformance-clients (e) (for development; CI runs
+#                      everything)
 #   --build-dir DIR    take pop3-client, pop3-mockserver and pop3-conformance from DIR (e.g.
 #                      build/ci after scripts/test.sh) instead of build/default; nothing is
 #                      built then
@@ -31,7 +36,7 @@ START=$(date +%s)
 
 update_expected=0
 keep=0
-only=dovecot,poplib,curl,fetchmail,mpop
+only=dovecot,poplib,curl,fetchmail,mpop,conformance-clients
 build_dir=
 while [ $# -gt 0 ]; do
     arg=$1
@@ -48,7 +53,7 @@ done
 
 for part in ${only//,/ }; do
     case $part in
-        dovecot | poplib | curl | fetchmail | mpop) ;;
+        dovecot | poplib | curl | fetchmail | mpop | conformance-clients) ;;
         *) echo "interop: unknown part '$part' for --only (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -523,6 +528,63 @@ mpop_run plain "AUTH PLAIN, STLS, mbox" plain stls mbox "STLS" "AUTH PLAIN"
 mpop_run login "AUTH LOGIN, STLS, maildir" login stls maildir "STLS" "AUTH LOGIN"
 mpop_run cram "AUTH CRAM-MD5, implicit TLS, MDA" cram-md5 tls mda "AUTH CRAM-MD5"
 mpop_run scram "AUTH SCRAM-SHA-256, STLS, MDA" scram-sha-256 stls mda "STLS" "AUTH SCRAM-SHA-256"
+fi
+
+# =============================================================================================
+if want conformance-clients; then
+section "e. pop3-conformance client against pop3-client, poplib, curl, fetchmail, mpop"
+# The runner plays the server of each client-direction case on 127.0.0.1 and starts the
+# program through its wrapper (interop/conformance_client_*.py: {args} mapped to what the
+# program can do; docs/interop.md). pop3-client is the reference: it must pass everything.
+CC=$TMP/clients
+mkdir -p "$CC/tmp"
+: > "$CC/verdicts.txt"
+for program in pop3-client poplib curl fetchmail mpop; do
+    # exec: the runner kills only the shell it started when a client overruns (2 x step
+    # timeout); with exec that is the client itself. The wrappers bound their program too.
+    case $program in
+        pop3-client) template="exec '$CLIENT' {url} --ca {ca} {args}" ;;
+        *) template="exec python3 '$HERE/conformance_client_$program.py' {url} {ca} {args}" ;;
+    esac
+    t0=$(date +%s)
+    # TMPDIR: the runner's CA file and the wrappers' folders stay inside the stage's folder.
+    TMPDIR=$CC/tmp POP3KIT_INTEROP_KEEP=$([ $keep -eq 1 ] && echo 1) \
+        "$CONFORMANCE" client --command "$template" --transcripts "$ROOT/conformance/transcripts" \
+        --no-color --json "$CC/clients-$program.json" >"$CC/$program.log" 2>&1
+    code=$?
+    # Exit 0 or 1 are verdicts; 2 is a bad command line or a malformed transcript.
+    if [ $code -ge 2 ] || [ ! -s "$CC/clients-$program.json" ]; then
+        fail "conformance-clients [$program]: pop3-conformance exited $code:"
+        tail -5 "$CC/$program.log" | sed 's/^/  /'
+        continue
+    fi
+    python3 "$HERE/clients_results.py" verdicts "$program" "$CC/clients-$program.json" \
+        >> "$CC/verdicts.txt"
+    echo "  [$program] $(grep -a 'passed, .* failed' "$CC/$program.log" | tail -1) ($(($(date +%s) - t0)) s)"
+done
+{
+    echo "# pop3-conformance client against real clients, as interop/run.sh runs them through"
+    echo "# interop/conformance_client_*.py: one line per case, PROGRAM CASE-ID VERDICT."
+    echo "# $(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib."
+    echo "# Regenerate after changing transcripts or wrappers: interop/run.sh --update-expected"
+    cat "$CC/verdicts.txt"
+} > "$CC/clients-expected.txt"
+if [ $update_expected -eq 1 ]; then
+    cp "$CC/clients-expected.txt" "$HERE/clients-expected.txt"
+    ok "conformance-clients: wrote interop/clients-expected.txt ($(grep -c ' ' "$CC/verdicts.txt") verdicts); review and commit it"
+elif diff -u <(grep -v '^#' "$HERE/clients-expected.txt" 2>/dev/null) \
+             <(grep -v '^#' "$CC/clients-expected.txt") > "$CC/verdicts.diff"; then
+    ok "conformance-clients: $(grep -c ' ' "$CC/verdicts.txt") verdicts as in interop/clients-expected.txt"
+else
+    fail "conformance-clients: verdicts differ from interop/clients-expected.txt (- expected, + now):"
+    tail -n +3 "$CC/verdicts.diff" | sed 's/^/  /'
+    echo "  What the changed cases did in this run:"
+    python3 "$HERE/clients_results.py" explain "$CC/verdicts.diff" "$CC"/clients-*.json
+    echo "  Rerun one: $CONFORMANCE client --command \"python3 interop/conformance_client_PROGRAM.py {url} {ca} {args}\" --only ID"
+    echo "  (interop/run.sh --only conformance-clients --keep keeps the logs and the wrappers' folders.)"
+    echo "  If the change is intended (transcripts or wrappers changed), regenerate the file,"
+    echo "  review its diff and commit it: interop/run.sh --update-expected"
+fi
 fi
 
 # =============================================================================================

@@ -16,5 +16,5 @@ for preset in ci asan; do
     ctest --preset "$preset" -j 2
 done
 
-echo "== interop: Dovecot, poplib, curl, fetchmail, mpop (127.0.0.1 only)"
+echo "== interop: Dovecot, poplib, curl, fetchmail, mpop, and them as clients under test (127.0.0.1 only)"
 bash interop/run.sh --build-dir build/ci

@@ -138,6 +138,7 @@ client_outcome run_external_client(std::string command, const std::string& url, 
     const pid_t pid = fork();
     if (pid < 0) return {false, "cannot fork"};
     if (pid == 0) {
+        setpgid(0, 0); // its own process group: a timeout kills the client, not only the shell
         execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
@@ -145,7 +146,7 @@ client_outcome run_external_client(std::string command, const std::string& url, 
     int status = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
         if (std::chrono::steady_clock::now() > deadline) {
-            kill(pid, SIGKILL);
+            kill(-pid, SIGKILL);
             waitpid(pid, &status, 0);
             return {false, "the client program did not finish in time: " + command};
         }

@@ -56,7 +56,8 @@ private:
         r.v = verdict::fail;
         r.reason = std::move(reason);
         r.expected = std::move(expected);
-        r.actual = std::move(actual);
+        // Peer bytes are shown escaped (CR, LF, NUL, non-ASCII as \xHH): reports stay text.
+        r.actual = escape_for_display(actual, 300);
         r.line = line;
     }
 
@@ -94,18 +95,17 @@ private:
             fail(r,
                  "line of " + std::to_string(got.line.size() + 2) + " octets with CRLF, over the " +
                      std::to_string(limit) + " of RFC 2449 §4",
-                 shown, escape_for_display(got.line, 200), s.line);
+                 shown, got.line, s.line);
             return false;
         }
         if (got.deviations & ~deviation_too_long) {
-            fail(r, "malformed line:" + deviation_text(got.deviations), shown,
-                 escape_for_display(got.line, 200), s.line);
+            fail(r, "malformed line:" + deviation_text(got.deviations), shown, got.line, s.line);
             return false;
         }
         if (!match_line(pattern, got.line, vars_)) {
             fail(r,
                  tc_.dir == direction::client ? "command does not match" : "reply does not match",
-                 shown, escape_for_display(got.line, 200), s.line);
+                 shown, got.line, s.line);
             return false;
         }
         return true;
@@ -215,7 +215,7 @@ std::optional<std::string> unmet_precondition(const test_case& tc, const target_
         return "starts in plaintext (it does STLS itself); this run uses TLS from the start";
     if (tc.tls == start_tls_mode::implicit && opt.tls != run_tls::implicit && !facts.embedded)
         return "needs the implicit-TLS port (run with --tls)";
-    if (opt.tls == run_tls::starttls && !facts.caps.has("STLS"))
+    if (opt.tls == run_tls::starttls && !facts.stls_offered)
         return "the server does not advertise STLS";
     for (const auto& req : tc.requirements) {
         if (req == "embedded" && !facts.embedded) return "needs the embedded mock server";
@@ -263,7 +263,8 @@ target_facts probe(connection& conn, const run_options& opt) {
     if (greeting.what != received::kind::line) return f;
     f.apop = apop_timestamp(greeting.line).has_value();
     read_capa();
-    f.tls = f.caps.has("STLS") || opt.tls == run_tls::implicit;
+    f.stls_offered = f.caps.has("STLS");
+    f.tls = f.stls_offered || opt.tls == run_tls::implicit;
     if (opt.tls == run_tls::starttls) {
         // Never send the password in plaintext on a run that asked for STARTTLS.
         if (!f.caps.has("STLS")) return f;

@@ -33,9 +33,10 @@ struct target_facts {
     capabilities caps;
     bool apop = false;
     std::uint64_t messages = 0;
-    bool tls = false;       // STLS or implicit TLS can be used
-    bool embedded = false;  // pop3kit's own mock server, whose maildrop the runner prepares
-    bool logged_in = false; // the probe could log in (STAT worked)
+    bool tls = false;          // STLS or implicit TLS can be used
+    bool stls_offered = false; // CAPA listed STLS before TLS (inside TLS it no longer does)
+    bool embedded = false;     // pop3kit's own mock server, whose maildrop the runner prepares
+    bool logged_in = false;    // the probe could log in (STAT worked)
 };
 
 enum class run_tls : std::uint8_t { plain, starttls, implicit };
