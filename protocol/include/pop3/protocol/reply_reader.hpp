@@ -27,6 +27,10 @@ class reply_reader {
 public:
     explicit reply_reader(const limits& lim = {}, line_policy policy = line_policy::strict())
         : limits_(lim), policy_(policy), body_(lim.max_body_line, policy) {}
+    // status() holds views into the reader's own copy of the status line: a copied or moved
+    // reader would point into the other one's (or a dead) buffer.
+    reply_reader(const reply_reader&) = delete;
+    reply_reader& operator=(const reply_reader&) = delete;
 
     // Prepares for the next reply, expected in `shape`. The greeting is single_line.
     void start(reply_shape shape) noexcept;
