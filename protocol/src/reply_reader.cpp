@@ -24,6 +24,14 @@ reply_reader::step reply_reader::read(std::string_view input, std::error_code& e
         status_text_.assign(line.text);
         status_ = parse_status_line(status_text_, sasl, ec, diag);
         if (ec) return {};
+        // Only a SASL continuation may use the longer SASL line limit: a final +OK or -ERR is a
+        // status line like any other (RFC 2449 §4: 512 octets).
+        if (sasl && status_.status != reply_status::continuation &&
+            line.consumed > limits_.max_reply_line && line.consumed > policy_.tolerate_up_to) {
+            ec = error::line_too_long;
+            if (diag) diag->set("status line exceeds its configured limit", status_text_);
+            return {};
+        }
         const bool has_body =
             shape_ == reply_shape::multi_line && status_.status == reply_status::ok;
         phase_ = has_body ? phase::body : phase::complete;

@@ -153,3 +153,13 @@ TEST_CASE("reply reader: lenient policy records deviations and completes") {
     CHECK(body == "line\n");
     CHECK(reader.deviations() == deviation_bare_lf);
 }
+
+TEST_CASE("reply reader: in AUTH, only continuations get the longer SASL line limit") {
+    const std::string long_challenge = "+ " + std::string(4000, 'A') + "\r\n";
+    auto r = read_at_every_split(long_challenge, {reply_shape::sasl});
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.replies[0].status.size() == 4002);
+    // A final -ERR is a status line: 512 octets at most.
+    CHECK(read_at_every_split("-ERR " + std::string(600, 'x') + "\r\n", {reply_shape::sasl}).ec ==
+          error::line_too_long);
+}
