@@ -154,19 +154,26 @@ bool selected(const options& o, const pop3::conformance::test_case& c) {
 int report(const options& o, const std::string& title,
            const std::vector<pop3::conformance::case_result>& results);
 
+int list_cases(const options& o, const std::vector<pop3::conformance::test_case>& cases) {
+    for (const auto& c : cases)
+        if (selected(o, c))
+            std::cout << c.id << " [" << to_string(c.lvl) << "] " << c.title << "\n";
+    return 0;
+}
+
+pop3::conformance::run_options base_run_options(const options& o) {
+    pop3::conformance::run_options ropt;
+    ropt.step_timeout = std::chrono::milliseconds(static_cast<long>(o.timeout * 1000));
+    return ropt;
+}
+
 // The client direction: the runner plays the server for a client under test (pop3kit's client
 // library in process, or --command), one listener and one client run per case.
 int run_client_direction(const options& o) {
     using namespace pop3::conformance;
     const auto cases = load_transcripts(o.transcripts);
-    if (o.list) {
-        for (const auto& c : cases)
-            if (selected(o, c))
-                std::cout << c.id << " [" << to_string(c.lvl) << "] " << c.title << "\n";
-        return 0;
-    }
-    run_options ropt;
-    ropt.step_timeout = std::chrono::milliseconds(static_cast<long>(o.timeout * 1000));
+    if (o.list) return list_cases(o, cases);
+    auto ropt = base_run_options(o);
     ropt.vars = {{"user", "user"}, {"pass", "pass"}};
     const auto identity = pop3::net::make_self_signed();
     tls_settings tls;
@@ -214,14 +221,8 @@ int run_client_direction(const options& o) {
 int run_server_direction(const options& o) {
     using namespace pop3::conformance;
     const auto cases = load_transcripts(o.transcripts);
-    if (o.list) {
-        for (const auto& c : cases)
-            if (selected(o, c))
-                std::cout << c.id << " [" << to_string(c.lvl) << "] " << c.title << "\n";
-        return 0;
-    }
-    run_options ropt;
-    ropt.step_timeout = std::chrono::milliseconds(static_cast<long>(o.timeout * 1000));
+    if (o.list) return list_cases(o, cases);
+    auto ropt = base_run_options(o);
     ropt.tls = o.tls ? run_tls::implicit : o.starttls ? run_tls::starttls : run_tls::plain;
     tls_settings tls;
     tls.verify = !o.insecure;

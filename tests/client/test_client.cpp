@@ -44,6 +44,18 @@ mock::server_config with_rule(std::string command, mock::reply_change change, mo
     return c;
 }
 
+// The code of the protocol_error that `f` throws; fails the test when it throws none.
+template <class F>
+std::error_code error_of(F f) {
+    try {
+        f();
+    } catch (const protocol_error& e) {
+        return e.code();
+    }
+    FAIL("no protocol_error thrown");
+    return {};
+}
+
 void login(client& c) {
     c.user("user");
     c.pass_("pass");
@@ -179,12 +191,7 @@ TEST_CASE("client: APOP and SASL logins") {
 TEST_CASE("client: commands with CR, LF or NUL are refused before anything is sent") {
     running_server s;
     client c(s.options());
-    try {
-        c.user("user\r\nDELE 1");
-        FAIL("no exception");
-    } catch (const protocol_error& e) {
-        CHECK(e.code() == error::forbidden_char_in_argument);
-    }
+    CHECK(error_of([&] { c.user("user\r\nDELE 1"); }) == error::forbidden_char_in_argument);
     CHECK_THROWS_AS(c.pass_(std::string("a\0b", 3)), protocol_error);
     CHECK_THROWS_AS(c.raw("NOOP\r\nQUIT"), protocol_error);
     login(c); // still usable: nothing reached the wire
@@ -233,12 +240,7 @@ TEST_CASE("client: TLS is verified by default") {
         client c(o);
         CHECK(c.tls_active());
         CHECK(c.getwelcome().starts_with("+OK"));
-        try {
-            c.stls();
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::tls_already_active);
-        }
+        CHECK(error_of([&] { c.stls(); }) == error::tls_already_active);
     }
 }
 
@@ -248,35 +250,20 @@ TEST_CASE("client: STLS never goes on in plaintext") {
         cfg.faults.capabilities_authorization = std::vector<std::string>{"USER", "UIDL"};
         running_server s(cfg);
         client c(s.options());
-        try {
-            c.stls();
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::stls_unavailable);
-        }
+        CHECK(error_of([&] { c.stls(); }) == error::stls_unavailable);
         CHECK_THROWS_AS(c.noop(), protocol_error); // unusable: fails fast
     }
     SECTION("answered -ERR") {
         running_server s(with_rule("STLS", {.replace = "-ERR not now\r\n"}));
         auto o = s.options();
         o.tls = tls_mode::starttls;
-        try {
-            client c(o);
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::stls_unavailable);
-        }
+        CHECK(error_of([&] { client c(o); }) == error::stls_unavailable);
     }
     SECTION("response injection after the STLS +OK") {
         running_server s(with_rule("STLS", {.append = "+OK injected\r\n"}));
         auto o = s.options();
         o.tls = tls_mode::starttls;
-        try {
-            client c(o);
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::plaintext_after_stls);
-        }
+        CHECK(error_of([&] { client c(o); }) == error::plaintext_after_stls);
     }
 }
 
@@ -306,18 +293,8 @@ TEST_CASE("client: bad input from the server ends in protocol_error, then fails 
             running_server s(bc.config);
             client c(s.options());
             login(c);
-            try {
-                c.stat();
-                FAIL("no exception");
-            } catch (const protocol_error& e) {
-                CHECK(e.code() == bc.expected);
-            }
-            try {
-                c.noop();
-                FAIL("no exception");
-            } catch (const protocol_error& e) {
-                CHECK(e.code() == error::connection_unusable);
-            }
+            CHECK(error_of([&] { c.stat(); }) == bc.expected);
+            CHECK(error_of([&] { c.noop(); }) == error::connection_unusable);
         }
     }
     SECTION("malformed LIST, UIDL and CAPA values") {
@@ -339,12 +316,7 @@ TEST_CASE("client: bad input from the server ends in protocol_error, then fails 
         o.protocol_limits.max_body_line = 4096;
         client c(o);
         login(c);
-        try {
-            c.retr(1);
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::line_too_long);
-        }
+        CHECK(error_of([&] { c.retr(1); }) == error::line_too_long);
     }
     SECTION("a timeout") {
         running_server s(with_rule("STAT", {}, {.hang = true}));
@@ -352,12 +324,7 @@ TEST_CASE("client: bad input from the server ends in protocol_error, then fails 
         o.operation_timeout = 300ms;
         client c(o);
         login(c);
-        try {
-            c.stat();
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::timeout);
-        }
+        CHECK(error_of([&] { c.stat(); }) == error::timeout);
         CHECK_THROWS_AS(c.noop(), protocol_error);
     }
 }
@@ -367,12 +334,7 @@ TEST_CASE("client: RETR checks the announced octet count; the check can be turne
     {
         client c(s.options());
         login(c);
-        try {
-            c.retr(1);
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::octet_count_mismatch);
-        }
+        CHECK(error_of([&] { c.retr(1); }) == error::octet_count_mismatch);
         CHECK(c.noop() == "+OK"); // still in step
         CHECK_THROWS_AS(c.retr(1, [](std::string_view) {}), protocol_error);
         c.quit(); // release the maildrop
@@ -389,12 +351,7 @@ TEST_CASE("client: strict framing by default, lenient on request") {
     {
         client c(s.options());
         login(c);
-        try {
-            c.retr(1);
-            FAIL("no exception");
-        } catch (const protocol_error& e) {
-            CHECK(e.code() == error::bare_lf);
-        }
+        CHECK(error_of([&] { c.retr(1); }) == error::bare_lf);
     }
     auto o = s.options();
     o.policy = line_policy::lenient();
@@ -565,12 +522,7 @@ TEST_CASE("client: a sink that throws leaves the connection unusable, not out of
     login(c);
     CHECK_THROWS_AS(c.retr(2, [](std::string_view) { throw std::runtime_error("disk full"); }),
                     std::runtime_error);
-    try {
-        c.noop();
-        FAIL("no exception");
-    } catch (const protocol_error& e) {
-        CHECK(e.code() == error::connection_unusable);
-    }
+    CHECK(error_of([&] { c.noop(); }) == error::connection_unusable);
 }
 
 TEST_CASE("client: a buffered reply is bounded; an endless body ends in reply_too_large") {
@@ -579,10 +531,5 @@ TEST_CASE("client: a buffered reply is bounded; an endless body ends in reply_to
     o.max_buffered_body = 1 << 20;
     client c(o);
     login(c);
-    try {
-        c.retr(1);
-        FAIL("no exception");
-    } catch (const protocol_error& e) {
-        CHECK(e.code() == error::reply_too_large);
-    }
+    CHECK(error_of([&] { c.retr(1); }) == error::reply_too_large);
 }
