@@ -12,6 +12,9 @@
 #include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/scram.hpp>
 #include <pop3/protocol/text.hpp>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
 
 namespace pop3 {
 namespace asio = boost::asio;
@@ -54,6 +57,44 @@ bool is_ip_address(const std::string& host) {
     asio::ip::make_address(host, ec);
     return !ec;
 }
+
+// A large buffered RETR spends about as long taking the page faults of its fresh result buffer
+// as receiving the message (22 ms of ~57 ms for 50 MB here). Faulting the pages in on a second
+// thread (MADV_POPULATE_WRITE: the kernel maps them, no data is written) overlaps the two. The
+// main thread writes the same pages meanwhile; the kernel serialises the faults, and the
+// contents are never touched by the helper. Skipped for small bodies and where unsupported.
+class prefaulter {
+public:
+    void start(char* data, std::size_t size) {
+#if defined(__linux__)
+        constexpr std::size_t min_size = 8u << 20;
+        if (size < min_size || std::thread::hardware_concurrency() < 2) return;
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
+        const auto end = (reinterpret_cast<std::uintptr_t>(data) + size) & ~(page - 1);
+        if (end <= begin) return;
+        thread_ = std::thread([begin, end] {
+#ifndef MADV_POPULATE_WRITE
+            constexpr int MADV_POPULATE_WRITE = 23; // Linux 5.14; older kernels answer EINVAL
+#endif
+            ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+        });
+#else
+        (void)data;
+        (void)size;
+#endif
+    }
+    // Before the buffer can move or go away.
+    void join() noexcept {
+        if (thread_.joinable()) thread_.join();
+    }
+    ~prefaulter() {
+        join();
+    }
+
+private:
+    std::thread thread_;
+};
 
 } // namespace
 
@@ -610,12 +651,17 @@ scan_entry client::list_one(message_number which) {
 
 message_result client::retr(message_number which) {
     request r = impl_->make(command_id::retr, {which.str()});
-    // Size the buffer once from "+OK n octets" (capped: the number comes from the server).
-    r.on_status = [&r](const reply& status) {
+    prefaulter prefault;
+    // Size the buffer once from "+OK n octets" (capped: the number comes from the server), and
+    // fault its pages in on another thread while the message arrives.
+    r.on_status = [&r, &prefault](const reply& status) {
         constexpr std::uint64_t max_reserve = 256u << 20;
-        r.result.body.reserve(std::min(announced_octets(status.text), max_reserve));
+        auto& body = r.result.body;
+        body.reserve(std::min(announced_octets(status.text), max_reserve));
+        prefault.start(body.data(), body.capacity());
     };
     impl_->run({&r, 1});
+    prefault.join();
     impl::check_ok(r.result);
     impl_->check_octets(r.result, r.result.body_octets);
     return {r.result.line, std::move(r.result.body), r.result.body_octets};

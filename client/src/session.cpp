@@ -40,7 +40,13 @@ std::span<char> client_session::read_area() {
         end_ -= begin_;
         begin_ = 0;
     }
-    if (in_.size() - end_ < 4096) in_.resize(in_.size() * 2);
+    // Grow when nearly full, and when the last read filled all the room it had: a large body
+    // then arrives in up to 1 MiB reads instead of thousands of small ones.
+    constexpr std::size_t max_read_buffer = 1 << 20;
+    if (in_.size() - end_ < 4096 || (last_read_filled_ && in_.size() < max_read_buffer))
+        in_.resize(std::min(in_.size() * 2, std::max(max_read_buffer, in_.size() * 2)));
+    last_read_filled_ = false;
+    last_area_ = in_.size() - end_;
     return {in_.data() + end_, in_.size() - end_};
 }
 
@@ -160,6 +166,7 @@ action client_session::resume(std::error_code ec, std::size_t bytes) {
             return fail(eof_ec ? eof_ec : make_error_code(error::connection_closed));
         }
         end_ += bytes;
+        last_read_filled_ = bytes == last_area_;
         return next();
     case phase::tls:
         if (ec) return fail(ec);

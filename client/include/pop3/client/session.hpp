@@ -101,6 +101,8 @@ private:
     std::string out_;
     std::vector<char> in_;
     std::size_t begin_ = 0, end_ = 0; // pending bytes in in_
+    std::size_t last_area_ = 0;       // room offered to the last read
+    bool last_read_filled_ = false;   // ... and it was all used: grow the buffer
     reply_reader reader_;
     bool reply_started_ = false;
     phase phase_ = phase::idle;
