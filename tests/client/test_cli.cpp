@@ -1,5 +1,7 @@
 // pop3-client, the program: its command line is a contract, so these tests run the built binary
 // against an in-process mock server and check exact stdout, stderr and exit codes.
+#include "support/child_process.hpp"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -13,64 +15,15 @@
 #include <unistd.h>
 #include <vector>
 
-extern char** environ;
-
 using namespace pop3;
 
 namespace {
 
-struct outcome {
-    int status = -1; // exit code, or 128 + signal
-    std::string out, err;
-};
+using outcome = test::program_outcome;
 
-// Runs pop3-client with `args`, stdout through a pipe, stderr into a temporary file.
+// Runs pop3-client with `args`.
 outcome cli(const std::vector<std::string>& args) {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    std::FILE* err = std::tmpfile();
-    REQUIRE(err);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, ::fileno(err), 2);
-    std::vector<std::string> words{POP3_CLIENT_BIN};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& w : words)
-        argv.push_back(w.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, POP3_CLIENT_BIN, &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    outcome o;
-    if (rc != 0) {
-        ::close(fds[0]);
-        std::fclose(err);
-        FAIL("cannot run " POP3_CLIENT_BIN);
-        return o;
-    }
-    char buf[65536];
-    for (;;) {
-        const auto n = ::read(fds[0], buf, sizeof buf);
-        if (n > 0)
-            o.out.append(buf, static_cast<std::size_t>(n));
-        else if (n == 0 || errno != EINTR)
-            break;
-    }
-    ::close(fds[0]);
-    int ws = 0;
-    while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-    }
-    o.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    std::rewind(err);
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, err)) > 0)
-        o.err.append(buf, n);
-    std::fclose(err);
-    return o;
+    return test::run_program(POP3_CLIENT_BIN, args);
 }
 
 // A mock server on 127.0.0.1 for one test; stopped when the test ends.

@@ -1,5 +1,7 @@
 // pop3-load: its pieces (histogram, command line) directly, and the program, whose command line
 // and report are a contract (issue 8), run against an in-process mock server.
+#include "support/child_process.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -17,72 +19,16 @@
 #include <unistd.h>
 #include <vector>
 
-extern char** environ;
-
 using namespace pop3;
 
 namespace {
 
-struct outcome {
-    int status = -1; // exit code, or 128 + signal
-    std::string out, err;
-};
+using outcome = test::program_outcome;
 
-// pop3-load as a child: stdout through a pipe, stderr into a temporary file.
-class child {
+// pop3-load as a child process.
+class child : public test::child_process {
 public:
-    explicit child(const std::vector<std::string>& args) {
-        int fds[2];
-        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-        err_ = std::tmpfile();
-        REQUIRE(err_);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_adddup2(&fa, ::fileno(err_), 2);
-        std::vector<std::string> words{POP3_LOAD_BIN};
-        words.insert(words.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& w : words)
-            argv.push_back(w.data());
-        argv.push_back(nullptr);
-        const int rc = posix_spawn(&pid_, POP3_LOAD_BIN, &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        ::close(fds[1]);
-        out_fd_ = fds[0];
-        REQUIRE(rc == 0);
-    }
-    ~child() {
-        if (out_fd_ >= 0) ::close(out_fd_);
-        if (err_) std::fclose(err_);
-    }
-    void signal(int sig) { ::kill(pid_, sig); }
-    outcome finish() {
-        outcome o;
-        char buf[65536];
-        for (;;) {
-            const auto n = ::read(out_fd_, buf, sizeof buf);
-            if (n > 0)
-                o.out.append(buf, static_cast<std::size_t>(n));
-            else if (n == 0 || errno != EINTR)
-                break;
-        }
-        int ws = 0;
-        while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
-        }
-        o.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-        std::rewind(err_);
-        std::size_t n = 0;
-        while ((n = std::fread(buf, 1, sizeof buf, err_)) > 0)
-            o.err.append(buf, n);
-        return o;
-    }
-
-private:
-    pid_t pid_ = -1;
-    int out_fd_ = -1;
-    std::FILE* err_ = nullptr;
+    explicit child(const std::vector<std::string>& args) : child_process(POP3_LOAD_BIN, args) {}
 };
 
 outcome run_load(const std::vector<std::string>& args) {
