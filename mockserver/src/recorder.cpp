@@ -5,9 +5,52 @@
 
 namespace pop3::mock {
 
+namespace {
+
+// Text as a transcript line carries it literally (docs/transcripts.md): escapes and {…}
+// escaped, control and non-ASCII octets as \xHH; in a pattern (S:) the wildcard '*' and the
+// alternative bar '|' too. A C: line sends '*' as it is, so "****" masks stay readable.
+std::string transcript_text(std::string_view bytes, bool pattern) {
+    std::string out;
+    out.reserve(bytes.size());
+    for (const char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '*': out += pattern ? "\\*" : "*"; break;
+        case '{': out += "\\{"; break;
+        case '}': out += "\\}"; break;
+        case '|': out += pattern ? "\\|" : "|"; break;
+        case '\r': out += "\\r"; break;
+        case '\n': out += "\\n"; break;
+        case '\0': out += "\\0"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20 || c >= 0x7f) {
+                static constexpr char hex[] = "0123456789ABCDEF";
+                out += "\\x";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            } else {
+                out += ch;
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace
+
 recorder::recorder(const std::filesystem::path& file, bool mask_credentials)
     : out_(file, std::ios::binary | std::ios::trunc), mask_(mask_credentials) {
-    out_ << "# pop3kit mock server session recording\n";
+    // A conformance transcript (docs/transcripts.md): pop3-conformance can parse and replay it.
+    const auto id = file.stem().string();
+    out_
+        << "# pop3kit mock server session recording, a conformance transcript (docs/recording.md)\n"
+        << "case: recorded/" << id << "\n"
+        << "title: " << id << " as pop3-mockserver recorded it\n"
+        << "rfc: recorded\n"
+        << "level: MAY\n";
 }
 
 std::string recorder::mask_client_line(std::string_view line) {
@@ -29,12 +72,16 @@ std::string recorder::mask_client_line(std::string_view line) {
 
 void recorder::emit(char who, std::string_view line, std::string_view bare_end) {
     if (who == 'C') {
-        out_ << "C: " << escape_for_display(mask_client_line(line) + std::string(bare_end), 1 << 20)
-             << '\n';
+        // A line that ended in a bare LF is sent raw (C=:), so a replay sends the same bytes.
+        const auto text = transcript_text(mask_client_line(line), false);
+        if (bare_end.empty())
+            out_ << "C: " << text << '\n';
+        else
+            out_ << "C=: " << text << "\\n\n";
     } else {
         if (in_sasl_ && (line.starts_with("+OK") || line.starts_with("-ERR"))) in_sasl_ = false;
-        out_ << "S: " << escape_for_display(std::string(line) + std::string(bare_end), 1 << 20)
-             << '\n';
+        if (!bare_end.empty()) out_ << "# the next server line ended in a bare LF\n";
+        out_ << "S: " << transcript_text(line, true) << '\n';
     }
 }
 
@@ -78,6 +125,16 @@ recorder::~recorder() {
         note("incomplete server line: " + escape_for_display(server_pending_, 1 << 20));
     if (!client_pending_.empty())
         note("incomplete client line: " + escape_for_display(client_pending_, 1 << 20));
+    note("end of session");
+}
+
+void recorder::tls(bool started) {
+    if (started) {
+        out_ << "!tls\n";
+        out_.flush();
+    } else {
+        note("TLS handshake failed");
+    }
 }
 
 void recorder::note(std::string_view text) {

@@ -297,7 +297,7 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
     std::unique_ptr<recorder> rec;
     if (options.record_dir)
         rec = std::make_unique<recorder>(*options.record_dir /
-                                             ("session-" + std::to_string(id) + ".txt"),
+                                             ("session-" + std::to_string(id) + ".pop3"),
                                          options.mask_credentials);
 
     if (implicit_tls && !co_await conn.handshake()) {
@@ -339,7 +339,7 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
         case server_action::type::start_tls: {
             const bool ok = co_await conn.handshake();
             log(tag + (ok ? " STLS: TLS started" : " STLS: TLS handshake failed"));
-            if (rec) rec->note(ok ? "TLS started" : "TLS handshake failed");
+            if (rec) rec->tls(ok);
             action = s.on_tls_done(ok);
             break;
         }

@@ -634,7 +634,7 @@ TEST_CASE("pop3-mockserver: --cert and --key are served and written back by --ce
     CHECK(p.stop() == 0);
 }
 
-TEST_CASE("pop3-mockserver: --record DIR writes session-1.txt with the password masked") {
+TEST_CASE("pop3-mockserver: --record DIR writes session-1.pop3 with the password masked") {
     for (const bool mask : {true, false}) {
         INFO("masked: " << mask);
         temp_dir d;
@@ -648,7 +648,7 @@ TEST_CASE("pop3-mockserver: --record DIR writes session-1.txt with the password 
             quit(c);
         }
         CHECK(p.stop() == 0); // the transcript is complete once the server has stopped
-        const auto text = read_text(d.path / "session-1.txt");
+        const auto text = read_text(d.path / "session-1.pop3");
         CHECK(text.find("C: USER user\n") != std::string::npos);
         CHECK(text.find(mask ? "C: PASS ****\n" : "C: PASS pass\n") != std::string::npos);
         CHECK((text.find("PASS pass") == std::string::npos) == mask);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <pop3/conformance/transcript.hpp>
 #include <sstream>
 
 using namespace pop3;
@@ -296,7 +297,7 @@ TEST_CASE("server: --record writes S:/C: transcripts with credentials masked") {
         CHECK(c.closed());
         srv.stop();
     }
-    std::ifstream in(dir / "session-1.txt");
+    std::ifstream in(dir / "session-1.pop3");
     std::stringstream ss;
     ss << in.rdbuf();
     const auto text = ss.str();
@@ -304,6 +305,11 @@ TEST_CASE("server: --record writes S:/C: transcripts with credentials masked") {
     CHECK(text.find("C: PASS ****\n") != std::string::npos);
     CHECK(text.find("pass\n") == std::string::npos);
     CHECK(text.find("S: +OK pop3kit signing off") != std::string::npos);
+    // A recording is a conformance transcript: it parses, with one case.
+    const auto cases = pop3::conformance::parse_transcript(text, "session-1.pop3");
+    REQUIRE(cases.size() == 1);
+    CHECK(cases[0].id == "recorded/session-1");
+    CHECK(cases[0].steps.size() >= 6);
     std::filesystem::remove_all(dir);
 }
 

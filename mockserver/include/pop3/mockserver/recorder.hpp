@@ -18,7 +18,8 @@ public:
 
     void client_bytes(std::string_view bytes);
     void server_bytes(std::string_view part1, std::string_view part2 = {});
-    void note(std::string_view text); // "# text" line, e.g. "TLS started"
+    void note(std::string_view text); // "# text" line
+    void tls(bool started);           // "!tls" when TLS started, a note when it failed
 
     // The masking rule, exposed for tests: PASS and APOP secrets, AUTH initial responses and
     // every client line of a SASL exchange become "****".
