@@ -156,22 +156,28 @@ body_decoder::step body_decoder::decode(std::string_view input, std::error_code&
             }
             ++line_len_;
             const char c = *p++;
-            if (c == '\r') {
-                prev_cr_ = true;
-            } else if (c == '\0') {
+            if (c == '\0') {
                 if (!deviate(deviation_nul, ec, diag, std::string_view(run, p - run)))
                     return fail();
-            } else { // '\n'
-                if (!prev_cr_ &&
-                    !deviate(deviation_bare_lf, ec, diag, std::string_view(run, p - run)))
-                    return fail();
-                if (line_len_ > max_line_ &&
-                    !deviate(deviation_too_long, ec, diag, std::string_view(run, p - run)))
-                    return fail();
-                prev_cr_ = false;
-                ++lines_;
-                state_ = state::line_start;
+                break;
             }
+            if (c == '\r') {
+                prev_cr_ = true;
+                // The common case, CRLF in the same input, ends the line here rather than on the
+                // next pass of the scan (one special octet per line instead of two).
+                if (p == end || *p != '\n') break;
+                ++p;
+                ++line_len_;
+            }
+            // An LF, or a CR with its LF: the line ends.
+            if (!prev_cr_ && !deviate(deviation_bare_lf, ec, diag, std::string_view(run, p - run)))
+                return fail();
+            if (line_len_ > max_line_ &&
+                !deviate(deviation_too_long, ec, diag, std::string_view(run, p - run)))
+                return fail();
+            prev_cr_ = false;
+            ++lines_;
+            state_ = state::line_start;
             break;
         }
         }
