@@ -58,39 +58,48 @@ TEST_CASE("replay: every transcript passes against the mock server in memory, wh
     }
 }
 
-TEST_CASE("replay: a broken server is caught under the right case ids") {
-    // STAT answered -ERR: the RFC 1939 session fails.
-    std::set<std::string> failed;
+namespace {
+
+// The ids of the cases that fail (or, with `not_passed`, do not pass) against the embedded
+// server broken by `breakage`.
+template <class Breakage>
+std::set<std::string> cases_caught(Breakage breakage, bool not_passed = false) {
+    std::set<std::string> caught;
     for (const auto& c : corpus()) {
         auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
-        pop3::mock::rule r;
-        r.command = "STAT";
-        r.change.replace = "-ERR [SYS/TEMP] broken on purpose\r\n";
-        config.faults.rules.push_back(r);
-        if (replay(c, 0, &config).v == verdict::fail) failed.insert(c.id);
+        breakage(config);
+        const auto v = replay(c, 0, &config).v;
+        if (v == verdict::fail || (not_passed && v != verdict::pass)) caught.insert(c.id);
     }
+    return caught;
+}
+
+pop3::mock::rule replacing(std::string command, std::string reply) {
+    pop3::mock::rule r;
+    r.command = std::move(command);
+    r.change.replace = std::move(reply);
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("replay: a broken server is caught under the right case ids") {
+    // STAT answered -ERR: the RFC 1939 session fails.
+    auto failed = cases_caught([](pop3::mock::server_config& c) {
+        c.faults.rules.push_back(replacing("STAT", "-ERR [SYS/TEMP] broken on purpose\r\n"));
+    });
     CHECK(failed.count("rfc1939/10/session") == 1);
 
     // A server that does not dot-stuff: the dot-stuffing case catches it.
-    failed.clear();
-    for (const auto& c : corpus()) {
-        auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
-        pop3::mock::rule r;
-        r.command = "RETR";
-        r.change.replace = "+OK\r\n.first line starts with a dot\r\n.two "
-                           "dots\r\n.\r\nmiddle\r\n...\r\n.last\r\n.\r\n";
-        config.faults.rules.push_back(r);
-        if (replay(c, 0, &config).v == verdict::fail) failed.insert(c.id);
-    }
+    failed = cases_caught([](pop3::mock::server_config& c) {
+        c.faults.rules.push_back(replacing("RETR", "+OK\r\n.first line starts with a dot\r\n.two "
+                                                   "dots\r\n.\r\nmiddle\r\n...\r\n.last\r\n.\r\n"));
+    });
     CHECK(failed.count("rfc1939/3/dot-stuffing/retr") == 1);
 
     // The STARTTLS command-injection flaw: the security cases catch it.
-    failed.clear();
-    for (const auto& c : corpus()) {
-        auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
-        config.faults.stls_keeps_plaintext = true;
-        if (replay(c, 0, &config).v == verdict::fail) failed.insert(c.id);
-    }
+    failed =
+        cases_caught([](pop3::mock::server_config& c) { c.faults.stls_keeps_plaintext = true; });
     CHECK_FALSE(failed.empty());
     for (const auto& id : failed) {
         INFO(id);
@@ -98,14 +107,14 @@ TEST_CASE("replay: a broken server is caught under the right case ids") {
     }
 
     // Greeting that is not +OK: every case fails.
+    const auto not_passed = cases_caught(
+        [](pop3::mock::server_config& c) {
+            c.faults.rules.push_back(replacing("greeting", "+ERR not ready\r\n"));
+        },
+        true);
     for (const auto& c : corpus()) {
-        auto config = embedded_config(c, POP3_SOURCE_DIR "/mockserver/scenarios");
-        pop3::mock::rule r;
-        r.command = "greeting";
-        r.change.replace = "+ERR not ready\r\n";
-        config.faults.rules.push_back(r);
         INFO(c.id);
-        CHECK(replay(c, 0, &config).v != verdict::pass);
+        CHECK(not_passed.count(c.id) == 1);
     }
 }
 
