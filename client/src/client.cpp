@@ -59,20 +59,25 @@ bool is_ip_address(const std::string& host) {
 }
 
 // A large buffered RETR spends about as long taking the page faults of its fresh result buffer
-// as receiving the message (22 ms of ~57 ms for 50 MB here). Faulting the pages in on a second
-// thread (MADV_POPULATE_WRITE: the kernel maps them, no data is written) overlaps the two. The
-// main thread writes the same pages meanwhile; the kernel serialises the faults, and the
-// contents are never touched by the helper. Skipped for small bodies and where unsupported.
+// as receiving the message (22 ms of ~57 ms for 50 MB here, one fault per 4 KiB page). Two
+// remedies, both advice the kernel may ignore: ask for transparent huge pages on the buffer's
+// 2 MiB-aligned middle (one fault per 2 MiB where THP is "madvise" or "always"), and fault the
+// pages in on a second thread (MADV_POPULATE_WRITE: the kernel maps them, no data is written)
+// while the message arrives. The main thread writes the same pages meanwhile; the kernel
+// serialises the faults, and the helper never touches the contents. Skipped for small bodies.
 class prefaulter {
 public:
     void start(char* data, std::size_t size) {
 #if defined(__linux__)
         constexpr std::size_t min_size = 8u << 20;
-        if (size < min_size || std::thread::hardware_concurrency() < 2) return;
+        if (size < min_size) return;
         const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-        const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
-        const auto end = (reinterpret_cast<std::uintptr_t>(data) + size) & ~(page - 1);
-        if (end <= begin) return;
+        const auto huge_begin = align_up(data, huge_page),
+                   huge_end = align_down(data, size, huge_page);
+        if (huge_end > huge_begin)
+            ::madvise(reinterpret_cast<void*>(huge_begin), huge_end - huge_begin, MADV_HUGEPAGE);
+        const auto begin = align_up(data, page), end = align_down(data, size, page);
+        if (end <= begin || std::thread::hardware_concurrency() < 2) return;
         thread_ = std::thread([begin, end] {
 #ifndef MADV_POPULATE_WRITE
             constexpr int MADV_POPULATE_WRITE = 23; // Linux 5.14; older kernels answer EINVAL
@@ -93,6 +98,13 @@ public:
     }
 
 private:
+    static constexpr std::uintptr_t huge_page = 2u << 20; // x86-64 and arm64 with 4 KiB pages
+    static std::uintptr_t align_up(const char* p, std::uintptr_t to) {
+        return (reinterpret_cast<std::uintptr_t>(p) + to - 1) & ~(to - 1);
+    }
+    static std::uintptr_t align_down(const char* p, std::size_t size, std::uintptr_t to) {
+        return (reinterpret_cast<std::uintptr_t>(p) + size) & ~(to - 1);
+    }
     std::thread thread_;
 };
 

@@ -101,36 +101,41 @@ bool client_session::parse_buffered(std::error_code& ec) {
     }
 }
 
+// Writes the next commands that the window allows, in one write; nullopt when there is nothing
+// to write now. Nothing is written while an STLS waits for its reply and the handshake: what
+// follows must go out inside TLS.
+std::optional<action> client_session::write_more() {
+    for (std::size_t i = next_reply_; i < next_write_; ++i)
+        if (batch_[i].starts_tls) return std::nullopt;
+    while (next_write_ < batch_.size() && next_write_ - next_reply_ < options_.pipeline_window) {
+        const std::size_t in_flight = next_write_ - next_reply_;
+        out_.clear();
+        writing_count_ = 0;
+        while (next_write_ + writing_count_ < batch_.size() &&
+               in_flight + writing_count_ < options_.pipeline_window) {
+            const auto& r = batch_[next_write_ + writing_count_];
+            out_ += r.line;
+            ++writing_count_;
+            if (r.starts_tls) break; // nothing may follow STLS in plaintext
+        }
+        if (!out_.empty()) {
+            phase_ = phase::writing;
+            return action{action::type::write, out_, {}, {}};
+        }
+        next_write_ += writing_count_; // greeting: nothing to send
+    }
+    return std::nullopt;
+}
+
 action client_session::next() {
     while (true) {
         if (next_reply_ == batch_.size()) {
             phase_ = phase::done;
             return {action::type::done, {}, {}, {}};
         }
-        // Write more while the window allows; lock-step is a window of one.
-        const std::size_t in_flight = next_write_ - next_reply_;
-        // Nothing is written while an STLS waits for its reply and the handshake: what follows
-        // must go out inside TLS.
-        bool stls_pending = false;
-        for (std::size_t i = next_reply_; i < next_write_; ++i)
-            stls_pending |= batch_[i].starts_tls;
-        if (next_write_ < batch_.size() && in_flight < options_.pipeline_window && !stls_pending) {
-            out_.clear();
-            writing_count_ = 0;
-            while (next_write_ + writing_count_ < batch_.size() &&
-                   in_flight + writing_count_ < options_.pipeline_window) {
-                const auto& r = batch_[next_write_ + writing_count_];
-                out_ += r.line;
-                ++writing_count_;
-                if (r.starts_tls) break; // nothing may follow STLS in plaintext
-            }
-            if (!out_.empty()) {
-                phase_ = phase::writing;
-                return {action::type::write, out_, {}, {}};
-            }
-            next_write_ += writing_count_; // greeting: nothing to send
-            continue;
-        }
+        // A reply is parsed only once its command is out. Lock-step is a window of one.
+        if (next_write_ == next_reply_)
+            if (auto w = write_more()) return *w;
         std::error_code ec;
         if (parse_buffered(ec)) {
             request& done = batch_[next_reply_++];
@@ -147,6 +152,9 @@ action client_session::next() {
             continue;
         }
         if (ec != error::need_more) return fail(ec);
+        // Every buffered reply is consumed: top the window up before waiting, so that the
+        // commands freed by a whole read go out together in one write, not one per reply.
+        if (auto w = write_more()) return *w;
         phase_ = phase::reading;
         return {action::type::read, {}, read_area(), {}};
     }

@@ -129,6 +129,36 @@ TEST_CASE("client session: the window bounds what is in flight") {
     CHECK(written_before_read == std::vector<std::size_t>{12, 18, 18});
 }
 
+TEST_CASE("client session: the commands freed by one read go out in one write") {
+    client_session s;
+    s.set_pipeline_window(4);
+    std::vector<request> batch;
+    for (int i = 1; i <= 8; ++i)
+        batch.push_back(cmd("NOOP\r\n"));
+    // The first read brings three whole replies and part of the fourth.
+    scripted_peer peer{{"+OK\r\n+OK\r\n+OK\r\n+O", "K\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n"}};
+    std::vector<std::string> writes;
+    action a = s.start(batch);
+    while (a.what != action::type::done) {
+        if (a.what == action::type::write) {
+            writes.emplace_back(a.write_data);
+            a = s.resume({}, a.write_data.size());
+        } else {
+            auto& c = peer.chunks[peer.next_chunk++];
+            std::memcpy(a.read_into.data(), c.data(), c.size());
+            a = s.resume({}, c.size());
+        }
+    }
+    REQUIRE_FALSE(a.ec);
+    // Not one write per reply: the window is topped up once each read is consumed.
+    const auto noops = [](int n) {
+        std::string out;
+        while (n-- > 0)
+            out += "NOOP\r\n";
+        return out;
+    };
+    CHECK(writes == std::vector<std::string>{noops(4), noops(3), noops(1)});
+}
 TEST_CASE("client session: replies survive any split of the server's bytes") {
     const std::string wire = "+OK 2 320\r\n+OK\r\n..a\r\nb\r\n.\r\n-ERR [SYS/TEMP] x\r\n";
     for (const auto& sp : test::splits(wire)) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/error.hpp>
 #include <pop3/protocol/limits.hpp>
@@ -88,6 +89,7 @@ private:
     enum class phase : std::uint8_t { idle, writing, reading, tls, done };
 
     action next();
+    std::optional<action> write_more();
     action fail(std::error_code ec);
     // Parses what is buffered for the reply in progress; true when it completed.
     bool parse_buffered(std::error_code& ec);
