@@ -64,27 +64,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Packages (idempotent, like scripts/setup.sh). Dovecot's maintainer scripts must not start the
-# system-wide Dovecot (it would listen on every address): a policy-rc.d that forbids starting
-# services is put in place for the install when the machine has none.
-packages=(dovecot-core dovecot-pop3d fetchmail mpop curl python3 openssl)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "interop: installing ${missing[*]}"
-    policy=/usr/sbin/policy-rc.d
-    own_policy=0
-    if [ ! -e $policy ]; then
-        printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy && own_policy=1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    rc=$?
-    [ $own_policy -eq 1 ] && rm -f $policy
-    [ $rc -eq 0 ] || { echo "interop: package install failed" >&2; exit 1; }
-fi
+# Packages (idempotent; see scripts/install-peers.sh).
+bash scripts/install-peers.sh dovecot-core dovecot-pop3d fetchmail mpop curl python3 openssl ||
+    { echo "interop: package install failed" >&2; exit 1; }
 bash scripts/setup.sh >/dev/null || { echo "interop: scripts/setup.sh failed" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------

@@ -13,8 +13,6 @@
 #include <pop3/protocol/scram.hpp>
 #include <pop3/protocol/text.hpp>
 #include <sys/mman.h>
-#include <thread>
-#include <unistd.h>
 
 namespace pop3 {
 namespace asio = boost::asio;
@@ -58,55 +56,25 @@ bool is_ip_address(const std::string& host) {
     return !ec;
 }
 
-// A large buffered RETR spends about as long taking the page faults of its fresh result buffer
-// as receiving the message (22 ms of ~57 ms for 50 MB here, one fault per 4 KiB page). Two
-// remedies, both advice the kernel may ignore: ask for transparent huge pages on the buffer's
-// 2 MiB-aligned middle (one fault per 2 MiB where THP is "madvise" or "always"), and fault the
-// pages in on a second thread (MADV_POPULATE_WRITE: the kernel maps them, no data is written)
-// while the message arrives. The main thread writes the same pages meanwhile; the kernel
-// serialises the faults, and the helper never touches the contents. Skipped for small bodies.
-class prefaulter {
-public:
-    void start(char* data, std::size_t size) {
-#if defined(__linux__)
-        constexpr std::size_t min_size = 8u << 20;
-        if (size < min_size) return;
-        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-        const auto huge_begin = align_up(data, huge_page),
-                   huge_end = align_down(data, size, huge_page);
-        if (huge_end > huge_begin)
-            ::madvise(reinterpret_cast<void*>(huge_begin), huge_end - huge_begin, MADV_HUGEPAGE);
-        const auto begin = align_up(data, page), end = align_down(data, size, page);
-        if (end <= begin || std::thread::hardware_concurrency() < 2) return;
-        thread_ = std::thread([begin, end] {
-#ifndef MADV_POPULATE_WRITE
-            constexpr int MADV_POPULATE_WRITE = 23; // Linux 5.14; older kernels answer EINVAL
-#endif
-            ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-        });
+// A large buffered RETR spent about as long taking the page faults of its fresh result buffer
+// as receiving the message (22 ms of ~57 ms for 50 MB here, one fault per 4 KiB page).
+// Transparent huge pages on the buffer's 2 MiB-aligned middle make that one fault per 2 MiB
+// where THP is "madvise" or "always" (Debian's default is "madvise"); elsewhere the advice is
+// ignored. Faulting the pages in on a second thread (MADV_POPULATE_WRITE) was tried first: it
+// competed with the server for the cores and was slower than huge pages alone.
+void advise_huge_pages(char* data, std::size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::size_t min_size = 8u << 20;
+    constexpr std::uintptr_t huge_page = 2u << 20; // x86-64 and arm64 with 4 KiB pages
+    if (size < min_size) return;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge_page - 1) & ~(huge_page - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(data) + size) & ~(huge_page - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 #else
-        (void)data;
-        (void)size;
+    (void)data;
+    (void)size;
 #endif
-    }
-    // Before the buffer can move or go away.
-    void join() noexcept {
-        if (thread_.joinable()) thread_.join();
-    }
-    ~prefaulter() {
-        join();
-    }
-
-private:
-    static constexpr std::uintptr_t huge_page = 2u << 20; // x86-64 and arm64 with 4 KiB pages
-    static std::uintptr_t align_up(const char* p, std::uintptr_t to) {
-        return (reinterpret_cast<std::uintptr_t>(p) + to - 1) & ~(to - 1);
-    }
-    static std::uintptr_t align_down(const char* p, std::size_t size, std::uintptr_t to) {
-        return (reinterpret_cast<std::uintptr_t>(p) + size) & ~(to - 1);
-    }
-    std::thread thread_;
-};
+}
 
 } // namespace
 
@@ -663,17 +631,14 @@ scan_entry client::list_one(message_number which) {
 
 message_result client::retr(message_number which) {
     request r = impl_->make(command_id::retr, {which.str()});
-    prefaulter prefault;
-    // Size the buffer once from "+OK n octets" (capped: the number comes from the server), and
-    // fault its pages in on another thread while the message arrives.
-    r.on_status = [&r, &prefault](const reply& status) {
+    // Size the buffer once from "+OK n octets" (capped: the number comes from the server).
+    r.on_status = [&r](const reply& status) {
         constexpr std::uint64_t max_reserve = 256u << 20;
         auto& body = r.result.body;
         body.reserve(std::min(announced_octets(status.text), max_reserve));
-        prefault.start(body.data(), body.capacity());
+        advise_huge_pages(body.data(), body.capacity());
     };
     impl_->run({&r, 1});
-    prefault.join();
     impl::check_ok(r.result);
     impl_->check_octets(r.result, r.result.body_octets);
     return {r.result.line, std::move(r.result.body), r.result.body_octets};
