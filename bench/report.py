@@ -2,6 +2,10 @@
 """Turns bench/run.sh's rows into its table (stdout) and bench/results.json.
 
 Usage: bench/report.py ROWS.tsv OUT.json QUICK
+       bench/report.py --markdown RESULTS.json   (the table of docs/performance.md)
+
+Exits 1 when a row has no figure (0: the measurement failed); a missed goal is reported, not an
+error.
 
 Each row of ROWS.tsv: id, better (higher|lower), unit, peer, peer value ("" when not measured),
 our value, goal ("ratio>=X", "ours>=X", "ours<X" or "-"), what. The ratio says how many times
@@ -70,7 +74,23 @@ def fmt(v):
     return f"{v:.2f}" if v < 10 else f"{v:.1f}"
 
 
+def markdown(path):
+    with open(path) as f:
+        result = json.load(f)
+    print("| row | what | peer | peer's figure | ours | ratio | goal | |")
+    print("|---|---|---|---:|---:|---:|---|---|")
+    for r in result["rows"]:
+        met = {None: "", True: "met", False: "**missed**"}[r["goal_met"]]
+        ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—"
+        peer_value = f"{fmt(r['peer_value'])} {r['unit']}" if r["peer_value"] is not None else "—"
+        print(f"| `{r['id']}` | {r['what']} | {r['peer'] or '—'} | {peer_value} | "
+              f"{fmt(r['ours'])} {r['unit']} | {ratio} | {r['goal'] or '—'} | {met} |")
+
+
 def main():
+    if sys.argv[1] == "--markdown":
+        markdown(sys.argv[2])
+        return
     rows_path, out_path, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     rows = []
     with open(rows_path) as f:
@@ -115,6 +135,11 @@ def main():
     missed = [r["id"] for r in rows if r["goal_met"] is False]
     if missed:
         print("goals missed: " + ", ".join(missed))
+    # A zero is a measurement that failed (no connection held, no figure), not a slow result.
+    broken = [r["id"] for r in rows if r["ours"] <= 0 or r["peer_value"] == 0]
+    if broken:
+        print("bench: no figure for " + ", ".join(broken), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick start (2): set up, build and run every test — formatting check, the default build
 # (GCC 12, warnings as errors) and the ASan+UBSan build (clang 14), each with ctest, then the
-# interop stage against real POP3 software (interop/run.sh, docs/interop.md).
+# interop stage against real POP3 software (interop/run.sh, docs/interop.md), and a smoke run of
+# the performance suite (bench/run.sh --quick: every row is measured; the figures are not judged
+# on a shared CI machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,3 +20,6 @@ done
 
 echo "== interop: Dovecot, poplib, curl, fetchmail, mpop, and them as clients under test (127.0.0.1 only)"
 bash interop/run.sh --build-dir build/ci
+
+echo "== performance suite, smoke run (bench/run.sh --quick; figures in docs/performance.md)"
+bash bench/run.sh --quick --build-dir build/ci --out build/ci/bench-results.json
