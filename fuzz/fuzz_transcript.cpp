@@ -10,8 +10,9 @@
 // every case has a title, an rfc and a dialogue; a client-direction case has its client: words;
 // a same-segment send follows a send; step lines increase); only run_error escapes expand and
 // match_line; text without '\' and '{' expands to itself; a pattern without '*', '\', '{' and
-// '|' matches its own text. Inputs over 64 KiB are skipped; a pattern with '{' (std::regex) is
-// not matched against a line over 1000 octets (libstdc++'s matcher recurses once per character).
+// '|' matches its own text. Inputs over 64 KiB are skipped; a pattern with '{' (a regex) is not
+// matched against a line over 1000 octets: such a match may run to the matcher's state bound
+// (a quarter of a second), which would starve the rest of the search.
 #include "fuzz_check.hpp"
 
 #include <cstdint>

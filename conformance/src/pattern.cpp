@@ -3,8 +3,14 @@
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/sasl.hpp>
-#include <regex>
 #include <vector>
+
+// Boost.Regex (header-only), not std::regex: libstdc++'s matcher recurses once per character,
+// never gives up on backtracking (31 `*` before a {=…} ran for minutes: AFL++ found it), and
+// overflows a signed integer on a backreference like \18446744073709551610 (UBSan). Boost's
+// matcher keeps its own stack and throws once it has visited a bounded number of states, which
+// the CMake target sets to 10^7 (BOOST_REGEX_MAX_STATE_COUNT; a quarter of a second here).
+#include <boost/regex.hpp>
 
 namespace pop3::conformance {
 namespace {
@@ -93,9 +99,8 @@ std::vector<std::string_view> alternatives(std::string_view pattern) {
     return out;
 }
 
-// Literal text and '*' only: matched without std::regex, whose matcher recurses once per
-// character and would overflow the stack on a long line. Greedy glob with backtracking to the
-// last '*', linear in practice.
+// Literal text and '*' only: matched without a regex, for any length of line. Greedy glob with
+// backtracking to the last '*', linear in practice.
 bool glob_match(std::string_view pattern, std::string_view line) {
     // Split the pattern into literal pieces at unescaped '*'.
     std::vector<std::string> pieces(1);
@@ -122,12 +127,21 @@ bool glob_match(std::string_view pattern, std::string_view line) {
     return pos <= end;
 }
 
-// Lines longer than this are not given to std::regex (see glob_match).
+boost::regex compile(const std::string& re, std::string_view pattern) {
+    try {
+        return boost::regex(re, boost::regex::ECMAScript);
+    } catch (const std::runtime_error& e) { // boost::regex_error
+        throw run_error("bad regular expression in pattern '" +
+                        std::string(pattern.substr(0, 200)) + "': " + e.what());
+    }
+}
+
+// Lines longer than this are not given to the regex matcher (see glob_match).
 constexpr std::size_t max_regex_line = 16 * 1024;
 
 bool match_one(std::string_view pattern, std::string_view line, variables& vars) {
     if (pattern.find('{') == std::string_view::npos) return glob_match(pattern, line);
-    // libstdc++ compiles and runs a regex recursively: bound the pattern as well as the line.
+    // Bound the pattern and the line: past these a regex match mostly runs into the state bound.
     if (pattern.size() > max_regex_line)
         throw run_error("a pattern with {…} longer than " + std::to_string(max_regex_line) +
                         " octets");
@@ -142,7 +156,8 @@ bool match_one(std::string_view pattern, std::string_view line, variables& vars)
         if (c == '\\') {
             re += regex_escape(std::string(1, unescape(pattern, i)));
         } else if (c == '*') {
-            re += "[\\s\\S]*";
+            // "**" means what "*" means; as two loops it would only make failing matches slower.
+            if (!re.ends_with("[\\s\\S]*")) re += "[\\s\\S]*";
         } else if (c == '{') {
             const auto close = find_closing_brace(pattern, i);
             if (close == std::string_view::npos)
@@ -161,18 +176,18 @@ bool match_one(std::string_view pattern, std::string_view line, variables& vars)
             re += regex_escape(std::string(1, c));
         }
     }
-    std::regex compiled;
+    const auto compiled = compile(re, pattern);
+    boost::match_results<std::string_view::const_iterator> m;
     try {
-        compiled = std::regex(re, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-        throw run_error("bad regular expression in pattern '" + std::string(pattern) +
-                        "': " + e.what());
+        if (!boost::regex_match(line.begin(), line.end(), m, compiled)) return false;
+    } catch (const std::runtime_error& e) { // the state bound, or no memory for the stack
+        throw run_error("pattern '" + std::string(pattern.substr(0, 200)) +
+                        "' gave up matching a line of " + std::to_string(line.size()) +
+                        " octets: " + e.what());
     }
-    std::match_results<std::string_view::const_iterator> m;
-    if (!std::regex_match(line.begin(), line.end(), m, compiled)) return false;
     // Our groups are the only capturing ones: a pattern's own regex uses (?:…) (documented).
     for (std::size_t g = 0; g < names.size() && g + 1 < m.size(); ++g)
-        if (!names[g].empty()) vars[names[g]] = m[g + 1].str();
+        if (!names[g].empty()) vars[names[g]] = m[static_cast<int>(g + 1)].str();
     return true;
 }
 
@@ -204,6 +219,24 @@ std::string expand(std::string_view text, const variables& vars) {
         }
     }
     return out;
+}
+
+std::string regex_problem(std::string_view regex) {
+    // Backreferences could only name the runner's own capture groups (a pattern's groups do not
+    // capture), so \1 would mean something other than what its author sees.
+    for (std::size_t i = 0; i + 1 < regex.size(); ++i) {
+        if (regex[i] != '\\') continue;
+        if (regex[i + 1] >= '1' && regex[i + 1] <= '9')
+            return "backreference '\\" + std::string(1, regex[i + 1]) +
+                   "' in {…}: not supported (the runner's own groups are the only capturing ones)";
+        ++i;
+    }
+    try {
+        compile("(" + std::string(regex) + ")", regex);
+        return {};
+    } catch (const run_error& e) {
+        return e.what();
+    }
 }
 
 bool match_line(std::string_view pattern, std::string_view line, variables& vars) {

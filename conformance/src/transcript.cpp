@@ -59,9 +59,13 @@ struct parser {
                 // to the regex, and a nested '{' is not allowed.
                 const auto close = find_closing_brace(text, i);
                 if (close == std::string_view::npos) fail("'{' without a closing '}'");
-                if (text.substr(i + 1, close - i - 1).find('{') != std::string_view::npos)
+                const auto inner = text.substr(i + 1, close - i - 1);
+                if (inner.find('{') != std::string_view::npos)
                     fail("'{' inside '{…}' (regex repetition counts like {2} are not supported; "
                          "use + or *)");
+                if (const auto eq = inner.find('='); eq != std::string_view::npos)
+                    if (const auto problem = regex_problem(inner.substr(eq + 1)); !problem.empty())
+                        fail(problem);
                 i = close;
             } else if (c == '}') {
                 fail("'}' without '{' (escape it as \\})");

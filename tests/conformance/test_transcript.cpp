@@ -97,6 +97,14 @@ TEST_CASE("transcript: malformed files are refused with FILE:LINE: reason") {
     CHECK(parse_error(head + "S: {x\n") == "t.pop3:4: '{' without a closing '}'");
     CHECK(parse_error(head + "S: x}\n").starts_with("t.pop3:4: '}' without '{'"));
     CHECK(parse_error(head + "S: {n=\\d{2}}\n").starts_with("t.pop3:4: '{' inside '{…}'"));
+    // A regex is compiled when the file is read, so its mistakes come with their line.
+    CHECK(parse_error(head + "C: A\nS: +OK {n=(\\d+}\n")
+              .starts_with("t.pop3:5: bad regular expression in pattern '(\\d+'"));
+    // Backreferences are refused (one numbered 18446744073709551610 was an AFL++ finding: a
+    // signed overflow in libstdc++'s regex compiler).
+    CHECK(parse_error(head + "S: {=a\\18446744073709551610}\n")
+              .starts_with("t.pop3:4: backreference '\\1' in {…}: not supported"));
+    CHECK(parse_error(head + "S: {=(?:a)\\\\1}\n") == "(no error)"); // \\ then 1: no backreference
 }
 
 TEST_CASE("transcript: every shipped transcript parses") {
@@ -164,4 +172,9 @@ TEST_CASE("pattern: wildcards, captures, alternatives") {
     CHECK(match_line("{=a || b}", " b", v));
     CHECK(match_line("+OK { || =\\d+} {=\\d+}*", "+OK  || 1 2", v) == false);
     CHECK_THROWS_AS(match_line("{user}" + std::string(20000, 'x'), "x", v), run_error);
+    // Catastrophic backtracking ends in a run_error, not in a hung runner (AFL++ found a
+    // pattern of 31 '*' before a {=…}; std::regex did not return).
+    const std::string as(5000, 'a');
+    CHECK_THROWS_AS(match_line("{=(?:a|a)*b}", as, v), run_error);
+    CHECK_FALSE(match_line(std::string(31, '*') + "RR {=\\[[!-~]+\\]}*", as, v));
 }

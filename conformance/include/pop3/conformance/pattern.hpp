@@ -31,4 +31,8 @@ std::string expand(std::string_view text, const variables& vars);
 // " || " separates alternatives. The whole line must match.
 bool match_line(std::string_view pattern, std::string_view line, variables& vars);
 
+// Why REGEX (the text after '=' in {name=REGEX}) cannot be used, or "" when it can: the
+// transcript parser calls this so that a bad expression is reported with its file and line.
+std::string regex_problem(std::string_view regex);
+
 } // namespace pop3::conformance
