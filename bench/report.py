@@ -7,8 +7,8 @@ Usage: bench/report.py ROWS.tsv OUT.json QUICK
 Exits 1 when a row has no figure (0: the measurement failed); a missed goal is reported, not an
 error.
 
-Each row of ROWS.tsv: id, better (higher|lower), unit, peer, peer value ("" when not measured),
-our value, goal ("ratio>=X", "ours>=X", "ours<X" or "-"), what. The ratio says how many times
+Each row of ROWS.tsv: id, better (higher|lower), unit, peer, peer value ("-" when there is no
+peer or it was left out, "" when its measurement failed), our value ("" when it failed), goal ("ratio>=X", "ours>=X", "ours<X" or "-"), what. The ratio says how many times
 better ours is: ours/peer when higher is better, peer/ours when lower is better. The format of
 results.json is documented in docs/performance.md.
 """
@@ -53,7 +53,8 @@ def commit():
 
 
 def number(text):
-    return float(text) if text else None
+    """None for "-" (no figure wanted); raises ValueError for "" or junk (a failed measurement)."""
+    return None if text == "-" else float(text)
 
 
 def evaluate(goal, ours, ratio):
@@ -92,11 +93,15 @@ def main():
         markdown(sys.argv[2])
         return
     rows_path, out_path, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-    rows = []
+    rows, failed = [], []
     with open(rows_path) as f:
         for line in f:
             ident, better, unit, peer, peer_value, ours, goal, what = line.rstrip("\n").split("\t")
-            peer_value, ours = number(peer_value), float(ours)
+            try:
+                peer_value, ours = number(peer_value), float(ours)
+            except ValueError:
+                failed.append(ident)
+                continue
             ratio = None
             if peer_value:
                 ratio = ours / peer_value if better == "higher" else (peer_value / ours if ours else None)
@@ -135,8 +140,8 @@ def main():
     missed = [r["id"] for r in rows if r["goal_met"] is False]
     if missed:
         print("goals missed: " + ", ".join(missed))
-    # A zero is a measurement that failed (no connection held, no figure), not a slow result.
-    broken = [r["id"] for r in rows if r["ours"] <= 0 or r["peer_value"] == 0]
+    # No figure, or a zero, is a measurement that failed (no connection held), not a slow result.
+    broken = failed + [r["id"] for r in rows if r["ours"] <= 0 or r["peer_value"] == 0]
     if broken:
         print("bench: no figure for " + ", ".join(broken), file=sys.stderr)
         sys.exit(1)

@@ -6,17 +6,18 @@
 #
 # Prints a table and writes bench/results.json (or FILE); docs/performance.md documents both.
 # Builds what it needs with the default preset (GCC 12, RelWithDebInfo) unless --build-dir is
-# given, and installs the peers (Dovecot, python3 for poplib, curl) when they are missing, which
-# needs root, as does Dovecot's master process. Everything listens on 127.0.0.1 only; every
+# given, and installs the peers (Dovecot, python3 for poplib, curl, GNU time) when they are
+# missing, which needs root, as does Dovecot's master process. Everything listens on 127.0.0.1 only; every
 # server it starts is stopped on exit. Each throughput figure is the best of REPS runs (3; 1 with
 # --quick, which also shortens the session runs to 2 s: a check that the suite works, not a
-# measurement). --no-dovecot leaves out the Dovecot row (no root needed then).
+# measurement; it writes build/bench-quick.json unless --out is given). --no-dovecot leaves out
+# the Dovecot row (no root needed then).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
-quick=0 dovecot=1 out=$root/bench/results.json build=
+quick=0 dovecot=1 out= build=
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) quick=1 ;;
@@ -30,12 +31,14 @@ while [ $# -gt 0 ]; do
 done
 reps=3 seconds=10
 [ $quick -eq 1 ] && reps=1 seconds=2
+[ -n "$out" ] || { [ $quick -eq 1 ] && out=$root/build/bench-quick.json || out=$root/bench/results.json; }
+mkdir -p "$(dirname "$out")"
 
 if [ $dovecot -eq 1 ] && [ "$(id -u)" -ne 0 ]; then
     echo "bench/run.sh: the Dovecot row needs root (or pass --no-dovecot)" >&2
     exit 2
 fi
-peers=(python3 curl openssl)
+peers=(python3 curl openssl time)
 [ $dovecot -eq 1 ] && peers+=(dovecot-core dovecot-pop3d)
 bash scripts/install-peers.sh "${peers[@]}"
 
@@ -60,8 +63,9 @@ done
 # the scheduler now and then puts both on one core, and a 30 ms measurement varies by half.
 # The sessions/s row is the exception (see there).
 pin_server=() pin_client=()
-if [ "$(nproc)" -ge 2 ]; then
-    pin_server=(taskset -c "$(($(nproc) - 1))") pin_client=(taskset -c 0)
+read -r first_cpu last_cpu < <(python3 -c 'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[-1])')
+if [ "$first_cpu" != "$last_cpu" ]; then
+    pin_server=(taskset -c "$last_cpu") pin_client=(taskset -c "$first_cpu")
 fi
 client_side() { "${pin_client[@]}" "$@"; }
 
@@ -98,13 +102,17 @@ start_server() {
 stop_server() {
     kill -INT "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
+    local kept=() p
+    for p in "${pids[@]}"; do [ "$p" = "$server_pid" ] || kept+=("$p"); done
+    pids=("${kept[@]}") # a stopped server's pid may be reused by then: never signal it again
 }
 
 # number REGEX: the first group of REGEX (sed -E) in the last line of stdin that matches.
 number() { sed -nE "s#.*$1.*#\1#p" | tail -1; }
 
 # best_of VAR higher|lower REGEX COMMAND...: runs COMMAND $reps times in this shell (so that the
-# servers it starts are known to the cleanup), sets VAR to the best figure.
+# servers it starts are known to the cleanup), sets VAR to the best figure. `set -e` does not
+# reach inside a COMMAND that is a function (it runs under `||`): those return their failures.
 best_of() {
     local var=$1 better=$2 regex=$3 best= v
     shift 3
@@ -196,12 +204,15 @@ stop_server
 echo "== 10,000 messages of 2 KB in one session" >&2
 many() { # WINDOW: a fresh server each time (the session's own maildrop lock)
     start_server many --user u:p --generate 10000:2048
-    client_side "$client" many "$port" u p 10000 "$1"
+    local rc=0
+    client_side "$client" many "$port" u p 10000 "$1" || rc=$?
     stop_server
+    return $rc
 }
 poplib_many() {
     start_server many --user u:p --generate 10000:2048
-    client_side python3 - "$port" <<'PY'
+    local rc=0
+    client_side python3 - "$port" <<'PY' || rc=$?
 import poplib, sys, time
 c = poplib.POP3("127.0.0.1", int(sys.argv[1]))
 c.user("u"); c.pass_("p")
@@ -212,6 +223,7 @@ print(f"poplib: {10000 / (time.perf_counter() - t):.0f} messages/s")
 c.quit()
 PY
     stop_server
+    return $rc
 }
 best_of peer_many higher 'poplib: ([0-9.]+) messages/s' poplib_many
 best_of lockstep higher '= ([0-9.]+) messages/s' many 1
@@ -246,8 +258,9 @@ for u in range(1, 33):
             f.write(body)
 PY
 load_run() { # PORT: sessions/s
+    rm -f "$tmp/load.json"
     "$load" --target "pop3://u%d:p@127.0.0.1:$1" --connections 32 --duration "$seconds" \
-        --mix login,stat,list,uidl,quit --quiet --json "$tmp/load.json" >/dev/null
+        --mix login,stat,list,uidl,quit --quiet --json "$tmp/load.json" >/dev/null || return 1
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"load: {d['sessions_per_s']:.1f} sessions/s, {d['sessions']['failed']} failed\")" "$tmp/load.json"
 }
 users=()
@@ -299,7 +312,7 @@ CONF
         "$dovecot_sessions" "$ours_sessions" "ratio>=3" \
         "sessions/s of login+STAT+LIST+UIDL+QUIT, pop3-load, 32 connections, ${seconds} s"
 else
-    row sessions_vs_dovecot higher sessions/s "Dovecot (not measured: --no-dovecot)" "" \
+    row sessions_vs_dovecot higher sessions/s "Dovecot (not measured: --no-dovecot)" "-" \
         "$ours_sessions" "ratio>=3" \
         "sessions/s of login+STAT+LIST+UIDL+QUIT, pop3-load, 32 connections, ${seconds} s"
 fi
@@ -307,11 +320,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 echo "== concurrent idle connections held by the mock server" >&2
 start_server idle --user u:p --generate 1:100
-idle_out=$(client_side "$bench" idle "$port" 10000)
+idle_out=$(client_side "$bench" idle "$port" 10000) || true # exit 1 when one failed: held < N
 stop_server
 held=$(number 'idle: ([0-9]+) connections held' <<<"$idle_out")
 grep -q 'server responsive: yes' <<<"$idle_out" || held=0
-row idle_connections higher connections "-" "" "$held" "ours>=10000" \
+row idle_connections higher connections "-" "-" "$held" "ours>=10000" \
     "idle connections held at once by the mock server (each greeted, then a full session still served)"
 
 # ---------------------------------------------------------------------------------------------

@@ -59,12 +59,14 @@ bool is_ip_address(const std::string& host) {
 // A large buffered RETR spent about as long taking the page faults of its fresh result buffer
 // as receiving the message (22 ms of ~57 ms for 50 MB here, one fault per 4 KiB page).
 // Transparent huge pages on the buffer's 2 MiB-aligned middle make that one fault per 2 MiB
-// where THP is "madvise" or "always" (Debian's default is "madvise"); elsewhere the advice is
+// where THP is "madvise" (as on the machine measured) or "always"; elsewhere the advice is
 // ignored. Faulting the pages in on a second thread (MADV_POPULATE_WRITE) was tried first: it
-// competed with the server for the cores and was slower than huge pages alone.
+// competed with the server for the cores and was slower than huge pages alone. Only above
+// glibc's largest mmap threshold (32 MiB), so the advice lands on the buffer's own mapping,
+// which goes away with it, never on the shared heap.
 void advise_huge_pages(char* data, std::size_t size) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    constexpr std::size_t min_size = 8u << 20;
+    constexpr std::size_t min_size = 32u << 20;
     constexpr std::uintptr_t huge_page = 2u << 20; // x86-64 and arm64 with 4 KiB pages
     if (size < min_size) return;
     const auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge_page - 1) & ~(huge_page - 1);

@@ -8,8 +8,9 @@
 // Boost.Regex (header-only), not std::regex: libstdc++'s matcher recurses once per character,
 // never gives up on backtracking (31 `*` before a {=…} ran for minutes: AFL++ found it), and
 // overflows a signed integer on a backreference like \18446744073709551610 (UBSan). Boost's
-// matcher keeps its own stack and throws once it has visited a bounded number of states, which
-// the CMake target sets to 10^7 (BOOST_REGEX_MAX_STATE_COUNT; a quarter of a second here).
+// matcher keeps its own stack and throws after visiting max(N*S*S, min(N*N, 10^7)) states for
+// a line of N octets and a regex of S (BOOST_REGEX_MAX_STATE_COUNT is set to 10^7 by CMake);
+// match_one bounds N*S*S itself (max_regex_work), which Boost leaves open.
 #include <boost/regex.hpp>
 
 namespace pop3::conformance {
@@ -127,9 +128,18 @@ bool glob_match(std::string_view pattern, std::string_view line) {
     return pos <= end;
 }
 
+// ECMAScript as std::regex read it: Boost's ECMAScript is its Perl syntax, where '.' would
+// match CR and LF and '^'/'$' every line of a multi-line subject.
+constexpr auto regex_flags =
+    boost::regex::ECMAScript | boost::regex::no_mod_s | boost::regex::no_mod_m;
+
+// Boost's state bound grows with N*S*S (line length times regex length squared); past this the
+// match is refused before it starts, so that a pathological one ends in about a second.
+constexpr double max_regex_work = 5e7;
+
 boost::regex compile(const std::string& re, std::string_view pattern) {
     try {
-        return boost::regex(re, boost::regex::ECMAScript);
+        return boost::regex(re, regex_flags);
     } catch (const std::runtime_error& e) { // boost::regex_error
         throw run_error("bad regular expression in pattern '" +
                         std::string(pattern.substr(0, 200)) + "': " + e.what());
@@ -177,6 +187,15 @@ bool match_one(std::string_view pattern, std::string_view line, variables& vars)
         }
     }
     const auto compiled = compile(re, pattern);
+    if (compiled.mark_count() != names.size())
+        throw run_error("a regular expression in pattern '" + std::string(pattern.substr(0, 200)) +
+                        "' has a capturing group of its own: use (?:…)");
+    const double work = double(line.size()) * double(re.size()) * double(re.size());
+    if (work > max_regex_work)
+        throw run_error("pattern '" + std::string(pattern.substr(0, 200)) + "' (a regex of " +
+                        std::to_string(re.size()) + " octets) is too costly to match against a " +
+                        "line of " + std::to_string(line.size()) +
+                        " octets; shorten the regex or split the pattern");
     boost::match_results<std::string_view::const_iterator> m;
     try {
         if (!boost::regex_match(line.begin(), line.end(), m, compiled)) return false;
@@ -222,17 +241,37 @@ std::string expand(std::string_view text, const variables& vars) {
 }
 
 std::string regex_problem(std::string_view regex) {
-    // Backreferences could only name the runner's own capture groups (a pattern's groups do not
-    // capture), so \1 would mean something other than what its author sees.
-    for (std::size_t i = 0; i + 1 < regex.size(); ++i) {
-        if (regex[i] != '\\') continue;
-        if (regex[i + 1] >= '1' && regex[i + 1] <= '9')
-            return "backreference '\\" + std::string(1, regex[i + 1]) +
-                   "' in {…}: not supported (the runner's own groups are the only capturing ones)";
-        ++i;
+    // Backreferences and recursion could only name the runner's own capture groups (a
+    // pattern's groups do not capture), so they would mean something other than what their
+    // author sees; only non-capturing groups and lookaround are allowed after "(?".
+    bool in_class = false;
+    for (std::size_t i = 0; i < regex.size(); ++i) {
+        const char c = regex[i];
+        if (c == '\\' && i + 1 < regex.size()) {
+            const char e = regex[++i];
+            if ((e >= '1' && e <= '9') || e == 'g' || e == 'k')
+                return "backreference '\\" + std::string(1, e) +
+                       "' in {…}: not supported (the runner's own groups are the only capturing "
+                       "ones)";
+        } else if (in_class) {
+            in_class = c != ']';
+        } else if (c == '[') {
+            in_class = true;
+            if (i + 1 < regex.size() && regex[i + 1] == '^') ++i;
+            if (i + 1 < regex.size() && regex[i + 1] == ']') ++i; // "[]…]": ']' is a member
+        } else if (c == '(' && regex.substr(i + 1, 1) == "?") {
+            const auto kind = regex.substr(i + 2, 2);
+            if (!kind.starts_with(":") && !kind.starts_with("=") && !kind.starts_with("!") &&
+                kind != "<=" && kind != "<!")
+                return "'(?" + std::string(kind.substr(0, 1)) +
+                       "' in {…}: only (?:…), (?=…), (?!…), (?<=…) and (?<!…) are supported";
+        }
     }
     try {
-        compile("(" + std::string(regex) + ")", regex);
+        const auto compiled = compile("(" + std::string(regex) + ")", regex);
+        if (compiled.mark_count() != 1)
+            return "a capturing group inside {…}: use (?:…) (the runner's own group is the only "
+                   "capturing one)";
         return {};
     } catch (const run_error& e) {
         return e.what();

@@ -105,6 +105,12 @@ TEST_CASE("transcript: malformed files are refused with FILE:LINE: reason") {
     CHECK(parse_error(head + "S: {=a\\18446744073709551610}\n")
               .starts_with("t.pop3:4: backreference '\\1' in {…}: not supported"));
     CHECK(parse_error(head + "S: {=(?:a)\\\\1}\n") == "(no error)"); // \\ then 1: no backreference
+    CHECK(parse_error(head + "S: {=a\\k<n>}\n").starts_with("t.pop3:4: backreference '\\k'"));
+    CHECK(parse_error(head + "S: {n=(a)b}\n")
+              .starts_with("t.pop3:4: a capturing group inside {…}: use (?:…)"));
+    CHECK(parse_error(head + "S: {=(?<n>a)}\n").starts_with("t.pop3:4: '(?<' in {…}: only"));
+    CHECK(parse_error(head + "S: {=(?R)}\n").starts_with("t.pop3:4: '(?R' in {…}: only"));
+    CHECK(parse_error(head + "S: {=[(?R)](?<!x)(?=y)(?!z)(?<=w)}\n") == "(no error)");
 }
 
 TEST_CASE("transcript: every shipped transcript parses") {
@@ -177,4 +183,11 @@ TEST_CASE("pattern: wildcards, captures, alternatives") {
     const std::string as(5000, 'a');
     CHECK_THROWS_AS(match_line("{=(?:a|a)*b}", as, v), run_error);
     CHECK_FALSE(match_line(std::string(31, '*') + "RR {=\\[[!-~]+\\]}*", as, v));
+    // Boost's own bound grows with the square of the regex: a long regex on a long line is
+    // refused before it starts.
+    CHECK_THROWS_AS(match_line("{=(?:" + std::string(600, 'a') + ")*}", as, v), run_error);
+    // ECMAScript as before: '.' does not match CR or LF, '$' is the end of the line only.
+    CHECK_FALSE(match_line("-ERR {=.*}", "-ERR x\ry", v));
+    CHECK_FALSE(match_line("{=x$}*", "x\ny", v));
+    CHECK(match_line("-ERR {=.*}", "-ERR xy", v));
 }
