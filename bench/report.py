@@ -139,7 +139,8 @@ def main():
     print(f"written: {out_path}")
     missed = [r["id"] for r in rows if r["goal_met"] is False]
     if missed:
-        print("goals missed: " + ", ".join(missed))
+        print("goals missed" + (" (a --quick run is not a measurement)" if quick else "") + ": " +
+              ", ".join(missed))
     # No figure, or a zero, is a measurement that failed (no connection held), not a slow result.
     broken = failed + [r["id"] for r in rows if r["ours"] <= 0 or r["peer_value"] == 0]
     if broken:
