@@ -212,10 +212,31 @@ bool match_one(std::string_view pattern, std::string_view line, variables& vars)
 
 } // namespace
 
+std::size_t repetition_count_length(std::string_view text, std::size_t pos) noexcept {
+    constexpr std::size_t max_digits = 4;
+    if (pos >= text.size() || text[pos] != '{') return 0;
+    std::size_t i = pos + 1;
+    const auto digits = [&] {
+        const std::size_t from = i;
+        while (i < text.size() && i - from < max_digits + 1 && text[i] >= '0' && text[i] <= '9')
+            ++i;
+        return i - from;
+    };
+    const auto first = digits();
+    if (first == 0 || first > max_digits) return 0;
+    if (i < text.size() && text[i] == ',') {
+        ++i;
+        if (digits() > max_digits) return 0;
+    }
+    return i < text.size() && text[i] == '}' ? i + 1 - pos : 0;
+}
+
 std::size_t find_closing_brace(std::string_view text, std::size_t open) noexcept {
     for (std::size_t i = open + 1; i < text.size(); ++i) {
         if (text[i] == '\\')
             ++i;
+        else if (const auto count = repetition_count_length(text, i); count != 0)
+            i += count - 1;
         else if (text[i] == '}')
             return i;
     }

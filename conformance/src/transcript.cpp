@@ -60,9 +60,15 @@ struct parser {
                 const auto close = find_closing_brace(text, i);
                 if (close == std::string_view::npos) fail("'{' without a closing '}'");
                 const auto inner = text.substr(i + 1, close - i - 1);
-                if (inner.find('{') != std::string_view::npos)
-                    fail("'{' inside '{…}' (regex repetition counts like {2} are not supported; "
-                         "use + or *)");
+                for (std::size_t k = 0; k < inner.size(); ++k) {
+                    if (inner[k] == '\\')
+                        ++k;
+                    else if (const auto count = repetition_count_length(inner, k); count != 0)
+                        k += count - 1;
+                    else if (inner[k] == '{')
+                        fail("'{' inside '{…}': only a regex repetition count ({2}, {1,70}, {3,}) "
+                             "may stand there (\\x7B is a literal '{')");
+                }
                 if (const auto eq = inner.find('='); eq != std::string_view::npos)
                     if (const auto problem = regex_problem(inner.substr(eq + 1)); !problem.empty())
                         fail(problem);

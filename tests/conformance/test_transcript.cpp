@@ -96,7 +96,10 @@ TEST_CASE("transcript: malformed files are refused with FILE:LINE: reason") {
     CHECK(parse_error(head + "C: a\\\n") == "t.pop3:4: '\\' at the end of the line");
     CHECK(parse_error(head + "S: {x\n") == "t.pop3:4: '{' without a closing '}'");
     CHECK(parse_error(head + "S: x}\n").starts_with("t.pop3:4: '}' without '{'"));
-    CHECK(parse_error(head + "S: {n=\\d{2}}\n").starts_with("t.pop3:4: '{' inside '{…}'"));
+    // Repetition counts are the only braces a regex may hold.
+    CHECK(parse_error(head + "S: {n=\\d{2}} {=[!-~]{1,70}} {=x{3,}}\n") == "(no error)");
+    CHECK(parse_error(head + "S: {n=a{b}}\n").starts_with("t.pop3:4: '{' inside '{…}': only"));
+    CHECK(parse_error(head + "S: {n=a{12345}}\n").starts_with("t.pop3:4: '{' inside '{…}'"));
     // A regex is compiled when the file is read, so its mistakes come with their line.
     CHECK(parse_error(head + "C: A\nS: +OK {n=(\\d+}\n")
               .starts_with("t.pop3:5: bad regular expression in pattern '(\\d+'"));

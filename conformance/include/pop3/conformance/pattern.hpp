@@ -17,7 +17,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// The '}' that closes the '{' at `open`, skipping backslash-escaped characters; npos if none.
+// The length of the regex repetition count ({m}, {m,} or {m,n}, at most 4 digits each) that
+// starts at `pos`, or 0 when none does.
+std::size_t repetition_count_length(std::string_view text, std::size_t pos) noexcept;
+
+// The '}' that closes the '{' at `open`, skipping backslash-escaped characters and repetition
+// counts inside; npos if none.
 std::size_t find_closing_brace(std::string_view text, std::size_t open) noexcept;
 
 // Resolves \r \n \0 \t \xHH \\ \* \{ \} \| and {…}: {name} is a variable; {apop(ts)} the APOP
