@@ -7,11 +7,11 @@
 # Prints a table and writes bench/results.json (or FILE); docs/performance.md documents both.
 # Builds what it needs with the default preset (GCC 12, RelWithDebInfo) unless --build-dir is
 # given, and installs the peers (Dovecot, python3 for poplib, curl, GNU time) when they are
-# missing, which needs root, as does Dovecot's master process. Everything listens on 127.0.0.1 only; every
-# server it starts is stopped on exit. Each throughput figure is the best of REPS runs (3; 1 with
+# missing, which needs root, as does Dovecot's master process. Everything listens on 127.0.0.1
+# only; every server it starts is stopped on exit. Each figure is the best of 3 runs (1 with
 # --quick, which also shortens the session runs to 2 s: a check that the suite works, not a
-# measurement; it writes build/bench-quick.json unless --out is given). --no-dovecot leaves out
-# the Dovecot row (no root needed then).
+# measurement; it writes build/bench-quick.json unless --out is given). --no-dovecot leaves
+# out the Dovecot row (no root needed then).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
