@@ -36,8 +36,9 @@ struct parser {
     }
 
     // Checks the {…} and escape syntax of a C:/S: text now, so that mistakes are reported with
-    // their line before anything runs.
-    void check_text(std::string_view text) const {
+    // their line before anything runs. In a pattern (a line the runner expects) {name=REGEX} is
+    // a regex and is compiled; in a line it sends, '=' may be part of a function's argument.
+    void check_text(std::string_view text, bool pattern) const {
         for (std::size_t i = 0; i < text.size(); ++i) {
             const char c = text[i];
             if (c == '\\') {
@@ -69,7 +70,7 @@ struct parser {
                         fail("'{' inside '{…}': only a regex repetition count ({2}, {1,70}, {3,}) "
                              "may stand there (\\x7B is a literal '{')");
                 }
-                if (const auto eq = inner.find('='); eq != std::string_view::npos)
+                if (const auto eq = inner.find('='); pattern && eq != std::string_view::npos)
                     if (const auto problem = regex_problem(inner.substr(eq + 1)); !problem.empty())
                         fail(problem);
                 i = close;
@@ -137,11 +138,12 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
         auto& c = cases.back();
 
         // Dialogue lines: keep everything after "X: " exactly (only one space is eaten).
-        auto dialogue = [&](std::string_view prefix) -> std::optional<std::string> {
+        auto dialogue = [&](std::string_view prefix,
+                            bool pattern = false) -> std::optional<std::string> {
             if (!raw.starts_with(prefix)) return std::nullopt;
             auto rest = raw.substr(prefix.size());
             if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-            p.check_text(rest);
+            p.check_text(rest, pattern);
             return std::string(rest);
         };
         step s;
@@ -154,10 +156,10 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
         auto prefix = [](char who, std::string_view rest) {
             return std::string(1, who) + std::string(rest);
         };
-        if (auto t = dialogue(prefix(peer, "*:"))) {
+        if (auto t = dialogue(prefix(peer, "*:"), true)) {
             s.what = step::kind::expect_any;
             s.text = *t;
-        } else if (auto t1 = dialogue(prefix(peer, ":"))) {
+        } else if (auto t1 = dialogue(prefix(peer, ":"), true)) {
             s.what = step::kind::expect;
             s.text = *t1;
         } else if (auto t2 = dialogue(prefix(mine, "+:"))) {
