@@ -54,7 +54,8 @@ struct mirror {
     std::string input;
     bool discarding = false;
     bool sasl = false;
-    std::size_t errors = 0; // consecutive -ERR replies
+    std::size_t errors = 0;        // consecutive -ERR replies
+    std::size_t failed_logins = 0; // closing replies seen
 };
 
 struct decoded {
@@ -154,6 +155,16 @@ public:
         }
     }
 
+    // After max_failed_logins failed logins the last -ERR says so and the session closes.
+    bool closed_after_failed_logins(const decoded& d, pop3::mock::memory_driver& driver) {
+        if (d.status != pop3::reply_status::err ||
+            d.text.find("failed logins, closing the connection") == std::string::npos)
+            return false;
+        FUZZ_CHECK(++m_.failed_logins == 1); // once, and the end
+        FUZZ_CHECK(all_read() && driver.closed());
+        return true;
+    }
+
     bool too_many_errors(pop3::mock::memory_driver& driver) {
         if (m_.errors < config_.max_consecutive_errors) return false;
         const auto d = next_reply(reply_shape::single_line);
@@ -171,6 +182,7 @@ private:
             const auto d = next_reply(reply_shape::sasl);
             m_.sasl = d.status == pop3::reply_status::continuation;
             if (d.status == pop3::reply_status::ok) login_check(d);
+            if (closed_after_failed_logins(d, driver)) return false;
             return !too_many_errors(driver);
         }
         std::error_code ec;
@@ -220,6 +232,7 @@ private:
         case pop3::command_id::apop:
         case pop3::command_id::auth:
             if (ok && cmd.arg_count > 0) login_check(d);
+            if (closed_after_failed_logins(d, driver)) return false;
             break;
         default: break;
         }

@@ -39,15 +39,27 @@ multiline split_lines(std::string response, std::string_view content, std::uint6
     return m;
 }
 
-// "+OK 120 octets" -> 120; nullopt when the text does not announce a size that way.
-std::optional<std::uint64_t> announced(std::string_view text) {
+// What "+OK n octets" says: no count ("+OK message follows"), a count, or a count that is no
+// number of octets ("+OK -5 octets", "+OK 18446744073709551616 octets").
+struct octet_announcement {
+    bool present = false; // the text has the form "TOKEN octets ..."
+    std::optional<std::uint64_t> count;
+};
+octet_announcement announced(std::string_view text) {
     std::string_view rest = text;
-    const auto n = parse_decimal(next_token(rest));
-    if (!n || !iequals(next_token(rest), "octets")) return std::nullopt;
-    return n;
+    const auto token = next_token(rest);
+    if (!iequals(next_token(rest), "octets")) return {};
+    return {true, parse_decimal(token)};
 }
+// The announced size for buffer sizing and progress; 0 when unknown or malformed.
 std::uint64_t announced_octets(std::string_view text) {
-    return announced(text).value_or(0);
+    return announced(text).count.value_or(0);
+}
+
+// Server text (a status line, a listing line) as it may appear in a message or in debug
+// output: control and non-ASCII octets escaped, never written to a terminal raw.
+std::string shown(std::string_view server_text) {
+    return escape_for_display(server_text, std::string::npos);
 }
 
 bool is_ip_address(const std::string& host) {
@@ -280,10 +292,10 @@ struct client::impl {
         }
         if (opt.debuglevel > 0)
             for (const auto& r : batch) {
-                debug() << "*resp* " << r.result.line << '\n';
+                debug() << "*resp* " << shown(r.result.line) << '\n';
                 if (opt.debuglevel > 1 && !r.result.body.empty())
                     for (const auto& l : split_lines({}, r.result.body, 0).lines)
-                        debug() << "*get* " << l << '\n';
+                        debug() << "*get* " << shown(l) << '\n';
             }
     }
 
@@ -300,20 +312,28 @@ struct client::impl {
         return std::string(l);
     }
 
-    // RETR's "+OK n octets" must match what came (the connection stays in step either way).
+    // RETR's "+OK n octets" must match what came (the connection stays in step either way). A
+    // count that is no number ("-5", past 2^64-1) cannot match: it fails the same check.
     void check_octets(const reply& r, std::uint64_t received) const {
         if (!opt.verify_octet_counts) return;
-        const auto n = announced(r.text);
-        if (n && *n != received)
+        const auto a = announced(r.text);
+        if (!a.present) return;
+        if (!a.count)
             throw protocol_error(error::octet_count_mismatch,
-                                 "RETR: the server announced " + std::to_string(*n) +
+                                 "RETR: the server announced a malformed octet count: '" +
+                                     shown(r.text) + "'",
+                                 r.line);
+        if (*a.count != received)
+            throw protocol_error(error::octet_count_mismatch,
+                                 "RETR: the server announced " + std::to_string(*a.count) +
                                      " octets and sent " + std::to_string(received),
                                  r.line);
     }
 
+    // A -ERR: the message shows the line escaped; response() keeps it as it came.
     static void check_ok(const reply& r) {
         if (r.ok()) return;
-        throw protocol_error(error::server_error, r.line, r.line, r.code_kind, r.code);
+        throw protocol_error(error::server_error, shown(r.line), r.line, r.code_kind, r.code);
     }
 
     request make(command_id id, std::initializer_list<std::string_view> args) {
@@ -324,6 +344,7 @@ struct client::impl {
         format_command(id, a, r.line, ec, opt.protocol_limits, &diag);
         if (ec) throw protocol_error(ec, diag.to_string()); // nothing was sent: still usable
         r.shape = expected_reply(id, a.size());
+        r.listing = carries_listing(id, a.size());
         return r;
     }
 
@@ -406,7 +427,7 @@ struct client::impl {
         }
         if (!r.result.ok()) {
             session.mark_unusable();
-            throw protocol_error(error::stls_unavailable, "STLS refused: " + r.result.line,
+            throw protocol_error(error::stls_unavailable, "STLS refused: " + shown(r.result.line),
                                  r.result.line, r.result.code_kind, r.result.code);
         }
         // Capabilities learned in plaintext may have been forged: forget them and ask again.
@@ -475,7 +496,7 @@ std::string client::apop(std::string_view name, std::string_view secret) {
     const auto ts = apop_timestamp(impl_->welcome);
     if (!ts)
         throw protocol_error(error::no_apop_timestamp,
-                             "APOP: the greeting has no <timestamp>: " + impl_->welcome);
+                             "APOP: the greeting has no <timestamp>: " + shown(impl_->welcome));
     const auto digest = apop_digest(*ts, secret);
     return impl_->command(command_id::apop, {name, digest}).line;
 }
@@ -547,11 +568,11 @@ std::string client::auth(sasl_mechanism mechanism, std::string_view name, std::s
             case 0: response = *initial; break;
             case 1:
                 response = scram->client_final(challenge, ec, &diag);
-                if (ec) abort_exchange(ec, "AUTH SCRAM-SHA-256: " + diag.message);
+                if (ec) abort_exchange(ec, "AUTH SCRAM-SHA-256: " + shown(diag.message));
                 break;
             case 2:
                 if (!scram->verify_server_final(challenge, ec, &diag))
-                    abort_exchange(ec, "AUTH SCRAM-SHA-256: " + diag.message);
+                    abort_exchange(ec, "AUTH SCRAM-SHA-256: " + shown(diag.message));
                 server_verified = true; // answered with an empty response (RFC 5034 §4)
                 break;
             default:
@@ -763,6 +784,16 @@ sansio::reply client::raw(std::string_view line, bool multi) {
                                  "raw: the line contains CR, LF or NUL");
     request r{std::string(line) + "\r\n",
               multi ? reply_shape::multi_line : reply_shape::single_line};
+    if (multi) { // a listing is bounded as such, whichever way it was asked for
+        std::string_view rest = line;
+        const auto* known = find_command(next_token(rest));
+        std::size_t args = 0;
+        while (!rest.empty()) {
+            next_token(rest);
+            ++args;
+        }
+        r.listing = known && carries_listing(known->id, args);
+    }
     impl_->run({&r, 1});
     return std::move(r.result);
 }

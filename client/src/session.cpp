@@ -60,8 +60,16 @@ bool client_session::parse_buffered(std::error_code& ec) {
         const std::string_view pending(in_.data() + begin_, end_ - begin_);
         const auto step = reader_.read(pending, ec, &diag_);
         if (step.event == reply_event::body) {
+            const std::size_t listing_cap = options_.protocol_limits.max_listing_octets;
             if (req.sink) {
                 req.sink(step.data);
+            } else if (req.listing && listing_cap < options_.max_buffered_body &&
+                       req.result.body.size() + step.data.size() > listing_cap) {
+                ec = error::reply_too_large;
+                diag_.set("a listing grew past " + std::to_string(listing_cap) +
+                              " octets (max_listing_octets)",
+                          {});
+                return false;
             } else if (req.result.body.size() + step.data.size() > options_.max_buffered_body) {
                 ec = error::reply_too_large;
                 diag_.set("a multi-line reply grew past " +

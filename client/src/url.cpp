@@ -6,19 +6,13 @@
 namespace pop3 {
 namespace {
 
-// The URL as it may be shown: a password never reaches an error message.
-std::string redacted(std::string_view url) {
-    std::string out(url);
-    const auto start = out.find("://");
-    const auto at = out.rfind('@');
-    if (start == std::string::npos || at == std::string::npos || at < start) return out;
-    const auto colon = out.find(':', start + 3);
-    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "****");
-    return out;
+bool is_scheme_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '+' ||
+           c == '-' || c == '.';
 }
 
 [[noreturn]] void bad(std::string_view url, const std::string& why) {
-    throw std::invalid_argument("bad POP URL '" + redacted(url) + "': " + why);
+    throw std::invalid_argument("bad POP URL '" + redact_pop_url(url) + "': " + why);
 }
 
 std::string percent_decode(std::string_view in, std::string_view url) {
@@ -41,6 +35,28 @@ std::string percent_decode(std::string_view in, std::string_view url) {
 }
 
 } // namespace
+
+std::string redact_pop_url(std::string_view url) {
+    // Whatever precedes the last '@' may hold a password, even in a URL that does not parse.
+    const auto at = url.rfind('@');
+    if (at == std::string_view::npos) return std::string(url); // no user information
+    std::size_t from = 0;
+    if (const auto sep = url.find("://"); sep != std::string_view::npos && sep < at) {
+        // SCHEME://USER:PASSWORD@...: the user stays, the password goes.
+        const auto colon = url.find(':', sep + 3);
+        if (colon >= at) return std::string(url); // no password
+        from = colon + 1;
+    } else {
+        // Malformed (pop3:/u:pw@h, u:pw@h): keep "SCHEME:" and slashes, mask the rest.
+        std::size_t i = 0;
+        while (i < at && is_scheme_char(url[i]))
+            ++i;
+        if (i > 0 && i < at && url[i] == ':') from = i + 1;
+        while (from < at && url[from] == '/')
+            ++from;
+    }
+    return std::string(url.substr(0, from)) + "****" + std::string(url.substr(at));
+}
 
 pop_url parse_pop_url(std::string_view url) {
     pop_url u;

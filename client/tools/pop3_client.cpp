@@ -1,13 +1,17 @@
 // pop3-client: the POP3 client library as a program for scripts. One connection, the commands
 // given in order, then QUIT. See --help; the command line is a contract that scripts rely on.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <ostream>
 #include <pop3/client/client.hpp>
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/command.hpp>
+#include <pop3/protocol/error.hpp>
+#include <pop3/protocol/program_output.hpp>
 #include <pop3/protocol/sasl.hpp>
 #include <pop3/protocol/text.hpp>
 #include <stdexcept>
@@ -42,6 +46,9 @@ Options (anywhere on the line):
                       default: USER/PASS, or the URL's ;AUTH=
   --timeout SECONDS   connect timeout, and how long to wait for the server to make progress
                       (accept or send bytes) during a command (default 60; 0: no limit)
+  --max-listing SIZE  the most a listing (list, uidl, capa, and raw of LIST, UIDL, CAPA, LANG
+                      or AUTH) may hold, in octets or with K, M or G (KiB, MiB, GiB); a longer
+                      one is an error (default 64M; retr and top stream and have no limit)
   -v, --verbose       show the dialogue on stderr (passwords and SASL responses masked)
   -h, --help          this text
 
@@ -58,6 +65,11 @@ Commands:
   rset          unmark deleted messages; prints the reply line
   raw 'LINE'    sends LINE as is; prints the status line, then the body lines when LINE is a
                 command with a multi-line reply (CAPA, LIST, UIDL without argument, RETR, TOP)
+
+Text from the server (reply lines, listings, capabilities, error messages, -v output) is
+printed with CR, LF, NUL and \ as \r \n \0 \\, and other control or non-ASCII octets as \xHH,
+so a server cannot send escape sequences to the terminal. The message content that retr, top
+and raw 'RETR N' or raw 'TOP N L' print is data: it is written unchanged.
 
 Exit status:
   0  every command succeeded
@@ -96,18 +108,6 @@ struct options {
     pop3::sasl_mechanism mechanism = pop3::sasl_mechanism::plain;
     std::vector<step> steps;
 };
-
-// The URL with its password replaced, for error messages.
-std::string masked_url(std::string_view url) {
-    const auto sep = url.find("://");
-    const auto at = url.rfind('@');
-    if (sep == std::string_view::npos || at == std::string_view::npos || at < sep) {
-        return std::string(url);
-    }
-    const auto colon = url.find(':', sep + 3);
-    if (colon == std::string_view::npos || colon > at) return std::string(url);
-    return std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
-}
 
 // Whether the URL names a port (parse_pop_url always fills one in from the scheme).
 bool has_explicit_port(std::string_view url) {
@@ -152,6 +152,28 @@ std::chrono::milliseconds parse_timeout(const std::string& v) {
     return std::chrono::milliseconds(ms > 0 ? ms : 1);
 }
 
+// "65536", "512K", "64M", "1G": octets, or KiB, MiB, GiB; at least 1.
+std::size_t parse_size(const std::string& flag, const std::string& v) {
+    std::string_view digits = v;
+    unsigned shift = 0;
+    if (!digits.empty()) {
+        switch (digits.back()) {
+        case 'k':
+        case 'K': shift = 10; break;
+        case 'm':
+        case 'M': shift = 20; break;
+        case 'g':
+        case 'G': shift = 30; break;
+        default: break;
+        }
+        if (shift != 0) digits.remove_suffix(1);
+    }
+    const auto n = pop3::parse_decimal(digits);
+    if (!n || *n == 0 || *n > (std::numeric_limits<std::size_t>::max() >> shift))
+        throw cli_error(flag + ": expected a size in octets (or with K, M or G), got '" + v + "'");
+    return static_cast<std::size_t>(*n) << shift;
+}
+
 std::string message_number_arg(const std::string& command, const char* arg) {
     if (!arg) throw cli_error(command + ": missing message number N");
     if (!pop3::parse_message_number(arg))
@@ -164,7 +186,7 @@ options parse_args(int argc, char** argv) {
     options o;
     std::optional<std::string> url;
     bool tls = false, starttls = false, insecure = false;
-    std::optional<std::string> ca, auth, timeout;
+    std::optional<std::string> ca, auth, timeout, max_listing;
     bool verbose = false;
 
     for (int i = 1; i < argc; ++i) {
@@ -183,7 +205,7 @@ options parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
-            std::exit(0);
+            std::exit(pop3::exit_code_after_stdout("pop3-client", 0));
         }
         if (a.size() > 1 && a[0] == '-') {
             if (a == "--tls")
@@ -200,6 +222,8 @@ options parse_args(int argc, char** argv) {
                 auth = *v2;
             else if (auto v3 = value("--timeout"))
                 timeout = *v3;
+            else if (auto v4 = value("--max-listing"))
+                max_listing = *v4;
             else
                 throw cli_error("unknown option '" + a + "'");
             continue;
@@ -270,9 +294,10 @@ options parse_args(int argc, char** argv) {
     try {
         o.url = pop3::parse_pop_url(*url);
     } catch (const std::invalid_argument& e) {
-        // The library's message quotes the URL, password included.
+        // The library's message quotes the URL with the password masked; should it quote the
+        // URL as given anywhere, mask that too.
         std::string what = e.what();
-        const auto masked = masked_url(*url);
+        const auto masked = pop3::redact_pop_url(*url);
         for (auto p = what.find(*url); p != std::string::npos;
              p = what.find(*url, p + masked.size()))
             what.replace(p, url->size(), masked);
@@ -300,6 +325,11 @@ options parse_args(int argc, char** argv) {
     }
     c.tls_settings.verify = !insecure;
     c.connect_timeout = c.operation_timeout = parse_timeout(timeout.value_or("60"));
+    if (max_listing) {
+        c.protocol_limits.max_listing_octets = parse_size("--max-listing", *max_listing);
+        // Listings are the only replies pop3-client keeps in memory but raw's.
+        c.max_buffered_body = std::max(c.max_buffered_body, c.protocol_limits.max_listing_octets);
+    }
     if (verbose) {
         c.debuglevel = 1;
         c.debug_stream = &std::cerr;
@@ -373,6 +403,16 @@ void write_line(std::string_view line) {
     write_out("\n");
 }
 
+// Server text is never written raw: escape_for_display() turns control octets (ESC of a
+// terminal escape sequence included) and non-ASCII octets into \xHH.
+std::string shown(std::string_view server_text) {
+    return pop3::escape_for_display(server_text, std::string::npos);
+}
+
+void write_server_line(std::string_view line) {
+    write_line(shown(line));
+}
+
 void for_each_line(std::string_view body, void (*f)(std::string_view)) {
     while (!body.empty()) {
         const auto eol = body.find('\n');
@@ -421,7 +461,7 @@ bool run_step(pop3::client& c, const step& s) {
             std::string line = keyword;
             for (const auto& a : args)
                 line += " " + a;
-            write_line(line);
+            write_server_line(line);
         }
         break;
     }
@@ -442,17 +482,17 @@ bool run_step(pop3::client& c, const step& s) {
     case op::uidl:
         if (!s.arg1.empty()) {
             const auto e = c.uidl_one(s.arg1);
-            write_line(std::to_string(e.message) + " " + e.uid);
+            write_server_line(std::to_string(e.message) + " " + e.uid);
         } else {
             for (const auto& e : c.uidl().entries)
-                write_line(std::to_string(e.message) + " " + e.uid);
+                write_server_line(std::to_string(e.message) + " " + e.uid);
         }
         break;
     case op::retr: c.retr(s.arg1, write_out); break;
     case op::top: c.top(s.arg1, *pop3::parse_decimal(s.arg2), write_out); break;
-    case op::dele: write_line(c.dele(s.arg1)); break;
-    case op::noop: write_line(c.noop()); break;
-    case op::rset: write_line(c.rset()); break;
+    case op::dele: write_server_line(c.dele(s.arg1)); break;
+    case op::noop: write_server_line(c.noop()); break;
+    case op::rset: write_server_line(c.rset()); break;
     case op::raw: {
         std::string_view rest = s.arg1;
         const auto keyword = pop3::next_token(rest);
@@ -465,11 +505,14 @@ bool run_step(pop3::client& c, const step& s) {
         const bool multi =
             info && pop3::expected_reply(info->id, args) == pop3::reply_shape::multi_line;
         const auto r = c.raw(s.arg1, multi);
-        write_line(r.line);
-        if (multi && r.ok()) for_each_line(r.body, write_line);
+        write_server_line(r.line);
+        // A listing is server text; RETR's and TOP's body is the message, data as retr's.
+        if (multi && r.ok())
+            for_each_line(r.body,
+                          pop3::carries_listing(info->id, args) ? write_server_line : write_line);
         if (!r.ok())
-            throw pop3::protocol_error(pop3::error::server_error, r.line, r.line, r.code_kind,
-                                       r.code);
+            throw pop3::protocol_error(pop3::error::server_error, shown(r.line), r.line,
+                                       r.code_kind, r.code);
         if (info && info->id == pop3::command_id::quit) {
             c.close();
             return false;
@@ -507,9 +550,9 @@ int main(int argc, char** argv) {
     try {
         return run(std::move(o));
     } catch (const pop3::protocol_error& e) {
-        std::string what = e.what();
-        if (!e.response().empty() && what.find(e.response()) == std::string::npos)
-            what += ": " + e.response();
+        std::string what = e.what(); // the library escapes the server text it quotes
+        const auto response = shown(e.response());
+        if (!response.empty() && what.find(response) == std::string::npos) what += ": " + response;
         std::fflush(stdout);
         std::fprintf(stderr, "pop3-client: %s\n", what.c_str());
         return 1;

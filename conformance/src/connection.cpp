@@ -1,10 +1,14 @@
 #include "pop3/conformance/connection.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <fcntl.h>
 #include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,6 +21,7 @@
 #include <pop3/protocol/line.hpp>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace pop3::conformance {
@@ -50,6 +55,32 @@ struct line_buffer {
     }
 };
 
+// Connects `fd` to `addr` unless `deadline` passes first: a non-blocking connect, waited for
+// with poll, then the socket is made blocking again. 0, or the errno (ETIMEDOUT at the deadline).
+int connect_before(int fd, const sockaddr* addr, socklen_t len, clock_type::time_point deadline) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return errno;
+    int err = ::connect(fd, addr, len) == 0 ? 0 : errno;
+    while (err == EINPROGRESS || err == EINTR) {
+        const auto left =
+            std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_type::now());
+        if (left.count() <= 0) {
+            err = ETIMEDOUT;
+            break;
+        }
+        pollfd p{fd, POLLOUT, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), INT_MAX)));
+        if (n < 0) {
+            err = errno == EINTR ? EINPROGRESS : errno;
+        } else if (n > 0) {
+            socklen_t size = sizeof err;
+            if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size) != 0) err = errno;
+        }
+    }
+    if (err == 0 && ::fcntl(fd, F_SETFL, flags) != 0) err = errno;
+    return err;
+}
+
 class socket_connection final : public connection {
 public:
     socket_connection(const std::string& host, std::uint16_t port, bool implicit_tls,
@@ -61,21 +92,36 @@ public:
         addrinfo* res = nullptr;
         if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res)
             throw std::runtime_error("cannot resolve " + host);
+        // The step timeout bounds the whole connect, over every address the name gave.
+        const auto deadline = clock_type::now() + timeout;
+        int err = 0;
         for (auto* ai = res; ai; ai = ai->ai_next) {
-            fd_ = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-            if (fd_ < 0) continue;
-            if (::connect(fd_, ai->ai_addr, ai->ai_addrlen) == 0) break;
+            fd_ = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+            if (fd_ < 0) {
+                err = errno;
+                continue;
+            }
+            err = connect_before(fd_, ai->ai_addr, ai->ai_addrlen, deadline);
+            if (err == 0) break;
             ::close(fd_);
             fd_ = -1;
+            if (err == ETIMEDOUT) break;
         }
         freeaddrinfo(res);
+        const std::string where = host + ":" + std::to_string(port);
+        if (fd_ < 0 && err == ETIMEDOUT)
+            throw std::runtime_error("timed out connecting to " + where + " after " +
+                                     std::to_string(timeout.count()) + " ms (the step timeout)");
         if (fd_ < 0)
-            throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port));
+            throw std::runtime_error("cannot connect to " + where + ": " +
+                                     std::generic_category().message(err));
         int one = 1;
         ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         set_timeouts();
-        if (implicit_tls && !start_tls())
+        if (implicit_tls && !start_tls()) {
+            release(); // no destructor runs after a constructor throws
             throw std::runtime_error("TLS handshake with " + host + " failed");
+        }
     }
     // The server side of an accepted connection (the client direction): start_tls() accepts a
     // handshake with `tls.cert_pem` / `tls.key_pem`.
@@ -86,11 +132,7 @@ public:
         ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         set_timeouts();
     }
-    ~socket_connection() override {
-        if (ssl_) SSL_free(ssl_);
-        if (ctx_) SSL_CTX_free(ctx_);
-        if (fd_ >= 0) ::close(fd_);
-    }
+    ~socket_connection() override { release(); }
 
     void send(std::string_view bytes) override {
         while (!bytes.empty()) {
@@ -168,6 +210,15 @@ public:
     }
 
 private:
+    void release() noexcept {
+        if (ssl_) SSL_free(ssl_);
+        if (ctx_) SSL_CTX_free(ctx_);
+        if (fd_ >= 0) ::close(fd_);
+        ssl_ = nullptr;
+        ctx_ = nullptr;
+        fd_ = -1;
+    }
+
     // Every blocking call (a TLS record half read after poll, a send to a peer that does not
     // read, a handshake) is bounded by the step timeout.
     void set_timeouts() {

@@ -18,10 +18,10 @@ std::shared_ptr<mock::maildrop> embedded_maildrop(const std::string& spec) {
         });
     }
     if (spec.starts_with("generate:")) {
-        const auto rest = spec.substr(9);
-        const auto colon = rest.find(':');
-        return mock::maildrop::generate(std::stoul(rest.substr(0, colon)),
-                                        std::stoul(rest.substr(colon + 1)));
+        // The transcript parser has checked it already; the same function, the same limits.
+        const auto [count, size] =
+            mock::parse_count_size(std::string_view(spec).substr(9), "'maildrop: generate:'");
+        return mock::maildrop::generate(count, size);
     }
     return mock::default_maildrop();
 }

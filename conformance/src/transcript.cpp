@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/protocol/text.hpp>
 #include <set>
 #include <sstream>
@@ -248,6 +249,14 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                 const bool ok = value == "default" || value == "empty" || value == "dots" ||
                                 value.starts_with("generate:");
                 if (!ok) p.fail("maildrop must be default, empty, dots or generate:COUNT:SIZE");
+                if (value.starts_with("generate:")) {
+                    // The limits of the mock server's --generate and of scenario files.
+                    try {
+                        (void)mock::parse_count_size(value.substr(9), "'maildrop: generate:'");
+                    } catch (const mock::scenario_error& e) {
+                        p.fail(e.what());
+                    }
+                }
                 c.maildrop = std::string(value);
             } else if (key == "direction") {
                 if (!c.steps.empty()) p.fail("direction: must come before the dialogue");

@@ -16,6 +16,7 @@
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <pop3/net/tls.hpp>
+#include <pop3/protocol/program_output.hpp>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -60,11 +61,17 @@ Common options:
   -h, --help            this text
 
 Output: grouped by RFC section, with a final line "N passed, N failed, N skipped".
-Exit code: 0 when no MUST case failed (with --strict: no MUST or SHOULD case), 1 otherwise,
-2 for a bad command line or a malformed transcript (reported as FILE:LINE: reason).
+Exit code: 0 when no MUST case failed (with --strict: no MUST or SHOULD case), 1 otherwise
+or when the output (stdout, --junit, --json) cannot be written, 2 for a bad command line or a
+malformed transcript (reported as FILE:LINE: reason).
 )";
 
 struct cli_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A file that could not be written: --junit, --json, the CA file for --command (exit code 1).
+struct write_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
@@ -91,7 +98,7 @@ options parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
-            std::exit(0);
+            std::exit(pop3::exit_code_after_stdout("pop3-conformance", 0));
         } else if (a == "server" || a == "client") {
             if (!o.mode.empty()) throw cli_error("give 'server' or 'client' once");
             o.mode = a;
@@ -154,11 +161,21 @@ bool selected(const options& o, const pop3::conformance::test_case& c) {
 int report(const options& o, const std::string& title,
            const std::vector<pop3::conformance::case_result>& results);
 
+// Writes a file and closes it, so that a write error (a full disk, /dev/full) is seen.
+template <typename Writer>
+void write_file(const std::string& file, Writer&& write) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    if (!out) throw write_error(file + ": cannot open for writing");
+    write(out);
+    out.close();
+    if (!out) throw write_error(file + ": cannot write");
+}
+
 int list_cases(const options& o, const std::vector<pop3::conformance::test_case>& cases) {
     for (const auto& c : cases)
         if (selected(o, c))
             std::cout << c.id << " [" << to_string(c.lvl) << "] " << c.title << "\n";
-    return 0;
+    return pop3::exit_code_after_stdout("pop3-conformance", 0);
 }
 
 pop3::conformance::run_options base_run_options(const options& o) {
@@ -181,7 +198,7 @@ int run_client_direction(const options& o) {
     tls.key_pem = identity.private_key;
     const auto ca_file = std::filesystem::temp_directory_path() /
                          ("pop3-conformance-ca-" + std::to_string(::getpid()) + ".pem");
-    std::ofstream(ca_file) << identity.certificate;
+    write_file(ca_file.string(), [&](std::ostream& out) { out << identity.certificate; });
 
     std::vector<case_result> results;
     for (const auto& c : cases) {
@@ -299,7 +316,9 @@ int run_server_direction(const options& o) {
                 auto conn = connect(p, implicit);
                 r = run_case(c, *conn, ropt);
             } catch (const std::exception& e) {
-                r = {&c, verdict::fail, std::string("cannot connect: ") + e.what()};
+                // "timed out connecting to HOST:PORT after N ms (the step timeout)", "cannot
+                // connect to HOST:PORT: REASON" or "TLS handshake with HOST failed".
+                r = {&c, verdict::fail, e.what()};
             }
             r.retried = attempt > 0;
             if (r.v != verdict::fail || r.reason != "timed out") break;
@@ -314,17 +333,11 @@ int report(const options& o, const std::string& title,
            const std::vector<pop3::conformance::case_result>& results) {
     using namespace pop3::conformance;
     write_console(std::cout, title, results, o.color && isatty(STDOUT_FILENO));
-    if (o.junit) {
-        std::ofstream out(*o.junit);
-        write_junit(out, title, results);
-        if (!out) throw std::runtime_error(*o.junit + ": cannot write");
-    }
-    if (o.json) {
-        std::ofstream out(*o.json);
-        write_json(out, title, results);
-        if (!out) throw std::runtime_error(*o.json + ": cannot write");
-    }
-    return exit_status(summarize(results), o.strict);
+    const bool console_written = pop3::flush_stdout("pop3-conformance");
+    if (o.junit) write_file(*o.junit, [&](std::ostream& out) { write_junit(out, title, results); });
+    if (o.json) write_file(*o.json, [&](std::ostream& out) { write_json(out, title, results); });
+    const int status = exit_status(summarize(results), o.strict);
+    return console_written || status != 0 ? status : 1;
 }
 
 } // namespace

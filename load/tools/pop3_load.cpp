@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <pop3/load/load.hpp>
+#include <pop3/protocol/program_output.hpp>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     }
     if (parsed.help) {
         std::fputs(usage_text, stdout);
-        return 0;
+        return pop3::exit_code_after_stdout("pop3-load", 0);
     }
     const options& opt = parsed.opt;
     install_signals();
@@ -99,6 +100,6 @@ int main(int argc, char** argv) {
             }
         }
     }
-    std::fflush(stdout);
-    return code;
+    // The report is the run's result: one that cannot be written (> /dev/full) fails it.
+    return pop3::exit_code_after_stdout("pop3-load", code);
 }

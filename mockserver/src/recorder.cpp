@@ -85,7 +85,22 @@ void recorder::emit(char who, std::string_view line, std::string_view bare_end) 
     }
 }
 
+// Bytes that are not a whole line yet (cut or never finished), for a note: a client's pass
+// through the masking rule first, as a C: line would.
+std::string recorder::shown_pending(char who, std::string_view bytes, std::size_t limit) {
+    if (who == 'C') return escape_for_display(mask_client_line(bytes), limit);
+    return escape_for_display(bytes, limit);
+}
+
 void recorder::feed(char who, std::string& pending, std::string_view bytes) {
+    bool& skipping = who == 'C' ? client_skipping_ : server_skipping_;
+    if (skipping) {
+        // The rest of a line that was cut: not recorded (it may hold the rest of a password).
+        const auto lf = bytes.find('\n');
+        if (lf == std::string_view::npos) return;
+        skipping = false;
+        bytes.remove_prefix(lf + 1);
+    }
     pending.append(bytes);
     std::size_t start = 0;
     while (true) {
@@ -99,13 +114,14 @@ void recorder::feed(char who, std::string& pending, std::string_view bytes) {
     }
     pending.erase(0, start);
     // A peer that never sends LF must not grow the recorder without bound (the session skips
-    // such lines too): keep the start, note the cut.
+    // such lines too): keep the start (masked), note the cut, skip the rest up to its LF.
     constexpr std::size_t max_pending = 64 * 1024;
     if (pending.size() > max_pending) {
         note(std::string(who == 'C' ? "client" : "server") + " line over " +
-             std::to_string(max_pending) +
-             " octets without LF, cut: " + escape_for_display(pending.substr(0, 200), 200));
+             std::to_string(max_pending) + " octets without LF, cut (the rest of it is skipped): " +
+             shown_pending(who, pending, 200));
         pending.clear();
+        skipping = true;
     }
     out_.flush();
 }
@@ -122,9 +138,9 @@ void recorder::server_bytes(std::string_view part1, std::string_view part2) {
 recorder::~recorder() {
     // Bytes after the last line end: a reply cut short, or a command never finished.
     if (!server_pending_.empty())
-        note("incomplete server line: " + escape_for_display(server_pending_, 1 << 20));
+        note("incomplete server line: " + shown_pending('S', server_pending_, 1 << 20));
     if (!client_pending_.empty())
-        note("incomplete client line: " + escape_for_display(client_pending_, 1 << 20));
+        note("incomplete client line: " + shown_pending('C', client_pending_, 1 << 20));
     note("end of session");
 }
 

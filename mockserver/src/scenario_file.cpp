@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <pop3/protocol/text.hpp>
 #include <sstream>
 #include <string>
@@ -95,6 +96,184 @@ std::size_t line_of(const toml::source_region& r, std::size_t fallback) noexcept
     return r.begin.line ? static_cast<std::size_t>(r.begin.line) : fallback;
 }
 
+// Finds where a scenario text nests deeper than max_scenario_depth, before toml++ reads it:
+// toml++ 3.3 makes one table per part of a dotted key or table header and walks the tables it
+// made recursively, so `a.a.a...a = 1` with 300,000 parts overflows the stack (10,000 under
+// ASan). The scan tokenizes TOML's punctuation, strings and comments, and gives every value a
+// depth: that of its table plus the parts of its key, or that of its array plus one. On text that
+// is not TOML it resynchronises and keeps counting, so nothing toml++ could build before its syntax
+// error is missed. Linear in the size of the text.
+class depth_scan {
+public:
+    explicit depth_scan(std::string_view text) noexcept : t_(text) {}
+
+    // The line of the first place that nests too deeply, or 0.
+    std::size_t first_too_deep() {
+        std::size_t table_depth = 0; // of the table the last [header] or [[header]] opened
+        std::size_t value_depth = 0; // of the value that comes next, when want_ is value
+        while (true) {
+            const tok t = peek();
+            if (t == tok::end) return 0;
+            if (t == tok::newline && stack_.empty()) { // top level: a new line, a new statement
+                take();
+                want_ = want::key;
+                continue;
+            }
+            if (want_ == want::key && t == tok::open_bracket && stack_.empty()) {
+                take();
+                const bool array_of_tables = pos_ < t_.size() && t_[pos_] == '[';
+                if (array_of_tables) ++pos_;
+                table_depth = key_parts() + (array_of_tables ? 1 : 0);
+                if (table_depth > max_scenario_depth) return line_;
+                want_ = want::after_value; // the rest of the line
+            } else if (want_ == want::key && t == tok::word) {
+                const std::size_t key_line = line_; // key_parts() may look past the line's end
+                value_depth = (stack_.empty() ? table_depth : stack_.back().depth) + key_parts();
+                if (value_depth > max_scenario_depth) return key_line;
+                want_ = want::after_value;
+                if (peek() == tok::equals) {
+                    take();
+                    want_ = want::value;
+                }
+            } else if (want_ == want::value && (t == tok::open_bracket || t == tok::open_brace)) {
+                take();
+                const bool array = t == tok::open_bracket;
+                stack_.push_back({array, value_depth});
+                if (array && ++value_depth > max_scenario_depth) return line_; // its elements
+                want_ = array ? want::value : want::key;
+            } else if (want_ == want::value && (t == tok::word || t == tok::dot)) {
+                take();
+                want_ = want::after_value; // a string, number, date or boolean
+            } else if (t == tok::comma && !stack_.empty()) {
+                take();
+                want_ = stack_.back().array ? want::value : want::key;
+                value_depth = stack_.back().depth + 1;
+            } else if ((t == tok::close_bracket && !stack_.empty() && stack_.back().array) ||
+                       (t == tok::close_brace && !stack_.empty() && !stack_.back().array)) {
+                take();
+                stack_.pop_back();
+                want_ = want::after_value;
+            } else {
+                take(); // out of place: a syntax error for toml++ to report, or a newline in an
+                        // array, or the second part of a float or a date
+            }
+        }
+    }
+
+private:
+    enum class tok : std::uint8_t {
+        word, // a bare key, a quoted string, a number, a date, true, false
+        dot,
+        equals,
+        comma,
+        open_bracket,
+        close_bracket,
+        open_brace,
+        close_brace,
+        newline,
+        end
+    };
+    enum class want : std::uint8_t { key, value, after_value };
+    struct frame {
+        bool array;        // else an inline table
+        std::size_t depth; // of the array or inline table itself
+    };
+
+    // Takes a key, `word (. word)*`, and its closing ']' or ']]' in a table header; returns the
+    // number of parts. Whatever ends it is left to peek().
+    std::size_t key_parts() {
+        std::size_t parts = 0;
+        while (peek() == tok::word || peek() == tok::dot) {
+            if (peek() == tok::word) ++parts; // "a b" is an error; counting it does no harm
+            take();
+        }
+        if (peek() == tok::close_bracket) {
+            take();
+            if (pos_ < t_.size() && t_[pos_] == ']') ++pos_;
+        }
+        return parts;
+    }
+
+    tok peek() {
+        if (!peeked_) peeked_ = scan();
+        return *peeked_;
+    }
+    void take() noexcept { peeked_.reset(); }
+
+    tok scan() {
+        while (pos_ < t_.size()) {
+            const char c = t_[pos_];
+            switch (c) {
+            case ' ':
+            case '\t':
+            case '\r': ++pos_; continue;
+            case '\n':
+                ++pos_;
+                ++line_;
+                return tok::newline;
+            case '#':
+                while (pos_ < t_.size() && t_[pos_] != '\n')
+                    ++pos_;
+                continue;
+            case '.': ++pos_; return tok::dot;
+            case '=': ++pos_; return tok::equals;
+            case ',': ++pos_; return tok::comma;
+            case '[': ++pos_; return tok::open_bracket;
+            case ']': ++pos_; return tok::close_bracket;
+            case '{': ++pos_; return tok::open_brace;
+            case '}': ++pos_; return tok::close_brace;
+            case '"':
+            case '\'': skip_string(c); return tok::word;
+            default:
+                constexpr std::string_view ends = " \t\r\n#.=,[]{}\"'";
+                while (pos_ < t_.size() && ends.find(t_[pos_]) == std::string_view::npos)
+                    ++pos_;
+                return tok::word;
+            }
+        }
+        return tok::end;
+    }
+
+    // Skips a basic ("..."), literal ('...') or multi-line ("""...""", '''...''') string. A
+    // single-line string ends at the end of its line, closed or not.
+    void skip_string(char quote) {
+        const bool basic = quote == '"';
+        const std::string_view triple = basic ? R"(""")" : "'''";
+        if (t_.substr(pos_, 3) == triple) {
+            pos_ += 3;
+            while (pos_ < t_.size()) {
+                if (t_.substr(pos_, 3) == triple) {
+                    pos_ += 3;
+                    // Up to two more quotes are content: """a""""" is a"".
+                    for (int extra = 0; extra < 2 && pos_ < t_.size() && t_[pos_] == quote; ++extra)
+                        ++pos_;
+                    return;
+                }
+                const char c = t_[pos_++];
+                if (c == '\n') ++line_;
+                if (basic && c == '\\' && pos_ < t_.size()) {
+                    if (t_[pos_] == '\n') ++line_;
+                    ++pos_;
+                }
+            }
+            return;
+        }
+        ++pos_;
+        while (pos_ < t_.size() && t_[pos_] != '\n') {
+            const char c = t_[pos_++];
+            if (c == quote) return;
+            if (basic && c == '\\' && pos_ < t_.size() && t_[pos_] != '\n') ++pos_;
+        }
+    }
+
+    std::string_view t_;
+    std::size_t pos_ = 0;
+    std::size_t line_ = 1;
+    want want_ = want::key;
+    std::vector<frame> stack_;
+    std::optional<tok> peeked_;
+};
+
 // Walks the parsed document and builds the scenario, failing on the first problem.
 class reader {
 public:
@@ -178,6 +357,13 @@ private:
     std::size_t positive(const toml::node& v, std::string_view key, std::size_t line) const {
         const auto* i = v.as_integer();
         if (!i || i->get() < 1) fail(line, "'" + std::string(key) + "' must be a positive integer");
+        return static_cast<std::size_t>(i->get());
+    }
+
+    std::size_t huge_line(const toml::node& v, std::size_t line) const {
+        const auto* i = v.as_integer();
+        if (!i || i->get() < 1 || static_cast<std::uint64_t>(i->get()) > max_huge_line)
+            fail(line, "'huge_line' must be an integer from 1 to " + std::to_string(max_huge_line));
         return static_cast<std::size_t>(i->get());
     }
 
@@ -451,7 +637,7 @@ private:
                 else if (key == "endless_body")
                     c.endless_body = bool_value(v, key, line);
                 else
-                    c.huge_line = positive(v, key, line);
+                    c.huge_line = huge_line(v, line);
                 const bool set = key == "drop_terminator" ? c.drop_terminator
                                  : key == "endless_body"  ? c.endless_body
                                                           : true;
@@ -498,6 +684,11 @@ std::pair<std::size_t, std::size_t> parse_count_size(std::string_view text,
 
 scenario_file parse_scenario(std::string_view text, const fs::path& name_for_messages) {
     const std::string file = name_for_messages.string();
+    if (const std::size_t line = depth_scan(text).first_too_deep())
+        throw scenario_error(file + ':' + std::to_string(line) + ": nested too deeply (at most " +
+                             std::to_string(max_scenario_depth) +
+                             " levels: each part of a dotted key or table header counts one, "
+                             "and an array's elements one more)");
     toml::table root;
     try {
         root = toml::parse(text, std::string_view{file});

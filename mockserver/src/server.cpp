@@ -18,12 +18,15 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <list>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -60,29 +63,53 @@ std::pair<std::string, std::uint16_t> parse_host_port(std::string_view text) {
 
 namespace {
 
-// The bytes of one write action, in at most two parts, addressable by offset.
-struct two_part {
-    std::string_view a, b;
-    std::size_t size() const noexcept { return a.size() + b.size(); }
-    // The octets [from, to) as up to two views.
-    std::pair<std::string_view, std::string_view> views(std::size_t from,
-                                                        std::size_t to) const noexcept {
-        auto piece = [&](std::string_view part, std::size_t base) {
-            const auto lo = std::clamp(from, base, base + part.size()) - base;
-            const auto hi = std::clamp(to, base, base + part.size()) - base;
-            return part.substr(lo, hi - lo);
-        };
-        return {piece(a, 0), piece(b, a.size())};
+// The octets [from, to) of a write's parts, as buffers (for faults that cut a reply).
+std::vector<asio::const_buffer> slice(std::span<const std::string_view> parts, std::size_t from,
+                                      std::size_t to) {
+    std::vector<asio::const_buffer> out;
+    std::size_t base = 0;
+    for (auto p : parts) {
+        const auto lo = std::clamp(from, base, base + p.size()) - base;
+        const auto hi = std::clamp(to, base, base + p.size()) - base;
+        if (hi > lo) out.push_back(asio::buffer(p.data() + lo, hi - lo));
+        base += p.size();
     }
-    std::array<asio::const_buffer, 2> range(std::size_t from, std::size_t to) const noexcept {
-        auto piece = [&](std::string_view part, std::size_t base) {
-            const auto lo = std::clamp(from, base, base + part.size()) - base;
-            const auto hi = std::clamp(to, base, base + part.size()) - base;
-            return asio::buffer(part.data() + lo, hi - lo);
-        };
-        return {piece(a, 0), piece(b, a.size())};
+    return out;
+}
+
+// The buffers of a write, with runs of small parts copied together into `scratch`: Asio hands
+// at most 16 buffers to each sendmsg, and 64 gathered replies of a few KB each would
+// otherwise take a system call per 16 parts. Large parts (message bodies) are not copied.
+std::vector<asio::const_buffer> coalesce(std::span<const std::string_view> parts,
+                                         std::string& scratch) {
+    constexpr std::size_t copy_below = 16 * 1024;
+    std::size_t small = 0;
+    for (auto p : parts)
+        if (p.size() < copy_below) small += p.size();
+    scratch.clear();
+    scratch.reserve(small); // no reallocation below: the buffers point into it
+    std::vector<asio::const_buffer> out;
+    std::size_t run_start = 0;
+    auto close_run = [&] {
+        if (scratch.size() > run_start)
+            out.push_back(asio::buffer(scratch.data() + run_start, scratch.size() - run_start));
+        run_start = scratch.size();
+    };
+    for (auto p : parts) {
+        if (p.size() < copy_below) {
+            scratch += p;
+        } else {
+            close_run();
+            out.push_back(asio::buffer(p.data(), p.size()));
+        }
     }
-};
+    close_run();
+    return out;
+}
+
+// Waits after a failed accept (EMFILE, ENFILE, ENOBUFS): retrying at once would spin.
+constexpr auto accept_backoff_min = std::chrono::milliseconds(10);
+constexpr auto accept_backoff_max = std::chrono::milliseconds(1000);
 
 } // namespace
 
@@ -93,6 +120,9 @@ struct server::impl {
     std::unique_ptr<asio::ssl::context> tls;
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<std::thread> threads;
+    // Blocking work of sessions (UPDATE: deleting files, rewriting an mbox), kept off the I/O
+    // threads so that other connections are served meanwhile.
+    std::unique_ptr<asio::thread_pool> blocking;
     std::unique_ptr<tcp::acceptor> plain_acceptor, tls_acceptor;
     std::atomic<std::uint64_t> next_session{1};
     std::atomic<std::size_t> next_context{0};
@@ -122,13 +152,28 @@ struct server::impl {
     }
 
     awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
+        asio::steady_timer backoff_timer(acceptor.get_executor());
+        auto backoff = std::chrono::milliseconds(0);
         while (true) {
             auto& ctx = pick_context();
             tcp::socket socket(ctx);
             boost::system::error_code ec;
             co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-            if (ec) continue; // e.g. EMFILE: keep serving the connections we have
+            if (ec) {
+                // Out of descriptors (EMFILE, ENFILE) or memory: the connection waits in the
+                // backlog while the ones we have are served; retrying at once would spin.
+                // strerror, not ec.message(): out of descriptors, UBSan cannot check the
+                // category's virtual call (it needs a descriptor for that) and reports it.
+                if (backoff.count() == 0)
+                    log("accept failed: " + std::string(std::strerror(ec.value())) +
+                        "; backing off");
+                backoff = std::clamp(backoff * 2, accept_backoff_min, accept_backoff_max);
+                backoff_timer.expires_after(backoff);
+                co_await backoff_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+                continue;
+            }
+            backoff = std::chrono::milliseconds(0);
             // Replies are written as they are ready; Nagle would hold each back for an ACK.
             socket.set_option(tcp::no_delay(true), ec);
             asio::co_spawn(ctx, run_connection(std::move(socket), implicit_tls), asio::detached);
@@ -144,7 +189,8 @@ namespace {
 class connection {
 public:
     // `idle` bounds every wait on the peer: reads, handshakes and writes (a client that stops
-    // reading mid-RETR must not hold its maildrop's lock forever).
+    // reading mid-RETR must not hold its maildrop's lock forever). Write progress counts as
+    // activity: a slow reader that keeps taking bytes is not idle.
     connection(tcp::socket s, asio::ssl::context* tls, std::chrono::seconds idle)
         : socket_(std::move(s)), timer_(socket_.get_executor()), watchdog_(socket_.get_executor()),
           tls_ctx_(tls), idle_(idle) {}
@@ -156,12 +202,12 @@ public:
         co_await tls_->async_handshake(asio::ssl::stream_base::server,
                                        asio::redirect_error(use_awaitable, ec));
         touch();
+        if (ec) error_ = ec;
         co_return !ec;
     }
 
-    // Reads some bytes; 0 on EOF, error or idle timeout (the timer closes the socket).
-    awaitable<std::size_t> read(char* data, std::size_t size, std::chrono::seconds idle) {
-        (void)idle; // the connection's idle time bounds every wait (idle_)
+    // Reads some bytes; 0 on EOF, error or idle timeout (the watchdog closes the socket).
+    awaitable<std::size_t> read(char* data, std::size_t size) {
         touch();
         boost::system::error_code ec;
         std::size_t n = 0;
@@ -172,6 +218,7 @@ public:
             n = co_await socket_.async_read_some(asio::buffer(data, size),
                                                  asio::redirect_error(use_awaitable, ec));
         touch();
+        if (ec) error_ = ec;
         co_return ec ? 0 : n;
     }
 
@@ -179,11 +226,19 @@ public:
     awaitable<bool> write(const Buffers& buffers) {
         boost::system::error_code ec;
         touch();
+        // Called before each partial write: every chunk that went out is activity.
+        const auto progress = [this](const boost::system::error_code& e, std::size_t) {
+            touch();
+            return e ? std::size_t(0) : std::size_t(max_write_chunk);
+        };
         if (tls_)
-            co_await asio::async_write(*tls_, buffers, asio::redirect_error(use_awaitable, ec));
+            co_await asio::async_write(*tls_, buffers, progress,
+                                       asio::redirect_error(use_awaitable, ec));
         else
-            co_await asio::async_write(socket_, buffers, asio::redirect_error(use_awaitable, ec));
+            co_await asio::async_write(socket_, buffers, progress,
+                                       asio::redirect_error(use_awaitable, ec));
         touch();
+        if (ec) error_ = ec;
         co_return !ec;
     }
 
@@ -205,7 +260,17 @@ public:
         return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
     }
 
+    // Why the last operation failed, for the session log.
+    std::string failure() const {
+        if (timed_out_) return "idle timeout (" + std::to_string(idle_.count()) + " s)";
+        if (!error_ || error_ == asio::error::eof || error_ == asio::ssl::error::stream_truncated)
+            return "peer closed";
+        return error_.message();
+    }
+
 private:
+    static constexpr std::size_t max_write_chunk = 256 * 1024;
+
     // The idle watchdog: every operation marks activity; one timer, re-armed only when it
     // fires, closes the connection once nothing happened for idle_ (RFC 1939 §3 autologout,
     // without UPDATE). Arming a timer per read and write cost a fifth of the session rate.
@@ -217,15 +282,20 @@ private:
     void watch(std::chrono::steady_clock::duration after) {
         watching_ = true;
         watchdog_.expires_after(after);
-        watchdog_.async_wait([this](boost::system::error_code ec) {
-            if (ec) return; // cancelled: the connection is going away, do not touch it
-            watching_ = false;
-            const auto quiet = std::chrono::steady_clock::now() - last_activity_;
-            if (quiet >= idle_)
-                close();
-            else
-                watch(idle_ - quiet);
-        });
+        // A wait that completed just before the connection was destroyed still runs its
+        // handler (with success, not operation_aborted): it must not touch a dead connection.
+        watchdog_.async_wait(
+            [this, alive = std::weak_ptr<char>(alive_)](boost::system::error_code ec) {
+                if (ec || alive.expired()) return;
+                watching_ = false;
+                const auto quiet = std::chrono::steady_clock::now() - last_activity_;
+                if (quiet >= idle_) {
+                    timed_out_ = true;
+                    close();
+                } else {
+                    watch(idle_ - quiet);
+                }
+            });
     }
 
     tcp::socket socket_;
@@ -233,30 +303,31 @@ private:
     asio::steady_timer watchdog_; // idle time
     std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
     bool watching_ = false;
+    bool timed_out_ = false;
+    boost::system::error_code error_;
     asio::ssl::context* tls_ctx_;
     std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
     std::chrono::seconds idle_;
+    std::shared_ptr<char> alive_ = std::make_shared<char>(); // expires with the connection
 };
 
-// Writes one action's bytes with its delivery fault. False when the connection is to close.
-// Records what was actually sent (a disconnect fault cuts a reply short).
-awaitable<bool> deliver(connection& conn, const server_action& a, recorder* rec) {
-    if (!a.parts.empty()) { // several replies, no fault: one gathered write
-        std::vector<asio::const_buffer> buffers;
-        buffers.reserve(a.parts.size());
-        for (auto p : a.parts)
-            buffers.push_back(asio::buffer(p.data(), p.size()));
-        const bool ok = co_await conn.write(buffers);
+enum class delivered : std::uint8_t { ok, write_failed, scenario_close };
+
+// Writes one action's bytes with its delivery fault. Records what was actually sent (a
+// disconnect fault cuts a reply short).
+awaitable<delivered> deliver(connection& conn, const server_action& a, recorder* rec,
+                             std::string& scratch) {
+    const fault& f = a.delivery;
+    if (!f.any()) { // one reply, or several gathered: one write
+        const bool ok = co_await conn.write(coalesce(a.parts, scratch));
         if (rec && ok)
             for (auto p : a.parts)
                 rec->server_bytes(p);
-        co_return ok;
+        co_return ok ? delivered::ok : delivered::write_failed;
     }
-    const two_part bytes{a.data, a.data2};
-    const fault& f = a.delivery;
     if (f.delay.count()) co_await conn.sleep(f.delay);
-    const std::size_t end =
-        f.disconnect_at ? std::min(*f.disconnect_at, bytes.size()) : bytes.size();
+    const std::size_t size = a.size();
+    const std::size_t end = f.disconnect_at ? std::min(*f.disconnect_at, size) : size;
 
     // Cut points: the split offsets and every drip_bytes.
     std::vector<std::size_t> cuts;
@@ -272,18 +343,18 @@ awaitable<bool> deliver(connection& conn, const server_action& a, recorder* rec)
     std::size_t from = 0;
     bool ok = true;
     for (auto to : cuts) {
-        if (to > from && !co_await conn.write(bytes.range(from, to))) {
+        if (to > from && !co_await conn.write(slice(a.parts, from, to))) {
             ok = false;
             break;
         }
         if (f.drip_bytes && f.drip_pause.count() && to < end) co_await conn.sleep(f.drip_pause);
         from = to;
     }
-    if (rec) {
-        const auto [first, second] = bytes.views(0, from);
-        rec->server_bytes(first, second);
-    }
-    co_return ok && !f.disconnect_at;
+    if (rec)
+        for (auto b : slice(a.parts, 0, from))
+            rec->server_bytes({static_cast<const char*>(b.data()), b.size()});
+    if (!ok) co_return delivered::write_failed;
+    co_return f.disconnect_at ? delivered::scenario_close : delivered::ok;
 }
 
 } // namespace
@@ -295,10 +366,14 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
     log(tag + " connected" + (implicit_tls ? " (pop3s)" : ""));
 
     std::unique_ptr<recorder> rec;
-    if (options.record_dir)
-        rec = std::make_unique<recorder>(*options.record_dir /
-                                             ("session-" + std::to_string(id) + ".pop3"),
-                                         options.mask_credentials);
+    if (options.record_dir) {
+        const auto file = *options.record_dir / ("session-" + std::to_string(id) + ".pop3");
+        rec = std::make_unique<recorder>(file, options.mask_credentials);
+        if (!rec->good()) {
+            log(tag + " cannot record to " + file.string());
+            rec.reset();
+        }
+    }
 
     if (implicit_tls && !co_await conn.handshake()) {
         log(tag + " TLS handshake failed");
@@ -312,23 +387,29 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
     session s(config, std::move(ctx));
 
     std::vector<char> buffer(16 * 1024);
+    std::string scratch; // coalesced small replies of one write
     std::string reason = "closed";
     auto action = s.start();
     bool active = true;
     while (active) {
         switch (action.what) {
         case server_action::type::write:
-            if (!co_await deliver(conn, action, rec.get())) {
+            switch (co_await deliver(conn, action, rec.get(), scratch)) {
+            case delivered::ok: action = s.on_write_done(); break;
+            case delivered::write_failed:
+                reason = "write failed: " + conn.failure();
+                active = false;
+                break;
+            case delivered::scenario_close:
                 reason = "disconnected by scenario";
                 active = false;
                 break;
             }
-            action = s.on_write_done();
             break;
         case server_action::type::read: {
-            const auto n = co_await conn.read(buffer.data(), buffer.size(), action.idle_timeout);
+            const auto n = co_await conn.read(buffer.data(), buffer.size());
             if (n == 0) {
-                reason = "peer closed or idle timeout";
+                reason = conn.failure();
                 active = false;
                 break;
             }
@@ -346,10 +427,20 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
         case server_action::type::hang:
             log(tag + " hanging (scenario)");
             // Read and discard until the peer gives up or the idle timer fires.
-            while (co_await conn.read(buffer.data(), buffer.size(), config.idle_timeout) > 0) {
+            while (co_await conn.read(buffer.data(), buffer.size()) > 0) {
             }
-            reason = "hung until the peer closed";
+            reason = "hung until: " + conn.failure();
             active = false;
+            break;
+        case server_action::type::update:
+            co_await asio::co_spawn(
+                *blocking,
+                [&s]() -> awaitable<void> {
+                    s.run_update();
+                    co_return;
+                },
+                use_awaitable);
+            action = s.on_update_done();
             break;
         case server_action::type::close: active = false; break;
         }
@@ -382,6 +473,7 @@ void server::start() {
         d.options.threads ? d.options.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i)
         d.contexts.push_back(std::make_unique<asio::io_context>(1));
+    d.blocking = std::make_unique<asio::thread_pool>(2);
     if (d.options.tls_listen || d.options.starttls) {
         d.identity = d.options.identity ? *d.options.identity : net::make_self_signed();
         d.tls = std::make_unique<asio::ssl::context>(net::make_server_context(d.identity));
@@ -410,6 +502,10 @@ void server::stop() {
     for (auto& t : d.threads)
         t.join();
     d.threads.clear();
+    // An UPDATE under way finishes (its session's frame is still alive) before the contexts and
+    // their sessions are destroyed.
+    d.blocking->join();
+    d.blocking.reset();
     d.plain_acceptor.reset();
     d.tls_acceptor.reset();
     // Destroying the contexts destroys the suspended sessions, which release their locks.

@@ -40,6 +40,8 @@ std::string canonical(std::string_view arg) {
     return std::to_string(*parse_message_number(arg));
 }
 
+constexpr std::string_view dot_terminator = ".\r\n";
+
 server_action just(server_action::type what) {
     server_action a;
     a.what = what;
@@ -96,8 +98,10 @@ server_action session::on_write_done() {
         if (output_.front().endless) {
             // A body that never ends: keep the same item and send more lines.
             auto& o = output_.front();
+            queued_octets_ -= o.head.size();
             o.head.clear();
             o.body_owner.reset();
+            o.tail = {};
             o.delivery = config_.faults.session_fault; // the session-wide fault still applies
             if (endless_chunk_.empty())
                 for (int i = 0; i < 64; ++i)
@@ -106,8 +110,10 @@ server_action session::on_write_done() {
             return next_action();
         }
         // A gathered write covered several replies.
-        for (std::size_t n = std::max<std::size_t>(gathered_, 1); n > 0 && !output_.empty(); --n)
+        for (std::size_t n = std::max<std::size_t>(gathered_, 1); n > 0 && !output_.empty(); --n) {
+            queued_octets_ -= output_.front().head.size();
             output_.pop_front();
+        }
         gathered_ = 0;
     }
     if (output_.empty() && after_ == after_output::read && !stop_processing_) process_input();
@@ -125,16 +131,19 @@ server_action session::on_tls_done(bool ok) {
 
 server_action session::next_action() {
     if (!output_.empty()) {
+        const auto add_parts = [this](const outgoing& item) {
+            for (auto p : {std::string_view(item.head), item.body, item.tail})
+                if (!p.empty()) parts_.push_back(p);
+        };
         const auto& o = output_.front();
+        parts_.clear();
+        gathered_ = 0;
         // Replies without faults that are ready together (pipelined commands) go out in one
         // gathered write: one system call instead of one per reply.
         if (!o.delivery.any() && !o.endless && output_.size() > 1) {
-            parts_.clear();
-            gathered_ = 0;
             for (const auto& item : output_) {
                 if (item.delivery.any() || item.endless || gathered_ == max_gathered) break;
-                parts_.push_back(item.head);
-                if (!item.body.empty()) parts_.push_back(item.body);
+                add_parts(item);
                 ++gathered_;
             }
             if (gathered_ > 1) {
@@ -142,11 +151,12 @@ server_action session::next_action() {
                 a.parts = parts_;
                 return a;
             }
+            parts_.clear();
             gathered_ = 0;
         }
+        add_parts(o);
         auto a = just(o.delivery.hang ? server_action::type::hang : server_action::type::write);
-        a.data = o.head;
-        a.data2 = o.body;
+        a.parts = parts_;
         a.delivery = o.delivery;
         return a;
     }
@@ -159,11 +169,12 @@ server_action session::next_action() {
     case after_output::close: return just(server_action::type::close);
     case after_output::hang: return just(server_action::type::hang);
     case after_output::start_tls: return just(server_action::type::start_tls);
+    case after_output::update: return just(server_action::type::update);
     case after_output::tls_garbage:
         // The handshake is answered with bytes that are not TLS, then the connection closes.
         after_ = after_output::close;
-        output_.push_back(plain(std::string("\x15\x03\x03\x00\x02\x02\x28 this is not TLS\r\n", 25),
-                                config_.faults.session_fault));
+        push(plain(std::string("\x15\x03\x03\x00\x02\x02\x28 this is not TLS\r\n", 25),
+                   config_.faults.session_fault));
         return next_action();
     }
     return just(server_action::type::close);
@@ -171,8 +182,11 @@ server_action session::next_action() {
 
 void session::process_input() {
     // Lines are handled in order, pipelined or not, until something stops the session from
-    // reading on in plaintext (STLS, QUIT, a hang or a forced close).
-    while (!stop_processing_ && after_ == after_output::read) {
+    // reading on in plaintext (STLS, QUIT, a hang or a forced close), or until the replies
+    // waiting to go out are large enough: the rest waits until they are written (back-pressure
+    // on a client that pipelines without reading).
+    while (!stop_processing_ && after_ == after_output::read &&
+           queued_octets_ < config_.max_queued_output) {
         if (discarding_) {
             const auto lf = input_.find('\n');
             if (lf == std::string::npos) {
@@ -287,24 +301,22 @@ void session::err(std::string_view command, std::string_view text) {
 
 void session::reply(std::string_view command, std::string status_line) {
     const bool is_error = status_line.starts_with("-ERR");
-    queue(command, status_line + "\r\n", {}, nullptr, false, is_error);
+    queue(command, status_line + "\r\n", {}, {}, nullptr, false, is_error);
 }
 
-void session::reply_multi(std::string_view command, std::string status_line, std::string body_wire,
-                          message_ptr owner) {
-    // body_wire is either the stuffed body with terminator (owned here), or empty when `owner`
-    // provides it.
-    std::string head = std::move(status_line) + "\r\n";
-    if (owner) {
-        queue(command, std::move(head), owner->wire, owner, true, false);
-    } else {
-        head += body_wire;
-        queue(command, std::move(head), {}, nullptr, true, false);
-    }
+void session::reply_multi(std::string_view command, std::string status_line,
+                          std::string body_wire) {
+    queue(command, std::move(status_line) + "\r\n" + std::move(body_wire), {}, {}, nullptr, true,
+          false);
+}
+
+void session::reply_shared(std::string_view command, std::string status_line, std::string_view body,
+                           std::string_view tail, message_ptr owner) {
+    queue(command, std::move(status_line) + "\r\n", body, tail, std::move(owner), true, false);
 }
 
 void session::queue(std::string_view command, std::string head, std::string_view body,
-                    message_ptr owner, bool multi_line, bool is_error) {
+                    std::string_view tail, message_ptr owner, bool multi_line, bool is_error) {
     const std::string key = command.empty() ? last_command_ : std::string(command);
     const auto n = count_occurrence(key);
     const rule* r = config_.faults.match(
@@ -312,6 +324,7 @@ void session::queue(std::string_view command, std::string head, std::string_view
     outgoing o = plain(std::move(head), config_.faults.session_fault);
     o.body_owner = std::move(owner);
     o.body = body;
+    o.tail = tail;
     bool replaced_error = false;
     if (r) {
         const auto& c = r->change;
@@ -319,11 +332,13 @@ void session::queue(std::string_view command, std::string head, std::string_view
         if (c.replace) {
             o.head = *c.replace;
             o.body = {};
+            o.tail = {};
             o.body_owner.reset();
             replaced_error = c.replace->starts_with("-ERR");
         } else if (multi_line && (c.drop_terminator || c.huge_line || c.endless_body)) {
-            std::string all = o.head + std::string(o.body);
+            std::string all = o.head + std::string(o.body) + std::string(o.tail);
             o.body = {};
+            o.tail = {};
             o.body_owner.reset();
             const auto first_eol = all.find("\r\n") + 2;
             if (c.huge_line) all.insert(first_eol, std::string(c.huge_line, 'x') + "\r\n");
@@ -332,8 +347,9 @@ void session::queue(std::string_view command, std::string head, std::string_view
             o.endless = c.endless_body;
         }
         if (c.bare_lf) {
-            o.head = replace_crlf_with_lf(o.head + std::string(o.body));
+            o.head = replace_crlf_with_lf(o.head + std::string(o.body) + std::string(o.tail));
             o.body = {};
+            o.tail = {};
             o.body_owner.reset();
         }
         o.head += c.append;
@@ -347,19 +363,24 @@ void session::queue(std::string_view command, std::string head, std::string_view
             stop_processing_ = true;
         }
     }
-    output_.push_back(std::move(o));
+    push(std::move(o));
 
     if (is_error || replaced_error) {
         if (++consecutive_errors_ >= config_.max_consecutive_errors &&
             after_ == after_output::read) {
-            output_.push_back(plain("-ERR too many errors, closing the connection\r\n",
-                                    config_.faults.session_fault));
+            push(plain("-ERR too many errors, closing the connection\r\n",
+                       config_.faults.session_fault));
             after_ = after_output::close;
             stop_processing_ = true;
         }
     } else {
         consecutive_errors_ = 0;
     }
+}
+
+void session::push(outgoing o) {
+    queued_octets_ += o.head.size();
+    output_.push_back(std::move(o));
 }
 
 std::size_t session::occurrence(const std::string& keyword) const noexcept {
@@ -417,7 +438,7 @@ void session::cmd_pass(std::string_view cmd, std::string_view password) {
     const user* who = find_user(*pending_user_);
     pending_user_.reset();
     if (!who || !constant_time_equal(who->password, password))
-        return err(cmd, "[AUTH] invalid user name or password");
+        return login_failed(cmd, "[AUTH] invalid user name or password");
     login(cmd, who);
 }
 
@@ -425,7 +446,7 @@ void session::cmd_apop(std::string_view cmd, std::string_view name, std::string_
     if (!config_.apop) return err(cmd, "APOP is not enabled");
     const user* who = find_user(name);
     if (!who || !constant_time_equal(apop_digest(timestamp_, who->password), digest))
-        return err(cmd, "[AUTH] invalid user name or digest");
+        return login_failed(cmd, "[AUTH] invalid user name or digest");
     login(cmd, who);
 }
 
@@ -556,8 +577,19 @@ void session::scram_step(std::string_view cmd, std::string_view msg) {
 
 void session::finish_sasl(std::string_view cmd, const user* who, std::string_view failure) {
     sasl_.reset();
-    if (!who) return err(cmd, failure);
+    if (!who) return login_failed(cmd, failure);
     login(cmd, who);
+}
+
+void session::login_failed(std::string_view cmd, std::string_view text) {
+    // Counted on their own: a USER answered +OK between two wrong passwords resets the
+    // consecutive-error count, so that alone would let a client guess passwords forever.
+    if (++failed_logins_ < config_.max_failed_logins || after_ != after_output::read)
+        return err(cmd, text);
+    after_ = after_output::close; // first: no "too many errors" line after this one
+    stop_processing_ = true;
+    err(cmd, std::string(text) + " (" + std::to_string(failed_logins_) +
+                 " failed logins, closing the connection)");
 }
 
 void session::cmd_stls(std::string_view cmd) {
@@ -643,20 +675,32 @@ void session::cmd_quit(std::string_view cmd) {
     stop_processing_ = true;
     if (state_ != session_state::transaction) return ok(cmd, "pop3kit signing off");
     state_ = session_state::update;
-    std::vector<std::string> gone;
+    quit_keyword_ = std::string(cmd);
+    after_ = after_output::update; // the reply waits for run_update
+}
+
+void session::run_update() noexcept {
+    std::vector<message_ptr> gone; // by identity: uids say nothing about which file to delete
     for (std::size_t i = 0; i < messages_.size(); ++i)
-        if (deleted_[i]) gone.push_back(messages_[i]->uid);
+        if (deleted_[i]) gone.push_back(messages_[i]);
     try {
         locked_->commit_deletions(gone, config_.persist);
+        left_after_ = messages_.size() - gone.size();
     } catch (const std::exception&) {
-        locked_->unlock();
-        locked_.reset();
-        return err(cmd, "[SYS/PERM] some deleted messages not removed");
+        left_after_.reset();
     }
     locked_->unlock();
     locked_.reset();
-    const auto left = messages_.size() - gone.size();
-    ok(cmd, "pop3kit signing off (" + std::to_string(left) + " messages left)");
+}
+
+server_action session::on_update_done() {
+    after_ = after_output::close;
+    if (left_after_)
+        ok(quit_keyword_,
+           "pop3kit signing off (" + std::to_string(*left_after_) + " messages left)");
+    else
+        err(quit_keyword_, "[SYS/PERM] some deleted messages not removed");
+    return next_action();
 }
 
 // ---- TRANSACTION ---------------------------------------------------------------------------
@@ -722,27 +766,26 @@ void session::cmd_retr(std::string_view cmd, std::string_view arg) {
     if (!m) return;
     const auto octets = announce(m->octets(), octet_delta(cmd));
     const auto n = *parse_message_number(arg);
-    reply_multi(cmd, "+OK " + octets + " octets", {}, messages_[n - 1]);
+    reply_shared(cmd, "+OK " + octets + " octets", m->wire, {}, messages_[n - 1]);
 }
 
 void session::cmd_top(std::string_view cmd, std::string_view arg, std::string_view lines_arg) {
     if (!config_.top) return err(cmd, "TOP is not supported");
     const message* m = message_arg(cmd, arg);
     if (!m) return;
-    auto lines = *parse_decimal(lines_arg);
-    std::string_view body = m->body();
-    std::size_t end = 0;
-    while (lines > 0 && end < body.size()) {
-        const auto eol = body.find('\n', end);
-        end = eol == std::string_view::npos ? body.size() : eol + 1;
-        --lines;
+    // The reply is a prefix of the message's stuffed wire form (stuffing works line by line, so
+    // the stuffed headers and first lines are a prefix of the stuffed whole), shared with the
+    // maildrop: pipelined TOPs of a large message copy nothing.
+    const std::string_view wire = m->wire;
+    const std::size_t body_end = wire.size() - dot_terminator.size();
+    const auto blank = wire.find("\r\n\r\n");
+    std::size_t end = blank == std::string_view::npos ? body_end : blank + 4;
+    for (auto lines = *parse_decimal(lines_arg); lines > 0 && end < body_end; --lines) {
+        const auto eol = wire.find('\n', end);
+        end = eol == std::string_view::npos || eol >= body_end ? body_end : eol + 1;
     }
-    std::string wire;
-    dot_stuffer stuffer;
-    stuffer.encode(m->headers(), wire);
-    stuffer.encode(body.substr(0, end), wire);
-    stuffer.finish(wire);
-    reply_multi(cmd, "+OK top of message follows", std::move(wire));
+    reply_shared(cmd, "+OK top of message follows", wire.substr(0, end), dot_terminator,
+                 messages_[*parse_message_number(arg) - 1]);
 }
 
 void session::cmd_dele(std::string_view cmd, std::string_view arg) {

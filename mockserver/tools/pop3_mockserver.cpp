@@ -7,11 +7,14 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <pop3/mockserver/line_log.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
+#include <pop3/protocol/program_output.hpp>
 #include <pthread.h>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -31,19 +34,22 @@ Options:
   --user NAME:PASSWORD      add a user (repeatable); the password is also the APOP, CRAM-MD5
                             and OAuth secret
   --maildrop DIR            each user's maildrop: DIR/NAME if that folder exists, else DIR;
-                            a folder of .eml files, or a Maildir (cur/ and new/)
-  --mbox FILE               each user's maildrop is this mbox file (users naming the same
-                            file or folder share one maildrop, and its lock)
+                            a Maildir (cur/ and new/), or a folder whose *.eml files are
+                            served (other files are ignored, with a note on stderr)
+  --mbox FILE               each user's maildrop is this mbox file. Users naming the same
+                            file or folder each get a maildrop and lock of their own, or,
+                            with --persist, share one maildrop and its lock
   --generate COUNT:SIZE     each user gets COUNT generated messages of SIZE octets
   --persist                 write deletions back to the maildrop's files (default: in memory)
   --scenario FILE           misbehave as FILE says (TOML, docs/scenarios.md); users in the
                             file are added to those given with --user
   --cert FILE --key FILE    TLS certificate chain and key (PEM); default: an ephemeral
                             self-signed certificate for localhost and 127.0.0.1
-  --cert-out FILE           write the certificate in use (PEM), for clients to trust
+  --cert-out FILE           write the certificate in use (PEM), for clients to trust,
+                            before listening (not with --no-starttls without --tls-listen)
   --record DIR              write each session as a transcript into DIR (docs/recording.md)
   --no-mask                 record credentials unmasked
-  --threads N               worker threads (default: one per core)
+  --threads N               worker threads, 0 to 256 (default 0: one per core)
   --idle-timeout SECONDS    autologout timer (default 600, RFC 1939)
   --max-errors N            close after N consecutive -ERR replies (default 10)
   --quiet                   no session log on stderr
@@ -52,7 +58,9 @@ Options:
 Once ready it prints, on stdout:
   listening pop3 HOST:PORT
   listening pop3s HOST:PORT          (with --tls-listen)
-It stops cleanly on SIGINT or SIGTERM. Exit code 2: bad command line or scenario.
+It stops cleanly on SIGINT or SIGTERM. Exit code 2: a bad command line or scenario (with
+FILE:LINE), or a file it names that cannot be written (--cert-out, a --record folder that
+takes no files); 1: other failures (a port in use, stdout that cannot be written).
 )";
 
 struct cli_error : std::runtime_error {
@@ -68,14 +76,21 @@ struct options {
     bool quiet = false;
 };
 
-unsigned to_number(const std::string& flag, const std::string& v) {
+// Most worker threads --threads accepts (each has its own io_context).
+constexpr unsigned max_threads = 256;
+
+unsigned to_number(const std::string& flag, const std::string& v, unsigned max = 1'000'000'000) {
+    const auto bad = [&] {
+        return cli_error(flag + ": expected a number from 0 to " + std::to_string(max) + ", got '" +
+                         v + "'");
+    };
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) throw bad();
     try {
-        std::size_t used = 0;
-        const auto n = std::stoul(v, &used);
-        if (used != v.size() || n > 1'000'000'000) throw std::out_of_range(v);
+        const auto n = std::stoull(v);
+        if (n > max) throw bad();
         return static_cast<unsigned>(n);
-    } catch (const std::exception&) {
-        throw cli_error(flag + ": expected a number, got '" + v + "'");
+    } catch (const std::out_of_range&) {
+        throw bad();
     }
 }
 
@@ -89,7 +104,7 @@ options parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
-            std::exit(0);
+            std::exit(pop3::exit_code_after_stdout("pop3-mockserver", 0));
         } else if (a == "--listen")
             o.server.listen = value();
         else if (a == "--tls-listen")
@@ -123,7 +138,7 @@ options parse_args(int argc, char** argv) {
         else if (a == "--no-mask")
             o.server.mask_credentials = false;
         else if (a == "--threads")
-            o.server.threads = to_number(a, value());
+            o.server.threads = to_number(a, value(), max_threads);
         else if (a == "--idle-timeout")
             o.idle_timeout = to_number(a, value());
         else if (a == "--max-errors")
@@ -136,29 +151,40 @@ options parse_args(int argc, char** argv) {
     if (int(bool(o.maildrop)) + int(bool(o.mbox)) + int(bool(o.generate)) > 1)
         throw cli_error("--maildrop, --mbox and --generate exclude each other");
     if (bool(o.cert) != bool(o.key)) throw cli_error("--cert and --key go together");
+    if (o.cert_out && !o.server.starttls && !o.server.tls_listen)
+        throw cli_error("--cert-out: no certificate is in use with --no-starttls and no "
+                        "--tls-listen");
     return o;
 }
 
-// Users whose maildrop is the same file or folder share one maildrop object: one lock, one
-// view of deletions (two objects would let two sessions rewrite the same mbox from stale
-// snapshots).
-std::shared_ptr<pop3::mock::maildrop> open_shared(const std::filesystem::path& path) {
+// A file or folder named by several users is read once. With `persist`, they share one
+// maildrop object: one lock, one view of deletions (two sessions must not write deletions back
+// to one source from two snapshots). Without it, two users are two mailboxes: each gets a
+// maildrop of its own, with its own lock, over the same immutable messages. Sharing is the
+// default: it is the safe choice when the caller does not say.
+std::shared_ptr<pop3::mock::maildrop> open_shared(const std::filesystem::path& path,
+                                                  bool persist = true) {
     static std::map<std::filesystem::path, std::shared_ptr<pop3::mock::maildrop>> opened;
     std::error_code ec;
     auto key = std::filesystem::weakly_canonical(path, ec);
     if (ec) key = path;
     auto& slot = opened[key];
-    if (!slot) slot = pop3::mock::maildrop::open(path);
-    return slot;
+    if (!slot) {
+        slot = pop3::mock::maildrop::open(path);
+        if (const auto n = slot->ignored_files())
+            std::fprintf(stderr, "pop3-mockserver: %s: %zu file%s not named *.eml ignored\n",
+                         path.c_str(), n, n == 1 ? "" : "s");
+    }
+    return persist ? slot : slot->clone();
 }
 
 std::shared_ptr<pop3::mock::maildrop> maildrop_for(const options& o, const std::string& user) {
     namespace fs = std::filesystem;
     if (o.maildrop) {
         const fs::path dir(*o.maildrop);
-        return open_shared(fs::is_directory(dir / user) ? dir / user : dir);
+        return open_shared(fs::is_directory(dir / user) ? dir / user : dir, o.persist);
     }
-    if (o.mbox) return open_shared(*o.mbox);
+    if (o.mbox) return open_shared(*o.mbox, o.persist);
     if (o.generate) {
         const auto [count, size] = pop3::mock::parse_count_size(*o.generate, "--generate");
         return pop3::mock::maildrop::generate(count, size);
@@ -179,7 +205,7 @@ pop3::mock::server_config build_config(const options& o, bool& default_user) {
         for (const auto& u : file.users) {
             std::shared_ptr<pop3::mock::maildrop> mail;
             if (u.maildrop)
-                mail = open_shared(*u.maildrop);
+                mail = open_shared(*u.maildrop, o.persist);
             else if (u.generate)
                 mail = pop3::mock::maildrop::generate(u.generate->first, u.generate->second);
             else
@@ -196,10 +222,23 @@ pop3::mock::server_config build_config(const options& o, bool& default_user) {
 
 int run(const options& o) {
     if (o.server.record_dir) {
+        const auto& dir = *o.server.record_dir;
         std::error_code ec;
-        std::filesystem::create_directories(*o.server.record_dir, ec);
-        if (ec || !std::filesystem::is_directory(*o.server.record_dir))
-            throw cli_error("--record: cannot create the folder " + o.server.record_dir->string());
+        std::filesystem::create_directories(dir, ec);
+        if (ec || !std::filesystem::is_directory(dir))
+            throw cli_error("--record: cannot create the folder " + dir.string() +
+                            (ec ? ": " + ec.message() : ""));
+        // A folder that exists but takes no files would serve every session and record none:
+        // try a file in it now (root passes permission bits, so the bits cannot tell).
+        const auto probe = dir / (".pop3-mockserver-probe-" + std::to_string(::getpid()));
+        errno = 0;
+        std::ofstream test(probe, std::ios::binary | std::ios::trunc);
+        const int err = errno;
+        if (!test)
+            throw cli_error("--record: cannot create files in the folder " + dir.string() +
+                            (err ? std::string(": ") + std::strerror(err) : ""));
+        test.close();
+        std::filesystem::remove(probe, ec);
     }
     pop3::mock::server_config config;
     bool default_user = false;
@@ -214,12 +253,23 @@ int run(const options& o) {
     }
     auto server_opts = o.server;
     if (o.cert) server_opts.identity = pop3::net::load_identity(*o.cert, *o.key);
-    std::mutex log_mutex;
-    if (!o.quiet)
-        server_opts.log = [&log_mutex](std::string_view line) {
-            std::lock_guard g(log_mutex);
-            std::cerr << line << '\n';
-        };
+    // --cert-out is written and checked before anything is served: a file that cannot be written
+    // is a bad command line (exit 2), like a --record folder that takes no files. Without --cert
+    // the ephemeral certificate is made here, the one start() would make.
+    if (o.cert_out) {
+        if (!server_opts.identity) server_opts.identity = pop3::net::make_self_signed();
+        std::ofstream out(*o.cert_out, std::ios::binary | std::ios::trunc);
+        out << server_opts.identity->certificate;
+        out.close();
+        if (!out) throw cli_error("--cert-out: cannot write the certificate to " + *o.cert_out);
+    }
+    // Every line on stderr goes through one non-blocking log, whole: a stderr nobody reads
+    // must not stop the sessions, and two threads' lines must not interleave.
+    std::optional<pop3::mock::line_log> log;
+    if (!o.quiet) {
+        log.emplace(STDERR_FILENO);
+        server_opts.log = [&log](std::string_view line) { log->write(line); };
+    }
 
     // Block the stop signals in every thread; the main thread waits for them with sigwait.
     sigset_t signals;
@@ -230,11 +280,6 @@ int run(const options& o) {
 
     pop3::mock::server srv(std::move(config), std::move(server_opts));
     srv.start();
-    if (o.cert_out) {
-        std::ofstream out(*o.cert_out, std::ios::trunc);
-        out << srv.identity().certificate;
-        if (!out) throw cli_error(*o.cert_out + ": cannot write the certificate");
-    }
     const auto host = pop3::mock::parse_host_port(o.server.listen).first;
     if (default_user) std::printf("default user user:pass\n");
     std::printf("listening pop3 %s:%u\n", host.c_str(), unsigned(srv.port()));
@@ -242,13 +287,14 @@ int run(const options& o) {
         std::printf("listening pop3s %s:%u\n",
                     pop3::mock::parse_host_port(*o.server.tls_listen).first.c_str(),
                     unsigned(*tls));
-    std::fflush(stdout);
+    // Nobody can reach a server whose listening lines were lost (stdout > /dev/full): exit 1.
+    if (!pop3::flush_stdout("pop3-mockserver")) return 1;
 
     int sig = 0;
     sigwait(&signals, &sig);
     if (!o.quiet)
-        std::cerr << "pop3-mockserver: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-                  << ", stopping\n";
+        log->write(std::string("pop3-mockserver: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                   ", stopping");
     srv.stop();
     return 0;
 }

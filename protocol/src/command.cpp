@@ -75,6 +75,11 @@ reply_shape expected_reply(command_id id, std::size_t arg_count) noexcept {
     }
 }
 
+bool carries_listing(command_id id, std::size_t arg_count) noexcept {
+    if (expected_reply(id, arg_count) != reply_shape::multi_line) return false;
+    return id != command_id::retr && id != command_id::top;
+}
+
 void format_command(std::string_view keyword, std::span<const std::string_view> args,
                     std::string& out, std::error_code& ec, const limits& lim, diagnostics* diag) {
     out.clear();

@@ -340,6 +340,11 @@ TEST_CASE("pop3-client: exit code 2 for a bad command line") {
         {{url, "--ca", "x.pem", "--insecure", "stat"}, "exclude each other"},
         {{url, "--ca", "/nonexistent/ca.pem", "stat"}, "--ca: cannot read"},
         {{url, "--timeout", "soon", "stat"}, "--timeout"},
+        {{url, "--max-listing", "0", "stat"}, "--max-listing: expected a size"},
+        {{url, "--max-listing", "lots", "stat"}, "--max-listing: expected a size"},
+        {{url, "--max-listing", "-1M", "stat"}, "--max-listing: expected a size"},
+        {{url, "--max-listing", "99999999999999999999G", "stat"}, "--max-listing: expected"},
+        {{url, "--max-listing", "18014398509481984G", "stat"}, "--max-listing: expected"},
         {{"http://user:pass@127.0.0.1", "stat"}, "bad POP URL"},
         {{"pop3://user:pass@127.0.0.1:99999", "stat"}, "port"},
         {{"pop3://user:pass@", "stat"}, "no host"},
@@ -370,8 +375,127 @@ TEST_CASE("pop3-client: --help") {
         const auto r = cli({flag});
         CHECK(r.status == 0);
         CHECK(r.out.starts_with("usage: pop3-client URL"));
-        for (const char* word : {"--starttls", "--ca FILE", "--insecure", "--auth MECH",
-                                 "--timeout", "retr N", "top N L", "raw 'LINE'", "Examples:"})
+        for (const char* word :
+             {"--starttls", "--ca FILE", "--insecure", "--auth MECH", "--timeout",
+              "--max-listing SIZE", "retr N", "top N L", "raw 'LINE'", "Examples:"})
             CHECK(r.out.find(word) != std::string::npos);
+    }
+}
+
+namespace {
+
+mock::server_config with_rules(const std::vector<std::pair<std::string, mock::reply_change>>& rs) {
+    auto c = mock::default_config();
+    for (const auto& [command, change] : rs) {
+        mock::rule r;
+        r.command = command;
+        r.change = change;
+        c.faults.rules.push_back(r);
+    }
+    return c;
+}
+
+bool has_control(const std::string& s) {
+    return s.find('\x1b') != std::string::npos || s.find('\x07') != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("pop3-client: an endless listing ends in a clear error at the listing limit") {
+    auto config = with_rules({{"LIST", {.endless_body = true}},
+                              {"UIDL", {.endless_body = true}},
+                              {"CAPA", {.endless_body = true}}});
+    // A user of its own for each run: a run that fails ends without QUIT, and the server
+    // releases that maildrop only when it notices the connection close.
+    for (const char* name : {"u1", "u2", "u3", "u4", "u5"})
+        config.users.push_back({name, "pass", mock::default_maildrop()});
+    running_server s(std::move(config));
+    const std::string error = "pop3-client: reply exceeds the configured size limit: a listing "
+                              "grew past ";
+    // The default: 64 MiB, not max_buffered_body's 1 GiB.
+    auto r = cli({s.url(), "list"});
+    CHECK(r.status == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err == error + "67108864 octets (max_listing_octets)\n");
+    r = cli({s.url("u1:pass@"), "--max-listing", "1M", "list"});
+    CHECK(r.status == 1);
+    CHECK(r.err == error + "1048576 octets (max_listing_octets)\n");
+    r = cli({s.url("u2:pass@"), "--max-listing", "1m", "uidl"});
+    CHECK(r.status == 1);
+    CHECK(r.err == error + "1048576 octets (max_listing_octets)\n");
+    r = cli({s.url(""), "--max-listing", "2K", "capa"});
+    CHECK(r.status == 1);
+    CHECK(r.err == error + "2048 octets (max_listing_octets)\n");
+    r = cli({s.url("u3:pass@"), "--max-listing=65536", "raw", "LIST"});
+    CHECK(r.status == 1);
+    CHECK(r.err == error + "65536 octets (max_listing_octets)\n");
+    // Messages stream: the listing limit does not apply to them.
+    r = cli({s.url("u4:pass@"), "--max-listing", "1K", "retr", "2"});
+    CHECK(r.status == 0);
+    CHECK(r.out == content(2));
+}
+
+TEST_CASE("pop3-client: server text reaches the terminal escaped") {
+    const std::string title = "\x1b]0;TITLE\x07";
+    auto config = with_rules({
+        {"NOOP", {.replace = "+OK " + title + "\r\n"}},
+        {"RSET", {.replace = "-ERR \x1b[32mgreen\r\n"}},
+        {"CAPA", {.replace = "+OK\r\nX-TITLE " + title + " a\x1b[2Jb\r\n.\r\n"}},
+        {"LANG", {.replace = "+OK\r\nen " + title + "\r\n.\r\n"}},
+        {"RETR", {.replace = "+OK 11 octets \x1b[31m\r\n\x1b[1mdata\r\n.\r\n"}},
+    });
+    // A user of its own for each run that fails (and so does not QUIT and unlock).
+    for (const char* name : {"u1", "u2"})
+        config.users.push_back({name, "pass", mock::default_maildrop()});
+    running_server s(std::move(config));
+    auto r = cli({s.url(), "-v", "noop", "capa", "raw", "CAPA", "raw", "LANG"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "+OK \\x1B]0;TITLE\\x07\n"
+                   "X-TITLE \\x1B]0;TITLE\\x07 a\\x1B[2Jb\n"
+                   "+OK\nX-TITLE \\x1B]0;TITLE\\x07 a\\x1B[2Jb\n"
+                   "+OK\nen \\x1B]0;TITLE\\x07\n");
+    CHECK_FALSE(has_control(r.err));
+    CHECK(r.err.find("*resp* +OK \\x1B]0;TITLE\\x07\n") != std::string::npos);
+
+    r = cli({s.url(), "-v", "rset"});
+    CHECK(r.status == 1);
+    CHECK_FALSE(has_control(r.out + r.err));
+    CHECK(r.err.ends_with("pop3-client: -ERR \\x1B[32mgreen\n"));
+    r = cli({s.url("u1:pass@"), "raw", "RSET"});
+    CHECK(r.status == 1);
+    CHECK(r.out == "-ERR \\x1B[32mgreen\n");
+    CHECK(r.err == "pop3-client: -ERR \\x1B[32mgreen\n");
+
+    // The message itself is data, written as it came.
+    r = cli({s.url("u2:pass@"), "retr", "1"});
+    CHECK(r.status == 1); // 10 octets came, not 11
+    CHECK(r.out == "\x1b[1mdata\r\n");
+    CHECK(r.err == "pop3-client: RETR: the server announced 11 octets and sent 10: +OK 11 octets "
+                   "\\x1B[31m\n");
+}
+
+TEST_CASE("pop3-client: a malformed octet count fails retr") {
+    for (const char* count : {"18446744073709551616", "-5"}) {
+        INFO(count);
+        const std::string status = "+OK " + std::string(count) + " octets";
+        running_server s(with_rules({{"RETR", {.replace = status + "\r\nhello\r\n.\r\n"}}}));
+        const auto r = cli({s.url(), "retr", "1"});
+        CHECK(r.status == 1);
+        CHECK(r.out == "hello\r\n"); // streamed before the check
+        CHECK(r.err == "pop3-client: RETR: the server announced a malformed octet count: '" +
+                           std::string(count) + " octets': " + status + "\n");
+    }
+}
+
+TEST_CASE("pop3-client: the password is never echoed, however the URL is malformed") {
+    for (const char* url :
+         {"pop3:/u:s3cret@127.0.0.1", "pop3:u:s3cret@127.0.0.1", "u:s3cret@127.0.0.1",
+          "pop3://u:s3cret@127.0.0.1:0", "pop3://u:s3cret@127.0.0.1/x", "pop3//u:s3cret@h"}) {
+        INFO(url);
+        const auto r = cli({url, "stat"});
+        CHECK(r.status == 2);
+        CHECK(r.err.starts_with("pop3-client: bad POP URL '"));
+        CHECK(r.err.find("cret") == std::string::npos);
+        CHECK(r.err.find("****@") != std::string::npos);
     }
 }

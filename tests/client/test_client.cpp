@@ -533,3 +533,157 @@ TEST_CASE("client: a buffered reply is bounded; an endless body ends in reply_to
     login(c);
     CHECK(error_of([&] { c.retr(1); }) == error::reply_too_large);
 }
+
+TEST_CASE("client: a listing is bounded by max_listing_octets, a message by max_buffered_body") {
+    auto cfg = mock::default_config();
+    cfg.users[0].mail = mock::maildrop::generate(1, 3 * 1024 * 1024);
+    for (const char* command : {"LIST", "UIDL", "CAPA", "LANG"}) {
+        mock::rule r;
+        r.command = command;
+        r.change.endless_body = true;
+        cfg.faults.rules.push_back(r);
+    }
+    running_server s(cfg);
+    auto o = s.options();
+    o.protocol_limits.max_listing_octets = 1 << 20;
+    o.max_buffered_body = 16 << 20; // a listing stops at the smaller limit
+    auto message_of = [](auto f) -> std::string {
+        try {
+            f();
+        } catch (const protocol_error& e) {
+            CHECK(e.code() == error::reply_too_large);
+            return e.what();
+        }
+        FAIL("no protocol_error thrown");
+        return {};
+    };
+    {
+        client c(o);
+        CHECK_THAT(message_of([&] { c.capa(); }), Catch::Contains("max_listing_octets"));
+    }
+    {
+        client c(o);
+        CHECK_THAT(message_of([&] { c.lang_list(); }), Catch::Contains("max_listing_octets"));
+    }
+    {
+        client c(o);
+        login(c);
+        CHECK_THAT(message_of([&] { c.list(); }), Catch::Contains("max_listing_octets"));
+    }
+    {
+        client c(o);
+        login_after_drop(c);
+        CHECK_THAT(message_of([&] { c.uidl(); }), Catch::Contains("max_listing_octets"));
+    }
+    {
+        client c(o);
+        login_after_drop(c);
+        CHECK_THAT(message_of([&] { c.raw("LIST", true); }), Catch::Contains("max_listing_octets"));
+    }
+    // A message is no listing: 3 MiB go through with a 1 MiB listing limit.
+    client c(o);
+    login_after_drop(c);
+    CHECK(c.retr(1).octets == cfg.users[0].mail->snapshot()[0]->octets());
+    CHECK(c.raw("RETR 1", true).body_octets == cfg.users[0].mail->snapshot()[0]->octets());
+}
+
+TEST_CASE("client: an octet count that is no number fails the RETR check like a wrong one") {
+    for (const char* count : {"18446744073709551616", "-5", "1,000", "+12"}) {
+        INFO(count);
+        running_server s(with_rule(
+            "RETR", {.replace = "+OK " + std::string(count) + " octets\r\nhello\r\n.\r\n"}));
+        {
+            client c(s.options());
+            login(c);
+            try {
+                c.retr(1);
+                FAIL("no exception");
+            } catch (const protocol_error& e) {
+                CHECK(e.code() == error::octet_count_mismatch);
+                CHECK_THAT(e.what(), Catch::Contains("malformed octet count") &&
+                                         Catch::Contains(std::string(count)));
+            }
+            CHECK(c.noop() == "+OK"); // still in step
+            CHECK(error_of([&] { c.retr(1, [](std::string_view) {}); }) ==
+                  error::octet_count_mismatch);
+            CHECK(error_of([&] { c.retr_many({1}); }) == error::octet_count_mismatch);
+            c.quit();
+        }
+        auto o = s.options();
+        o.verify_octet_counts = false;
+        client lax(o);
+        login(lax);
+        CHECK(lax.retr(1).content == "hello\r\n");
+        lax.quit();
+    }
+    // No count at all is no announcement: nothing to check.
+    running_server s(with_rule("RETR", {.replace = "+OK message follows\r\nhello\r\n.\r\n"}));
+    client c(s.options());
+    login(c);
+    CHECK(c.retr(1).content == "hello\r\n");
+}
+
+TEST_CASE("client: server text in messages and debug output is escaped") {
+    auto cfg = with_rule("NOOP", {.replace = "-ERR \x1b[32mgreen\x1b[0m\r\n"});
+    mock::rule stls;
+    stls.command = "STLS";
+    stls.change.replace = "-ERR \x1b]0;TITLE\x07\r\n";
+    cfg.faults.rules.push_back(stls);
+    mock::rule list;
+    list.command = "LIST";
+    list.change.replace = "+OK \x1b]0;TITLE\x07\r\n1 5\r\n.\r\n";
+    cfg.faults.rules.push_back(list);
+    running_server s(cfg);
+    std::ostringstream out;
+    auto o = s.options();
+    o.debug_stream = &out;
+    o.debuglevel = 2;
+    {
+        client c(o);
+        try {
+            c.stls();
+            FAIL("no exception");
+        } catch (const protocol_error& e) {
+            CHECK(std::string(e.what()) == "STLS refused: -ERR \\x1B]0;TITLE\\x07");
+        }
+    }
+    client c(o);
+    login_after_drop(c);
+    c.list();
+    try {
+        c.noop();
+        FAIL("no exception");
+    } catch (const protocol_error& e) {
+        CHECK(std::string(e.what()) == "-ERR \\x1B[32mgreen\\x1B[0m");
+        CHECK(e.response() == "-ERR \x1b[32mgreen\x1b[0m"); // as it came, for programs
+    }
+    const auto text = out.str();
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find('\x07') == std::string::npos);
+    CHECK(text.find("*resp* +OK \\x1B]0;TITLE\\x07\n") != std::string::npos);
+    CHECK(text.find("*resp* -ERR \\x1B[32mgreen\\x1B[0m\n") != std::string::npos);
+}
+
+TEST_CASE("client: the password is masked in any URL an error quotes, well-formed or not") {
+    for (const char* url :
+         {"pop3:/u:s3cret@h", "pop3:u:s3cret@h", "u:s3cret@h", "pop3//u:s3cret@h",
+          "pop3://u:s3cret@h:0", "pop3://u:s3cret@h/path", "pop3://u:s3/cret@h/x",
+          "pop3://u:p@s3cret@h:99999", "http://u:s3cret@h", "pop3://u:s3cret%zz@h"}) {
+        INFO(url);
+        try {
+            parse_pop_url(url);
+            FAIL("no exception");
+        } catch (const std::invalid_argument& e) {
+            const std::string what = e.what();
+            CHECK(what.find("s3cret") == std::string::npos);
+            CHECK(what.find("cret") == std::string::npos);
+            CHECK(what.find("****") != std::string::npos);
+        }
+    }
+    CHECK(redact_pop_url("pop3://user:pw@host:110") == "pop3://user:****@host:110");
+    CHECK(redact_pop_url("pop://u;AUTH=PLAIN:pw@h") == "pop://u;AUTH=PLAIN:****@h");
+    CHECK(redact_pop_url("pop3:/user:pw@host") == "pop3:/****@host");
+    CHECK(redact_pop_url("user:pw@host") == "user:****@host");
+    CHECK(redact_pop_url("pop3://user@host") == "pop3://user@host"); // no password
+    CHECK(redact_pop_url("pop3://host:110") == "pop3://host:110");
+}

@@ -187,6 +187,41 @@ TEST_CASE("client session: streaming into a sink") {
     CHECK(r.result.body.empty());
 }
 
+TEST_CASE("client session: a listing is held to max_listing_octets, a message is not") {
+    // 10 lines of 10 octets: over a 64-octet listing limit, under a 1000-octet body limit.
+    std::string body;
+    for (int i = 1; i <= 10; ++i)
+        body += std::to_string(i % 10) + " 1234567\r\n";
+    const std::string wire = "+OK\r\n" + body + ".\r\n";
+    session_options o;
+    o.protocol_limits.max_listing_octets = 64;
+    o.max_buffered_body = 1000;
+    for (const auto& sp : test::splits(wire)) {
+        INFO(sp.name);
+        client_session s(o);
+        request listing = cmd("LIST\r\n", reply_shape::multi_line);
+        listing.listing = true;
+        scripted_peer peer{sp.chunks};
+        CHECK(peer.run(s, {&listing, 1}).ec == error::reply_too_large);
+        CHECK(s.diag().message.find("max_listing_octets") != std::string::npos);
+        CHECK_FALSE(s.usable());
+
+        client_session s2(o);
+        request message = cmd("RETR 1\r\n", reply_shape::multi_line);
+        scripted_peer peer2{sp.chunks};
+        REQUIRE_FALSE(peer2.run(s2, {&message, 1}).ec);
+        CHECK(message.result.body == body);
+    }
+    // The smaller of the two limits holds.
+    o.max_buffered_body = 50;
+    client_session s(o);
+    request listing = cmd("LIST\r\n", reply_shape::multi_line);
+    listing.listing = true;
+    scripted_peer peer{{wire}};
+    CHECK(peer.run(s, {&listing, 1}).ec == error::reply_too_large);
+    CHECK(s.diag().message.find("max_buffered_body") != std::string::npos);
+}
+
 TEST_CASE("client session: a failure injected at each step ends the batch and the connection") {
     const std::vector<std::string_view> chunks = {"+OK\r\n", "+OK 1 2\r\n", "+OK\r\nx\r\n.\r\n"};
     // Count the steps of a clean run first.

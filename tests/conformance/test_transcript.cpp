@@ -2,8 +2,11 @@
 #include "pop3/conformance/transcript.hpp"
 
 #include <catch2/catch.hpp>
+#include <pop3/conformance/embedded.hpp>
+#include <pop3/mockserver/scenario_file.hpp>
 
 using namespace pop3::conformance;
+namespace mock = pop3::mock;
 
 namespace {
 std::string parse_error(std::string_view text) {
@@ -116,6 +119,26 @@ TEST_CASE("transcript: malformed files are refused with FILE:LINE: reason") {
     CHECK(parse_error(head + "S: {=(?<n>a)}\n").starts_with("t.pop3:4: '(?<' in {…}: only"));
     CHECK(parse_error(head + "S: {=(?R)}\n").starts_with("t.pop3:4: '(?R' in {…}: only"));
     CHECK(parse_error(head + "S: {=[(?R)](?<!x)(?=y)(?!z)(?<=w)}\n") == "(no error)");
+}
+
+// Issue #14, defect 7: `maildrop: generate:-1:5` ended in `vector::reserve` when the case ran,
+// and generate:1000000:1073741824 passed --list and grew to 4 GB. The scenario files' limits
+// apply, through the same function (mock::parse_count_size).
+TEST_CASE("transcript: a generated maildrop is held to the scenario files' limits") {
+    const std::string head = "case: x\ntitle: t\nrfc: 1939\n\nmaildrop: ";
+    const std::string tail =
+        "' must be COUNT:SIZE, e.g. \"3:1000\", with COUNT <= 1000000, SIZE <= "
+        "1073741824 and COUNT*SIZE <= 4294967296 (got \"";
+    for (std::string_view bad : {"-1:5", "1000000:1073741824", "1000001:1", "1:1073741825",
+                                 "5:1073741824", "3", "3:", ":3", "3:x", "", "3:5:7"}) {
+        INFO(bad);
+        CHECK(parse_error(head + "generate:" + std::string(bad) + "\nC: STAT\n") ==
+              "t.pop3:5: 'maildrop: generate:" + tail + std::string(bad) + "\")");
+        CHECK_THROWS_AS(embedded_maildrop("generate:" + std::string(bad)), mock::scenario_error);
+    }
+    CHECK(parse_error(head + "generate:1000000:4294\nC: STAT\n") == "(no error)");
+    CHECK(parse_error(head + "generate:0:0\nC: STAT\n") == "(no error)");
+    CHECK(embedded_maildrop("generate:3:100")->snapshot().size() == 3);
 }
 
 TEST_CASE("transcript: every shipped transcript parses") {

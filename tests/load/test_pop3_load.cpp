@@ -357,3 +357,25 @@ TEST_CASE("pop3-load: a bad command line exits 2, --help exits 0") {
           "--allow-remote", "%d", "{n}", "RSET", "Exit status", "SIGINT", "p50"})
         CHECK(h.out.find(word) != std::string::npos);
 }
+
+// Issue #14, defect 18: a report that could not be written (stdout on /dev/full) ended in exit
+// code 0.
+TEST_CASE("pop3-load: a report that cannot be written to stdout exits 1") {
+    running_server s(1);
+    const auto into_dev_full = [](const std::string& args) {
+        return test::run_program("/bin/sh",
+                                 {"-c", "exec " POP3_LOAD_BIN " " + args + " > /dev/full"});
+    };
+    auto r = into_dev_full("--target " + s.url("u1") + " --connections 1 --duration 0.3 --quiet");
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err == "pop3-load: cannot write to standard output: No space left on device\n");
+    r = into_dev_full("--target " + s.url("u1") +
+                      " --connections 1 --duration 0.3 --quiet "
+                      "--json -");
+    CHECK(r.status == 1);
+    CHECK(r.err == "pop3-load: cannot write to standard output: No space left on device\n");
+    r = into_dev_full("--help");
+    CHECK(r.status == 1);
+    CHECK(r.err.starts_with("pop3-load: cannot write to standard output"));
+}

@@ -298,7 +298,8 @@ TEST_CASE("scenario file errors: wrong types and values") {
     CHECK(rule_with("reply = 5") == "t.toml:4: 'reply' must be a string");
     CHECK(rule_with("append = [\"a\"]") == "t.toml:4: 'append' must be a string");
     CHECK(rule_with("octet_delta = 1.5") == "t.toml:4: 'octet_delta' must be an integer");
-    CHECK(rule_with("huge_line = 0") == "t.toml:4: 'huge_line' must be a positive integer");
+    CHECK(rule_with("huge_line = 0") ==
+          "t.toml:4: 'huge_line' must be an integer from 1 to 1073741824");
     CHECK(rule_with("state = \"update\"") ==
           "t.toml:4: 'state' must be \"authorization\" or \"transaction\"");
     CHECK(rule_with("split_at = 3") ==
@@ -734,4 +735,106 @@ TEST_CASE("parse_scenario: toml++ regressions") {
         }
         parse_mangled(doc);
     }
+}
+
+// Issue #14, defect 6: toml++ 3.3 walks the tables of a dotted key or table header recursively,
+// so 300,000 parts crashed the server (SIGSEGV) and 10,000 overflowed the ASan stack. Deep files
+// are refused with FILE:LINE before toml++ reads them.
+TEST_CASE("scenario file errors: nesting deeper than max_scenario_depth is refused") {
+    REQUIRE(max_scenario_depth == 16);
+    const std::string too_deep =
+        ": nested too deeply (at most 16 levels: each part of a dotted key or table header "
+        "counts one, and an array's elements one more)";
+    const auto dotted = [](std::size_t parts, std::string_view sep = ".") {
+        std::string k = "a";
+        for (std::size_t i = 1; i < parts; ++i)
+            k += std::string(sep) + "a";
+        return k;
+    };
+    SECTION("what crashed the server") {
+        CHECK(error_of("[" + dotted(300'000) + "]\n") == "t.toml:1" + too_deep);
+        CHECK(error_of("\n" + dotted(300'000) + " = 1\n") == "t.toml:2" + too_deep);
+        CHECK(error_of("[[" + dotted(10'000) + "]]\n") == "t.toml:1" + too_deep);
+        CHECK(error_of("a = " + std::string(300'000, '[')) == "t.toml:1" + too_deep);
+        std::string inline_tables = "a = ";
+        for (int i = 0; i < 100'000; ++i)
+            inline_tables += "{a = ";
+        CHECK(error_of(inline_tables) == "t.toml:1" + too_deep);
+    }
+    SECTION("16 levels pass the check, 17 do not") {
+        // 16 levels reach toml++ and the reader, which knows no key 'a'.
+        const std::string unknown_a = "t.toml:1: unknown key 'a' at top level";
+        CHECK(error_of(dotted(16) + " = 1\n") == unknown_a);
+        CHECK(error_of(dotted(17) + " = 1\n") == "t.toml:1" + too_deep);
+        CHECK(error_of(dotted(17) + "\n\n") == "t.toml:1" + too_deep); // no '=': the key's line
+        CHECK(error_of(dotted(16, " . ") + " = 1\n") == unknown_a);
+        CHECK(error_of(dotted(17, " . ") + " = 1\n") == "t.toml:1" + too_deep);
+        CHECK(error_of("\"a.b\".\"c\"." + dotted(14) + " = 1\n") ==
+              "t.toml:1: unknown key 'a.b' at top level");
+        CHECK(error_of("'a'.\"b\"." + dotted(15) + " = 1\n") == "t.toml:1" + too_deep);
+        CHECK(error_of("[" + dotted(16) + "]\n") == unknown_a);
+        CHECK(error_of("[" + dotted(17) + "]\n") == "t.toml:1" + too_deep);
+        CHECK(error_of("[[" + dotted(15) + "]]\n") == unknown_a);
+        CHECK(error_of("[[" + dotted(16) + "]]\n") == "t.toml:1" + too_deep);
+        // A table's depth adds to its keys'; a new header starts again.
+        CHECK(error_of("[" + dotted(8) + "]\n" + dotted(8) + " = 1\n") == unknown_a);
+        CHECK(error_of("[" + dotted(8) + "]\n" + dotted(9) + " = 1\n") == "t.toml:2" + too_deep);
+        CHECK(error_of("[" + dotted(8) + "]\n[b]\n" + dotted(15) + " = 1\n") == unknown_a);
+        // Arrays: the key is level 1, each '[' opens one more.
+        CHECK(error_of("a = " + std::string(15, '[') + std::string(15, ']') + "\n") == unknown_a);
+        CHECK(error_of("a = " + std::string(16, '[') + std::string(16, ']') + "\n") ==
+              "t.toml:1" + too_deep);
+        CHECK(error_of("a = [[1], [[[2]]], " + std::string(15, '[') + std::string(15, ']') +
+                       "]\n") == "t.toml:1" + too_deep);
+        // Inline tables: their keys' parts count too.
+        CHECK(error_of("a = {b.c = {d = {e.f.g = [1, {" + dotted(8) + " = 1}]}}}\n") == unknown_a);
+        CHECK(error_of("a = {b.c = {d = {e.f.g = [1, {" + dotted(9) + " = 1}]}}}\n") ==
+              "t.toml:1" + too_deep);
+        CHECK(error_of("a = [\n  1,\n  {b = 2},\n  [[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]],\n]\n") ==
+              "t.toml:4" + too_deep);
+    }
+    SECTION("strings and comments are not counted, and keep the line numbers right") {
+        const std::string deep = std::string(40, '[') + dotted(40) + std::string(40, '{');
+        const auto f = parse("description = \"" + deep + " \\\" " + deep + "\"\n" + "name = '" +
+                             deep + "' # " + deep + "\n# " + deep + "\n" + "[server] # [[[[[[[[\n" +
+                             "greeting = \"\"\"" + deep + "\"\"\"\n" +
+                             "[[rule]]\ncommand = \"RETR\"\nreply = '''\n" + deep + "\n" + deep +
+                             "''''\n" + "append = \"\"\"\\\n" + deep + "\\\"\"\"\\\"\"\"\"\"\n" +
+                             "split_at = [1, 2, 3,]\n");
+        CHECK(f.description == deep + " \" " + deep);
+        CHECK(f.sc.name == deep);
+        CHECK(*f.sc.rules.at(0).change.replace == deep + "\n" + deep + "'");
+        CHECK(f.sc.rules.at(0).change.append == deep + "\"\"\"\"\"");
+        CHECK(error_of("description = \"\"\"\n" + deep + "\n\"\"\"\n" + dotted(17) + " = 1\n") ==
+              "t.toml:4" + too_deep);
+        CHECK(error_of("description = '''\n" + deep + "\n'''\n\n" + dotted(17) + " = 1\n") ==
+              "t.toml:5" + too_deep);
+        CHECK(error_of("d = \"\"\"\\\n\\\n\"\"\"\n" + dotted(17) + " = 1\n") ==
+              "t.toml:4" + too_deep);
+        // Floats and dates are values, not dotted keys.
+        CHECK(error_of("a = 1.5\nb = 1979-05-27T07:32:00.999Z\nc = [0.1, 0.2, 0.3, 0.4]\n") ==
+              "t.toml:1: unknown key 'a' at top level");
+    }
+    SECTION("every shipped scenario passes the check") {
+        for (const auto& e : fs::directory_iterator(POP3_SOURCE_DIR "/mockserver/scenarios"))
+            if (e.path().extension() == ".toml") CHECK_NOTHROW(load_scenario(e.path()));
+    }
+}
+
+// Issue #14, defect 21: `huge_line = 9223372036854775807` loaded, and RETR then dropped the
+// connection without a log line (the line is built in memory).
+TEST_CASE("scenario file errors: huge_line is at most max_huge_line") {
+    REQUIRE(max_huge_line == 1073741824);
+    const auto rule_with = [](std::string_view line) {
+        return error_of("[[rule]]\ncommand = \"RETR\"\n" + std::string(line) + "\n");
+    };
+    const std::string message = "t.toml:3: 'huge_line' must be an integer from 1 to 1073741824";
+    CHECK(rule_with("huge_line = 9223372036854775807") == message);
+    CHECK(rule_with("huge_line = 1073741825") == message);
+    CHECK(rule_with("huge_line = 0") == message);
+    CHECK(rule_with("huge_line = -1") == message);
+    CHECK(rule_with("huge_line = \"5\"") == message);
+    CHECK(parse("[[rule]]\ncommand = \"RETR\"\nhuge_line = 1073741824\n")
+              .sc.rules.at(0)
+              .change.huge_line == 1073741824);
 }

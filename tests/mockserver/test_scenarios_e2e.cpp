@@ -114,8 +114,14 @@ struct driven {
 };
 driven drive(session& s, server_action a, std::size_t max_writes = 1000) {
     driven d;
-    while (a.what == server_action::type::write && d.writes.size() < max_writes) {
-        d.writes.push_back({std::string(a.data) + std::string(a.data2), a.delivery});
+    while ((a.what == server_action::type::write || a.what == server_action::type::update) &&
+           d.writes.size() < max_writes) {
+        if (a.what == server_action::type::update) {
+            s.run_update();
+            a = s.on_update_done();
+            continue;
+        }
+        d.writes.push_back({a.bytes(), a.delivery});
         a = s.on_write_done();
     }
     d.next = a.what;

@@ -6,6 +6,7 @@
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/digest.hpp>
+#include <pop3/protocol/dot_codec.hpp>
 #include <pop3/protocol/sasl.hpp>
 
 using namespace pop3;
@@ -325,4 +326,105 @@ TEST_CASE("session: scenario rules match the state in which the command arrived"
     CHECK(drv.send("USER mrose\r\nPASS tanstaaf\r\n") ==
           "+OK send PASS\r\n+OK maildrop has 2 messages (71 octets)\r\n+OK extra\r\n");
     CHECK(drv.send("NOOP\r\n") == "+OK\r\n+OK in transaction\r\n");
+}
+
+// ---- reliability (issue #14) ---------------------------------------------------------------
+
+TEST_CASE("session: failed logins are counted on their own and end the connection") {
+    // USER's +OK used to reset the error count, so USER/PASS pairs could guess forever.
+    fixture f;
+    for (std::size_t i = 1; i < f.config.max_failed_logins; ++i) {
+        CHECK(f.drv.send("USER mrose\r\nPASS wrong\r\n") ==
+              "+OK send PASS\r\n-ERR [AUTH] invalid user name or password\r\n");
+        CHECK(f.drv.send("NOOP\r\n").starts_with("-ERR")); // other commands do not reset it
+    }
+    CHECK(f.drv.send("USER mrose\r\nPASS wrong\r\n") ==
+          "+OK send PASS\r\n-ERR [AUTH] invalid user name or password (3 failed logins, closing "
+          "the connection)\r\n");
+    CHECK(f.drv.closed());
+}
+
+TEST_CASE("session: failed APOP and AUTH count as failed logins too") {
+    fixture f;
+    f.drv.send("APOP mrose 00000000000000000000000000000000\r\n");
+    f.drv.send("AUTH PLAIN " + base64_encode(std::string("\0mrose\0bad", 10)) + "\r\n");
+    CHECK(f.drv.reading());
+    const auto last = f.drv.send("AUTH PLAIN *\r\n"); // a cancelled exchange is a failure
+    CHECK(last.find("closing the connection") != std::string::npos);
+    CHECK(f.drv.closed());
+}
+
+TEST_CASE("session: TOP shares the stored message and matches a separately stuffed prefix") {
+    const std::string_view raws[] = {
+        "Subject: a\r\n\r\n.one\r\ntwo\r\n..three\r\n.\r\nfive\r\n",
+        "Subject: headers only\r\nX: y\r\n",
+        "",
+        "\r\nbody after an empty header block\r\n.\r\n",
+        "A: b\r\n\r\n\r\n\r\n.\r\n",
+    };
+    for (auto raw : raws) {
+        server_config c;
+        const auto m = make_message("u", raw);
+        c.users.push_back({"u", "p", std::make_shared<maildrop>(std::vector<message_ptr>{m})});
+        for (unsigned lines = 0; lines < 7; ++lines) {
+            // The reference: headers and the first `lines` body lines, stuffed on their own.
+            std::string_view body = m->body();
+            std::size_t end = 0;
+            for (unsigned n = lines; n > 0 && end < body.size(); --n) {
+                const auto eol = body.find('\n', end);
+                end = eol == std::string_view::npos ? body.size() : eol + 1;
+            }
+            std::string expected = "+OK top of message follows\r\n";
+            dot_stuffer stuffer;
+            stuffer.encode(m->headers(), expected);
+            stuffer.encode(body.substr(0, end), expected);
+            stuffer.finish(expected);
+
+            session s(c, {});
+            s.start();
+            s.on_write_done();
+            s.on_read("USER u\r\nPASS p\r\n");
+            for (int i = 0; i < 4; ++i)
+                s.on_write_done();
+            const auto a = s.on_read("TOP 1 " + std::to_string(lines) + "\r\n");
+            INFO("message '" << raw << "', " << lines << " lines");
+            REQUIRE(a.what == server_action::type::write);
+            CHECK(a.bytes() == expected);
+            // Status line, body, terminator: the body is a view of the stored wire form.
+            if (a.parts.size() == 3) CHECK(a.parts[1].data() == m->wire.data());
+        }
+    }
+}
+
+TEST_CASE("session: a client that pipelines without reading gets no more replies queued") {
+    // 1,000 UIDLs of 100,000 messages took 1.18 GB: every listing was built before any was
+    // written. The session now stops taking commands while its queued output is large.
+    server_config c;
+    c.users.push_back({"u", "p", maildrop::generate(20000, 60)});
+    memory_driver probe(c, {});
+    probe.start();
+    probe.send("USER u\r\nPASS p\r\n");
+    const auto one_listing = probe.send("UIDL\r\n").size();
+    REQUIRE(one_listing > c.max_queued_output);
+    probe.disconnect(); // releases the maildrop's lock
+
+    session s(c, {});
+    s.start();
+    s.on_write_done();
+    s.on_read("USER u\r\nPASS p\r\n");
+    for (int i = 0; i < 4; ++i)
+        s.on_write_done();
+    std::string uidls;
+    for (int i = 0; i < 100; ++i)
+        uidls += "UIDL\r\n";
+    auto a = s.on_read(uidls);
+    // One listing at a time goes out; the next is built only once it is written.
+    std::size_t replies = 0;
+    while (a.what == server_action::type::write) {
+        CHECK(a.size() <= one_listing);
+        ++replies;
+        a = s.on_write_done();
+    }
+    CHECK(replies == 100);
+    CHECK(a.what == server_action::type::read);
 }

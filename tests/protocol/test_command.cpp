@@ -64,6 +64,21 @@ TEST_CASE("reply shape depends on the command and its arguments") {
         CHECK(expected_reply(id, 0) == reply_shape::single_line);
 }
 
+TEST_CASE("listings are the multi-line replies that are not a message") {
+    CHECK(carries_listing(command_id::list, 0));
+    CHECK(carries_listing(command_id::uidl, 0));
+    CHECK(carries_listing(command_id::lang, 0));
+    CHECK(carries_listing(command_id::capa, 0));
+    CHECK(carries_listing(command_id::auth, 0));
+    CHECK_FALSE(carries_listing(command_id::list, 1));
+    CHECK_FALSE(carries_listing(command_id::uidl, 1));
+    CHECK_FALSE(carries_listing(command_id::auth, 1)); // a SASL exchange
+    CHECK_FALSE(carries_listing(command_id::retr, 1)); // a message: max_buffered_body
+    CHECK_FALSE(carries_listing(command_id::top, 2));
+    CHECK_FALSE(carries_listing(command_id::stat, 0));
+    CHECK(limits{}.max_listing_octets == std::size_t{64} << 20);
+}
+
 TEST_CASE("format_command: RFC 1939 examples") {
     CHECK(format_ok("USER", {"mrose"}) == "USER mrose\r\n");
     CHECK(format_ok("APOP", {"mrose", "c4c9334bac560ecc979e58001b3e22fb"}) ==

@@ -77,9 +77,12 @@ struct client_options {
     // NUL; line_policy::lenient() accepts them.
     line_policy policy = line_policy::strict();
     // A reply kept in memory (retr(), list(), uidl(), capa(), ...) may not grow past this;
-    // retr() and top() into a sink stream with no limit.
+    // retr() and top() into a sink stream with no limit. Listings (list(), uidl(), capa(),
+    // lang_list(), raw() of a listing) are held to protocol_limits.max_listing_octets (64 MiB)
+    // as well.
     std::size_t max_buffered_body = std::size_t{1} << 30;
-    // RETR: when the reply says "+OK n octets", the message must be n octets long.
+    // RETR: when the reply says "+OK n octets", the message must be n octets long; a count that
+    // is no number ("+OK -5 octets") fails too. Off: neither is checked.
     bool verify_octet_counts = true;
     int debuglevel = 0;
     std::ostream* debug_stream = nullptr; // default std::cerr
@@ -228,5 +231,9 @@ struct pop_url {
 };
 // Throws std::invalid_argument naming the problem (never showing the password).
 pop_url parse_pop_url(std::string_view url);
+// The URL as a message may show it, well-formed or not: the password (after the user and ':',
+// up to the last '@') becomes "****". Without "://" (pop3:/u:pw@h, u:pw@h) everything between
+// the scheme and the last '@' is masked, user included.
+std::string redact_pop_url(std::string_view url);
 
 } // namespace pop3

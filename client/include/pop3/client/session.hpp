@@ -43,6 +43,9 @@ struct request {
     std::function<void(const reply&)> on_status; // called once the status line is in
     bool starts_tls = false;                     // STLS: a +OK is followed by the TLS handshake
     bool secret = false; // the whole line is a credential (a SASL response): never shown
+    // The body is a listing (carries_listing(): LIST, UIDL, CAPA, ...): besides
+    // max_buffered_body it may not grow past protocol_limits.max_listing_octets.
+    bool listing = false;
     reply result;
 };
 
@@ -52,7 +55,8 @@ struct session_options {
     // Commands in flight at once when the server advertises PIPELINING (RFC 2449 §6.6).
     std::size_t pipeline_window = 1;
     // A multi-line body kept in memory (no sink) may not grow past this: an endless or huge
-    // reply ends in reply_too_large instead of exhausting memory. Streaming has no limit.
+    // reply ends in reply_too_large instead of exhausting memory. Streaming has no limit. A
+    // listing is bounded by protocol_limits.max_listing_octets too, whichever is smaller.
     std::size_t max_buffered_body = std::size_t{1} << 30;
 };
 

@@ -43,6 +43,15 @@ struct server_config {
     std::chrono::seconds idle_timeout{600};
     // After this many consecutive -ERR replies the server closes the connection.
     std::size_t max_consecutive_errors = 10;
+    // After this many failed logins (USER/PASS, APOP, AUTH) on one connection the server closes
+    // it, however the client interleaves other commands (RFC 1939 §13 and RFC 5034 §4 let a
+    // server end a session after failed authentications; Dovecot closes after 3).
+    std::size_t max_failed_logins = 3;
+    // Back-pressure: the session stops taking pipelined commands while the replies it has
+    // queued hold more than this many octets of their own (message bodies are shared with the
+    // maildrop and not counted). A connection's memory is then bounded by this, one reply (at
+    // most one listing of the maildrop) and the command line limit, whatever the client sends.
+    std::size_t max_queued_output = 256 * 1024;
     // Persist deletions to the maildrop's source (files, mbox) on QUIT.
     bool persist = false;
 

@@ -54,9 +54,7 @@ private:
             }
             switch (a.what) {
             case server_action::type::write: {
-                std::string bytes = std::string(a.data) + std::string(a.data2);
-                for (auto part : a.parts)
-                    bytes += part;
+                std::string bytes = a.bytes();
                 if (a.delivery.disconnect_at) {
                     out += bytes.substr(0, *a.delivery.disconnect_at);
                     disconnect();
@@ -69,6 +67,10 @@ private:
             case server_action::type::read: state_ = state::reading; return out;
             case server_action::type::start_tls: state_ = state::tls; return out;
             case server_action::type::hang: state_ = state::hung; return out;
+            case server_action::type::update:
+                session_.run_update();
+                a = session_.on_update_done();
+                continue;
             case server_action::type::close: disconnect(); return out;
             }
         }

@@ -48,6 +48,16 @@ scenario_file load_scenario(const std::filesystem::path& file);
 // paths resolve against. Throws only scenario_error, whatever the bytes.
 scenario_file parse_scenario(std::string_view text, const std::filesystem::path& name_for_messages);
 
+// How deeply a scenario file may nest: each part of a dotted key or table header counts one
+// level, and an array's elements (of [[table]] too) one more: in `[server.capabilities]`,
+// `authorization = ["USER"]` is 3 and "USER" 4.
+// Deeper files are refused before toml++ sees them: it builds and walks nested tables
+// recursively, so a few thousand levels would overflow the stack.
+inline constexpr std::size_t max_scenario_depth = 16;
+
+// Largest `huge_line` of a [[rule]]: the line is built in memory for each reply.
+inline constexpr std::size_t max_huge_line = std::size_t{1} << 30; // 1 GiB
+
 // Largest values parse_count_size accepts.
 inline constexpr std::size_t max_generate_count = 1'000'000;
 inline constexpr std::size_t max_generate_size = std::size_t{1} << 30;      // 1 GiB a message

@@ -31,19 +31,34 @@ struct session_context {
 struct server_action {
     enum class type : std::uint8_t {
         read,      // read more bytes, then call on_read (the idle timer runs)
-        write,     // write `data` (possibly in two parts) with `delivery`, then on_write_done
+        write,     // write `parts` in order with `delivery`, then call on_write_done
         start_tls, // run the TLS server handshake, then on_tls_done
         close,     // close the connection; the session is over
         hang,      // send nothing more and stop reading; close when the peer does
+        update,    // call run_update (it may block on files: not on an I/O thread), then
+                   // on_update_done
     };
     type what = type::read;
-    std::string_view data;  // first part of the write
-    std::string_view data2; // second part (a message body shared with the maildrop)
-    // When not empty, the write is these parts in order instead (several replies gathered into
-    // one write; never with a fault), and data/data2 are unused.
+    // The bytes of the write: one reply (status line, a message body shared with the maildrop,
+    // the terminator), or several replies gathered into one write (never with a fault). Valid
+    // until the next call into the session.
     std::span<const std::string_view> parts;
     fault delivery;
     std::chrono::seconds idle_timeout{0}; // for read
+
+    std::size_t size() const noexcept {
+        std::size_t n = 0;
+        for (auto p : parts)
+            n += p.size();
+        return n;
+    }
+    std::string bytes() const {
+        std::string out;
+        out.reserve(size());
+        for (auto p : parts)
+            out += p;
+        return out;
+    }
 };
 
 // An AUTH exchange in progress.
@@ -67,6 +82,11 @@ public:
     server_action on_read(std::string_view bytes);
     server_action on_write_done();
     server_action on_tls_done(bool ok);
+    // The UPDATE state's work after QUIT: commits the deletions to the maildrop (and its files
+    // with --persist). Touches nothing the driver uses, so it may run on another thread while
+    // the driver waits.
+    void run_update() noexcept;
+    server_action on_update_done();
     // The peer closed, or the idle timer fired: release the lock; nothing is deleted.
     void on_disconnect();
 
@@ -78,7 +98,8 @@ private:
     struct outgoing {
         std::string head;
         message_ptr body_owner; // keeps `body` alive
-        std::string_view body;
+        std::string_view body;  // shared with the maildrop, never copied
+        std::string_view tail;  // a terminator after a shared body (TOP), static
         fault delivery;
         bool endless = false; // keep sending body lines after this write
     };
@@ -90,7 +111,7 @@ private:
         o.delivery = delivery;
         return o;
     }
-    enum class after_output : std::uint8_t { read, close, start_tls, tls_garbage, hang };
+    enum class after_output : std::uint8_t { read, close, start_tls, tls_garbage, hang, update };
     server_action next_action();
     void process_input();
     void handle_line(std::string_view line);
@@ -99,12 +120,16 @@ private:
 
     // Replies: queue the bytes of one reply, applying the scenario's rule for `command`.
     void reply(std::string_view command, std::string status_line);
-    void reply_multi(std::string_view command, std::string status_line, std::string body_wire,
-                     message_ptr owner = nullptr);
+    // A multi-line reply whose stuffed body and terminator are in `body_wire`.
+    void reply_multi(std::string_view command, std::string status_line, std::string body_wire);
+    // A multi-line reply whose body is shared with the maildrop (`owner` keeps it alive).
+    void reply_shared(std::string_view command, std::string status_line, std::string_view body,
+                      std::string_view tail, message_ptr owner);
     void ok(std::string_view command, std::string_view text);
     void err(std::string_view command, std::string_view text);
-    void queue(std::string_view command, std::string head, std::string_view body, message_ptr owner,
-               bool multi_line, bool is_error);
+    void queue(std::string_view command, std::string head, std::string_view body,
+               std::string_view tail, message_ptr owner, bool multi_line, bool is_error);
+    void push(outgoing o); // onto output_, counting its owned octets
 
     // Commands.
     void cmd_user(std::string_view cmd, std::string_view name);
@@ -126,6 +151,7 @@ private:
     void cmd_lang(std::string_view cmd, std::size_t argc, std::string_view arg);
 
     void finish_sasl(std::string_view cmd, const user* who, std::string_view failure);
+    void login_failed(std::string_view cmd, std::string_view text); // -ERR, closes after too many
     void scram_step(std::string_view cmd, std::string_view msg);
     void login(std::string_view cmd, const user* who);
     const user* find_user(std::string_view name) const noexcept;
@@ -162,8 +188,12 @@ private:
     std::vector<bool> deleted_;
     std::string endless_chunk_;
     static constexpr std::size_t max_gathered = 64;
-    std::vector<std::string_view> parts_; // the gathered write in progress
+    std::vector<std::string_view> parts_; // the write in progress
     std::size_t gathered_ = 0;            // replies it covers
+    std::size_t queued_octets_ = 0;       // owned bytes (heads) of the replies in output_
+    std::size_t failed_logins_ = 0;
+    std::string quit_keyword_;              // QUIT as typed, for the reply after UPDATE
+    std::optional<std::size_t> left_after_; // messages left after UPDATE; empty when it failed
 };
 
 } // namespace pop3::mock

@@ -66,6 +66,10 @@ const command_info& info(command_id id) noexcept;
 // without an argument and single-line with one; RETR, TOP and CAPA are multi-line; AUTH and LANG
 // without arguments list (multi-line); AUTH with a mechanism may continue.
 reply_shape expected_reply(command_id id, std::size_t arg_count) noexcept;
+// Whether the multi-line reply to `id` with `arg_count` arguments is a listing (LIST, UIDL,
+// LANG and AUTH without arguments, CAPA), bounded by limits::max_listing_octets, rather than a
+// message (RETR, TOP). False for every single-line or SASL reply.
+bool carries_listing(command_id id, std::size_t arg_count) noexcept;
 
 // Client side. Formats "KEYWORD arg1 arg2\r\n" into `out` (replacing its contents). Refuses CR,
 // LF and NUL in any argument, empty arguments, spaces in arguments other than a rest argument,

@@ -20,6 +20,11 @@ struct limits {
     std::size_t max_sasl_line = 12288;
     // RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
     std::size_t max_uid_length = 70;
+    // The body of a listing (LIST, UIDL, LANG, CAPA, AUTH without arguments; see
+    // carries_listing()) kept in memory. No RFC number: a UIDL line is at most about 93 octets
+    // (a 20-digit number, a 70-octet UID), so 64 MiB holds over 700,000 of them. Message bodies
+    // (RETR, TOP) are not listings and have their own bound.
+    std::size_t max_listing_octets = std::size_t{64} << 20;
 };
 
 } // namespace pop3

@@ -1,0 +1,69 @@
+// The runner's socket connection: its TCP connect is bounded by the step timeout (issue #14,
+// defect 22), and a refused connect says why.
+#include "pop3/conformance/connection.hpp"
+#include "support/unanswered_port.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+using namespace pop3::conformance;
+using namespace std::chrono_literals;
+
+namespace {
+
+// connect_socket on a thread of its own, so that a connect that hangs (as it did) fails the test
+// in seconds instead of blocking it for the kernel's two minutes of SYN retries. The thread
+// keeps nothing of the test's: it ends when the port closes.
+std::future<std::string> connect_in_background(std::uint16_t port,
+                                               std::chrono::milliseconds timeout) {
+    auto result = std::make_shared<std::promise<std::string>>();
+    auto f = result->get_future();
+    std::thread([result, port, timeout] {
+        try {
+            (void)connect_socket("127.0.0.1", port, false, {}, timeout);
+            result->set_value("(connected)");
+        } catch (const std::exception& e) {
+            result->set_value(e.what());
+        }
+    }).detach();
+    return f;
+}
+
+} // namespace
+
+TEST_CASE("connection: the TCP connect is bounded by the step timeout") {
+    const pop3::test::unanswered_port port;
+    const auto start = std::chrono::steady_clock::now();
+    auto outcome = connect_in_background(port.port(), 300ms);
+    REQUIRE(outcome.wait_for(10s) == std::future_status::ready);
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(outcome.get() == "timed out connecting to 127.0.0.1:" + std::to_string(port.port()) +
+                               " after 300 ms (the step timeout)");
+    CHECK(took >= 300ms);
+    CHECK(took < 3s);
+}
+
+TEST_CASE("connection: a refused connect says so, an accepted one works") {
+    std::uint16_t closed_port = 0;
+    {
+        listener l; // a port that was free a moment ago, closed again
+        closed_port = l.port();
+    }
+    auto refused = connect_in_background(closed_port, 2000ms);
+    REQUIRE(refused.wait_for(10s) == std::future_status::ready);
+    CHECK(refused.get() ==
+          "cannot connect to 127.0.0.1:" + std::to_string(closed_port) + ": Connection refused");
+
+    listener l;
+    auto conn = connect_socket("127.0.0.1", l.port(), false, {}, 2000ms);
+    auto server_side = l.accept({}, 2000ms);
+    REQUIRE(server_side);
+    server_side->send("+OK hello\r\n");
+    const auto r = conn->read_line(2000ms);
+    CHECK(r.what == received::kind::line);
+    CHECK(r.line == "+OK hello");
+}

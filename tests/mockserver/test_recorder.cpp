@@ -1,0 +1,150 @@
+#include "pop3/mockserver/recorder.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+using pop3::mock::recorder;
+
+namespace {
+
+// A scratch folder for one test, removed at its end.
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        static std::atomic<int> counter{0};
+        path = std::filesystem::temp_directory_path() /
+               ("pop3kit-recorder-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+        std::filesystem::create_directories(path);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    std::filesystem::path file() const { return path / "session-1.pop3"; }
+    std::string read() const {
+        std::ifstream in(file(), std::ios::binary);
+        std::ostringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+};
+
+// Records what `play` feeds the recorder, and returns the file once the recorder is gone.
+template <class Play>
+std::string record(Play play, bool mask = true) {
+    temp_dir d;
+    {
+        recorder rec(d.file(), mask);
+        play(rec);
+    }
+    return d.read();
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+    return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("recorder: complete lines are masked") {
+    const auto text = record([](recorder& r) {
+        r.server_bytes("+OK ready\r\n");
+        r.client_bytes("USER a\r\nPASS s3cretpw\r\n");
+        r.server_bytes("+OK\r\n+OK\r\n");
+    });
+    CHECK(has_line(text, "C: USER a"));
+    CHECK(has_line(text, "C: PASS ****"));
+    CHECK(text.find("s3cretpw") == std::string::npos);
+    CHECK(text.ends_with("# end of session\n"));
+}
+
+TEST_CASE("recorder: an incomplete last client line is masked as a C: line is") {
+    SECTION("PASS without CRLF") {
+        const auto text = record([](recorder& r) {
+            r.server_bytes("+OK ready\r\n");
+            r.client_bytes("USER a\r\n");
+            r.server_bytes("+OK\r\n");
+            r.client_bytes("PASS s3cretpw");
+        });
+        CHECK(text.find("s3cretpw") == std::string::npos);
+        CHECK(has_line(text, "# incomplete client line: PASS ****"));
+    }
+    SECTION("APOP without CRLF") {
+        const auto text =
+            record([](recorder& r) { r.client_bytes("APOP a c4c9334bac560ecc979e"); });
+        CHECK(text.find("c4c9334b") == std::string::npos);
+        CHECK(has_line(text, "# incomplete client line: APOP a ****"));
+    }
+    SECTION("an unfinished AUTH PLAIN response") {
+        const auto text = record([](recorder& r) {
+            r.client_bytes("AUTH PLAIN\r\n");
+            r.server_bytes("+ \r\n");
+            r.client_bytes("AGEAczNjcmV0cHc"); // base64 of "\0a\0s3cretpw", cut short
+        });
+        CHECK(text.find("AGEAczNjcmV0cHc") == std::string::npos);
+        CHECK(has_line(text, "# incomplete client line: ****"));
+    }
+    SECTION("an unfinished AUTH line with an initial response") {
+        const auto text = record([](recorder& r) { r.client_bytes("AUTH PLAIN AGEAczNjcmV0cHc"); });
+        CHECK(text.find("AGEAczNjcmV0cHc") == std::string::npos);
+        CHECK(has_line(text, "# incomplete client line: AUTH PLAIN ****"));
+    }
+    SECTION("other commands and server lines are kept, escaped") {
+        const auto text = record([](recorder& r) {
+            r.client_bytes("STAT\r\nNOOP \x1b");
+            r.server_bytes("+OK 1 2\r\n+OK cut sh\x07");
+        });
+        CHECK(has_line(text, "# incomplete client line: NOOP \\x1B"));
+        CHECK(has_line(text, "# incomplete server line: +OK cut sh\\x07"));
+    }
+    SECTION("--no-mask keeps everything") {
+        const auto text = record([](recorder& r) { r.client_bytes("PASS s3cretpw"); }, false);
+        CHECK(has_line(text, "# incomplete client line: PASS s3cretpw"));
+    }
+}
+
+TEST_CASE("recorder: a client line over 64 KiB is cut with its start masked, its rest skipped") {
+    const std::string secret(70 * 1024, 's');
+    SECTION("PASS") {
+        const auto text = record([&](recorder& r) {
+            r.client_bytes("USER a\r\n");
+            r.client_bytes("PASS " + secret.substr(0, 40000));
+            r.client_bytes(secret.substr(40000)); // 64 KiB and still no LF: cut here
+            r.client_bytes("tail-of-secret\r\nSTAT\r\n");
+            r.server_bytes("+OK\r\n-ERR line too long\r\n+OK 1 2\r\n");
+        });
+        CHECK(text.find("sss") == std::string::npos);
+        CHECK(text.find("tail-of-secret") == std::string::npos);
+        CHECK(text.find("# client line over 65536 octets without LF, cut (the rest of it is "
+                        "skipped): PASS ****\n") != std::string::npos);
+        CHECK(has_line(text, "C: STAT")); // recording goes on after the line's LF
+        CHECK(has_line(text, "S: +OK 1 2"));
+    }
+    SECTION("a SASL response") {
+        const auto text = record([&](recorder& r) {
+            r.client_bytes("AUTH PLAIN\r\n");
+            r.server_bytes("+ \r\n");
+            r.client_bytes(secret);
+            r.client_bytes("tail-of-secret\r\n");
+            r.server_bytes("-ERR line too long\r\n");
+            r.client_bytes("PASS x\r\n");
+        });
+        CHECK(text.find("sss") == std::string::npos);
+        CHECK(text.find("tail-of-secret") == std::string::npos);
+        CHECK(text.find("cut (the rest of it is skipped): ****\n") != std::string::npos);
+        CHECK(has_line(text, "C: PASS ****"));
+    }
+    SECTION("a server line: its start is kept") {
+        const auto text =
+            record([&](recorder& r) { r.server_bytes("+OK " + secret, "tail\r\n+OK next\r\n"); });
+        CHECK(text.find("# server line over 65536 octets without LF, cut (the rest of it is "
+                        "skipped): +OK sss") != std::string::npos);
+        CHECK(text.find("tail") == std::string::npos);
+        CHECK(has_line(text, "S: +OK next"));
+    }
+}
