@@ -652,15 +652,21 @@ scan_entry client::list_one(message_number which) {
     return e;
 }
 
-message_result client::retr(message_number which) {
-    request r = impl_->make(command_id::retr, {which.str()});
-    // Size the buffer once from "+OK n octets" (capped: the number comes from the server).
+// Sizes a buffered RETR's body once from "+OK n octets" (capped: the number comes from the
+// server). Growing it by appends instead cost a reallocation per doubling; for 10,000
+// pipelined 2 KB messages, malloc and its page faults were half of the client's time.
+static void reserve_announced(request& r) {
     r.on_status = [&r](const reply& status) {
         constexpr std::uint64_t max_reserve = 256u << 20;
         auto& body = r.result.body;
         body.reserve(std::min(announced_octets(status.text), max_reserve));
         advise_huge_pages(body.data(), body.capacity());
     };
+}
+
+message_result client::retr(message_number which) {
+    request r = impl_->make(command_id::retr, {which.str()});
+    reserve_announced(r);
     impl_->run({&r, 1});
     impl::check_ok(r.result);
     impl_->check_octets(r.result, r.result.body_octets);
@@ -765,6 +771,8 @@ std::vector<message_result> client::retr_many(const std::vector<message_number>&
         batch.push_back(d.make(command_id::retr, {w.str()}));
         if (dele) batch.push_back(d.make(command_id::dele, {w.str()}));
     }
+    for (auto& r : batch) // after the last push_back: the hooks refer to their request
+        if (r.shape == reply_shape::multi_line) reserve_announced(r);
     d.run(batch);
     std::vector<message_result> out;
     for (auto& r : batch) {

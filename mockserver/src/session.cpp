@@ -676,7 +676,14 @@ void session::cmd_quit(std::string_view cmd) {
     if (state_ != session_state::transaction) return ok(cmd, "pop3kit signing off");
     state_ = session_state::update;
     quit_keyword_ = std::string(cmd);
-    after_ = after_output::update; // the reply waits for run_update
+    // Only writing deletions back to files can block; an in-memory commit is done here, without
+    // the driver's round trip to its blocking pool.
+    if (config_.persist && std::find(deleted_.begin(), deleted_.end(), true) != deleted_.end()) {
+        after_ = after_output::update; // the reply waits for run_update
+        return;
+    }
+    run_update();
+    on_update_done();
 }
 
 void session::run_update() noexcept {

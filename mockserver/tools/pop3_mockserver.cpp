@@ -52,6 +52,7 @@ Options:
   --threads N               worker threads, 0 to 256 (default 0: one per core)
   --idle-timeout SECONDS    autologout timer (default 600, RFC 1939)
   --max-errors N            close after N consecutive -ERR replies (default 10)
+  --max-failed-logins N     close after N failed logins on a connection (default 3)
   --quiet                   no session log on stderr
   -h, --help                this text
 
@@ -72,7 +73,7 @@ struct options {
     std::vector<std::pair<std::string, std::string>> users;
     std::optional<std::string> maildrop, mbox, generate, scenario, cert, key, cert_out;
     bool persist = false;
-    std::optional<unsigned> idle_timeout, max_errors;
+    std::optional<unsigned> idle_timeout, max_errors, max_failed_logins;
     bool quiet = false;
 };
 
@@ -143,6 +144,8 @@ options parse_args(int argc, char** argv) {
             o.idle_timeout = to_number(a, value());
         else if (a == "--max-errors")
             o.max_errors = to_number(a, value());
+        else if (a == "--max-failed-logins")
+            o.max_failed_logins = to_number(a, value());
         else if (a == "--quiet")
             o.quiet = true;
         else
@@ -198,6 +201,7 @@ pop3::mock::server_config build_config(const options& o, bool& default_user) {
     config.persist = o.persist;
     if (o.idle_timeout) config.idle_timeout = std::chrono::seconds(*o.idle_timeout);
     if (o.max_errors) config.max_consecutive_errors = *o.max_errors;
+    if (o.max_failed_logins) config.max_failed_logins = *o.max_failed_logins;
     for (const auto& [name, password] : o.users)
         config.users.push_back({name, password, maildrop_for(o, name)});
     if (o.scenario) {

@@ -728,6 +728,24 @@ TEST_CASE("pop3-mockserver: --max-errors N closes after N consecutive -ERR repli
     CHECK(p.stop() == 0);
 }
 
+TEST_CASE("pop3-mockserver: --max-failed-logins N closes after N failed logins") {
+    mockserver_process p({"--max-failed-logins", "2", "--quiet"});
+    p.wait_ready();
+    {
+        raw_client c(p.plain_port);
+        CHECK(c.reply().starts_with("+OK "));
+        c.send("USER user\r\nPASS wrong\r\n");
+        CHECK(c.reply() == "+OK send PASS\r\n");
+        CHECK(c.reply() == "-ERR [AUTH] invalid user name or password\r\n");
+        c.send("USER user\r\nPASS wrong\r\n");
+        CHECK(c.reply() == "+OK send PASS\r\n");
+        CHECK(c.reply() == "-ERR [AUTH] invalid user name or password (2 failed logins, closing "
+                           "the connection)\r\n");
+        CHECK(c.closed());
+    }
+    CHECK(p.stop() == 0);
+}
+
 // ---- reliability (issue #14) ---------------------------------------------------------------
 
 TEST_CASE("pop3-mockserver: a stderr that nobody reads never stops the sessions") {
