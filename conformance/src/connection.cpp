@@ -29,6 +29,10 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// The longest line the runner reads (body lines have no limit in RFC 1939): past it the line
+// is a bad_line, which the runner reports as its own limit (verdict error), not the peer's.
+constexpr std::size_t max_line_octets = 8 * 1024 * 1024;
+
 // Splits buffered bytes into lines leniently, so that a deviating server is reported, not
 // misread: each line carries its deviations.
 struct line_buffer {
@@ -37,7 +41,8 @@ struct line_buffer {
 
     std::optional<received> next() {
         std::error_code ec;
-        const auto line = frame_line(pending, 1 << 20, line_policy::lenient(1 << 20), ec);
+        const auto line =
+            frame_line(pending, max_line_octets, line_policy::lenient(max_line_octets), ec);
         if (!ec) {
             received r{received::kind::line, std::string(line.text), line.deviations};
             pending.erase(0, line.consumed);
@@ -156,10 +161,14 @@ public:
         return !fill(clock_type::now() + quiet) || (buffer_.pending.empty() && !buffer_.eof);
     }
 
+    tls_problem last_tls_problem() const override { return tls_problem_; }
+
     bool start_tls() override {
         // Bytes that came before the handshake are plaintext: reading them later as if they
         // came inside TLS is the STARTTLS injection flaw (RFC 2595 §4). Refuse.
+        tls_problem_ = {tls_failure::plaintext_pending, {}};
         if (!buffer_.pending.empty()) return false;
+        tls_problem_ = {};
         if (server_role_) return accept_tls();
         ctx_ = SSL_CTX_new(TLS_client_method());
         if (tls_.verify) {
@@ -197,6 +206,17 @@ public:
         // Blocking handshake bounded by the socket timeout.
         const bool ok = SSL_connect(ssl_) == 1;
         if (!ok) {
+            const long verified = SSL_get_verify_result(ssl_);
+            char why[256] = "";
+            if (const unsigned long e = ERR_peek_last_error(); e != 0)
+                ERR_error_string_n(e, why, sizeof why);
+            if (tls_.verify && verified != X509_V_OK)
+                tls_problem_ = {tls_failure::certificate,
+                                std::string("certificate not verified: ") +
+                                    X509_verify_cert_error_string(verified) +
+                                    " (give the run --ca FILE, or --insecure)"};
+            else
+                tls_problem_ = {tls_failure::handshake, why};
             ERR_clear_error();
             SSL_free(ssl_);
             ssl_ = nullptr;
@@ -284,6 +304,7 @@ private:
     SSL* ssl_ = nullptr;
     line_buffer buffer_;
     bool server_role_ = false;
+    tls_problem tls_problem_;
 };
 
 class memory_connection final : public connection {
@@ -316,15 +337,25 @@ public:
     void close_now() override { driver_.disconnect(); }
 
     bool start_tls() override {
-        if (!driver_.tls_requested() || !buffer_.pending.empty()) return false;
+        if (!buffer_.pending.empty()) {
+            problem_ = {tls_failure::plaintext_pending, {}};
+            return false;
+        }
+        if (!driver_.tls_requested()) {
+            problem_ = {tls_failure::handshake, "the session did not accept STLS"};
+            return false;
+        }
+        problem_ = {};
         buffer_.pending += driver_.complete_tls();
         return true;
     }
+    tls_problem last_tls_problem() const override { return problem_; }
 
 private:
     mock::memory_driver driver_;
     std::size_t chunk_;
     line_buffer buffer_;
+    tls_problem problem_;
 };
 
 // Two byte queues between the client under test's thread and the runner's.

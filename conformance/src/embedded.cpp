@@ -17,6 +17,17 @@ std::shared_ptr<mock::maildrop> embedded_maildrop(const std::string& spec) {
             make_message("dots-3", ""),
         });
     }
+    if (spec.starts_with("long-line:")) {
+        // One message whose body is one line of OCTETS octets (checked by the transcript
+        // parser) starting with '.', printable ASCII after it, then a short line.
+        const auto octets = std::stoul(spec.substr(10));
+        std::string body = "Subject: one long line\r\n\r\n.";
+        for (std::size_t i = 1; i < octets; ++i)
+            body += static_cast<char>('!' + i % 94);
+        body += "\r\nend\r\n";
+        return std::make_shared<mock::maildrop>(
+            std::vector<mock::message_ptr>{make_message("long-line-1", body)});
+    }
     if (spec.starts_with("generate:")) {
         // The transcript parser has checked it already; the same function, the same limits.
         const auto [count, size] =

@@ -1,5 +1,8 @@
 #include "pop3/conformance/pattern.hpp"
 
+#include "linear_match.hpp"
+
+#include <optional>
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/sasl.hpp>
@@ -146,19 +149,74 @@ boost::regex compile(const std::string& re, std::string_view pattern) {
     }
 }
 
-// Lines longer than this are not given to the regex matcher (see glob_match).
+// Lines longer than this are not given to Boost's backtracking matcher but to the linear one
+// (linear_match.hpp); patterns with {…} longer than this are refused.
 constexpr std::size_t max_regex_line = 16 * 1024;
+// The linear matcher's bound on NFA states × line octets (about a second).
+constexpr double max_linear_work = 5e8;
+
+// The pattern's parts for the linear matcher, or nullopt when it captures ({name=REGEX}: the
+// linear matcher does not say where a group matched).
+std::optional<std::vector<detail::pattern_part>> linear_parts(std::string_view pattern,
+                                                              const variables& vars) {
+    using detail::pattern_part;
+    std::vector<pattern_part> parts;
+    auto literal = [&]() -> std::string& {
+        if (parts.empty() || parts.back().what != pattern_part::kind::literal)
+            parts.push_back({pattern_part::kind::literal, {}});
+        return parts.back().text;
+    };
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\') {
+            literal() += unescape(pattern, i);
+        } else if (c == '*') {
+            parts.push_back({pattern_part::kind::any, {}});
+        } else if (c == '{') {
+            const auto close = find_closing_brace(pattern, i);
+            if (close == std::string_view::npos)
+                throw run_error("'{' without a closing '}' in pattern '" +
+                                std::string(pattern.substr(0, 80)) + "'");
+            const std::string inner(pattern.substr(i + 1, close - i - 1));
+            i = close;
+            const auto eq = inner.find('=');
+            if (eq == std::string::npos)
+                literal() += call(inner, vars);
+            else if (eq != 0)
+                return std::nullopt;
+            else
+                parts.push_back({pattern_part::kind::regex, inner.substr(1)});
+        } else {
+            literal() += c;
+        }
+    }
+    return parts;
+}
+
+// A line too long or a regex too costly for Boost's backtracking: the linear matcher, or an
+// error (the runner cannot judge: never a failure).
+bool match_long(std::string_view pattern, std::string_view line, variables& vars,
+                const std::string& why) {
+    if (const auto parts = linear_parts(pattern, vars))
+        if (const auto matched = detail::linear_match(*parts, line, max_linear_work))
+            return *matched;
+    throw run_error("cannot judge a line of " + std::to_string(line.size()) +
+                    " octets against pattern '" + std::string(pattern.substr(0, 200)) +
+                    "': " + why +
+                    ", and the linear matcher does not take it (a capture {name=…}, lookaround, "
+                    "a backreference or \\b, or too many states)");
+}
 
 bool match_one(std::string_view pattern, std::string_view line, variables& vars) {
     if (pattern.find('{') == std::string_view::npos) return glob_match(pattern, line);
-    // Bound the pattern and the line: past these a regex match mostly runs into the state bound.
+    // Bound the pattern: past this a regex match mostly runs into the state bound.
     if (pattern.size() > max_regex_line)
         throw run_error("a pattern with {…} longer than " + std::to_string(max_regex_line) +
                         " octets");
     if (line.size() > max_regex_line)
-        throw run_error("a line of " + std::to_string(line.size()) +
-                        " octets is too long to match against a pattern with {…} (limit " +
-                        std::to_string(max_regex_line) + ")");
+        return match_long(pattern, line, vars,
+                          "too long for the backtracking matcher (over " +
+                              std::to_string(max_regex_line) + " octets)");
     std::string re;
     std::vector<std::string> names; // capture group i+1 -> variable name ("" for none)
     for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -192,17 +250,15 @@ bool match_one(std::string_view pattern, std::string_view line, variables& vars)
                         "' has a capturing group of its own: use (?:…)");
     const double work = double(line.size()) * double(re.size()) * double(re.size());
     if (work > max_regex_work)
-        throw run_error("pattern '" + std::string(pattern.substr(0, 200)) + "' (a regex of " +
-                        std::to_string(re.size()) + " octets) is too costly to match against a " +
-                        "line of " + std::to_string(line.size()) +
-                        " octets; shorten the regex or split the pattern");
+        return match_long(pattern, line, vars,
+                          "a regex of " + std::to_string(re.size()) +
+                              " octets is too costly for the backtracking matcher");
     boost::match_results<std::string_view::const_iterator> m;
     try {
         if (!boost::regex_match(line.begin(), line.end(), m, compiled)) return false;
     } catch (const std::runtime_error& e) { // the state bound, or no memory for the stack
-        throw run_error("pattern '" + std::string(pattern.substr(0, 200)) +
-                        "' gave up matching a line of " + std::to_string(line.size()) +
-                        " octets: " + e.what());
+        return match_long(pattern, line, vars,
+                          std::string("the backtracking matcher gave up (") + e.what() + ")");
     }
     // Our groups are the only capturing ones: a pattern's own regex uses (?:…) (documented).
     for (std::size_t g = 0; g < names.size() && g + 1 < m.size(); ++g)
@@ -297,6 +353,19 @@ std::string regex_problem(std::string_view regex) {
     } catch (const run_error& e) {
         return e.what();
     }
+}
+
+std::optional<bool> match_line_linear(std::string_view pattern, std::string_view line,
+                                      const variables& vars) {
+    bool any = false;
+    for (auto alt : alternatives(pattern)) {
+        const auto parts = linear_parts(alt, vars);
+        if (!parts) return std::nullopt;
+        const auto matched = detail::linear_match(*parts, line, max_linear_work);
+        if (!matched) return std::nullopt;
+        any = any || *matched;
+    }
+    return any;
 }
 
 bool match_line(std::string_view pattern, std::string_view line, variables& vars) {

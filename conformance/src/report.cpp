@@ -51,6 +51,7 @@ std::string_view verdict_name(verdict v) {
     case verdict::pass: return "passed";
     case verdict::fail: return "failed";
     case verdict::skip: return "skipped";
+    case verdict::error: return "error";
     }
     return "?";
 }
@@ -66,6 +67,7 @@ void write_console(std::ostream& out, const std::string& title,
     const char* green = color ? "\033[32m" : "";
     const char* red = color ? "\033[31m" : "";
     const char* gray = color ? "\033[90m" : "";
+    const char* yellow = color ? "\033[33m" : "";
     const char* reset = color ? "\033[0m" : "";
     out << title << "\n";
     std::string section;
@@ -74,20 +76,39 @@ void write_console(std::ostream& out, const std::string& title,
             section = r.tc->rfc;
             out << "\n  RFC " << section << "\n";
         }
-        const char* mark = r.v == verdict::pass ? "\u2714" : r.v == verdict::fail ? "\u2718" : "-";
-        const char* c = r.v == verdict::pass ? green : r.v == verdict::fail ? red : gray;
+        const char* mark = r.v == verdict::pass    ? "\u2714"
+                           : r.v == verdict::fail  ? "\u2718"
+                           : r.v == verdict::error ? "!"
+                                                   : "-";
+        const char* c = r.v == verdict::pass    ? green
+                        : r.v == verdict::fail  ? red
+                        : r.v == verdict::error ? yellow
+                                                : gray;
         out << "    " << c << mark << " " << r.tc->id << reset << " [" << to_string(r.tc->lvl)
             << "] " << r.tc->title << (r.retried ? " (retried after a timeout)" : "") << "\n";
         if (r.v == verdict::skip)
             out << "        " << gray << "skipped: " << r.reason << reset << "\n";
-        if (r.v == verdict::fail) {
-            out << "        " << red << r.reason << reset << " at " << where(r) << "\n";
+        if (r.v == verdict::fail || r.v == verdict::error) {
+            out << "        " << (r.v == verdict::fail ? red : yellow)
+                << (r.v == verdict::error ? "error (not judged): " : "") << r.reason << reset
+                << " at " << where(r) << "\n";
             if (!r.expected.empty()) out << "        expected: " << r.expected << "\n";
             if (!r.actual.empty()) out << "          actual: " << r.actual << "\n";
         }
     }
+    // A skipped MUST case is never silent: each is named with its reason above the counts (the
+    // last line stays the counts: scripts read it).
+    bool listed = false;
+    for (const auto& r : results) {
+        if (r.v != verdict::skip || r.tc->lvl != level::must) continue;
+        if (!listed) out << "\nskipped MUST cases:\n";
+        listed = true;
+        out << "  " << r.tc->id << ": " << r.reason << "\n";
+    }
     const auto s = summarize(results);
-    out << "\n" << s.passed << " passed, " << s.failed << " failed, " << s.skipped << " skipped\n";
+    out << "\n" << s.passed << " passed, " << s.failed << " failed, " << s.skipped << " skipped";
+    if (s.errors) out << ", " << s.errors << (s.errors == 1 ? " error" : " errors");
+    out << "\n";
 }
 
 void write_junit(std::ostream& out, const std::string& title,
@@ -98,18 +119,20 @@ void write_junit(std::ostream& out, const std::string& title,
     const auto s = summarize(results);
     out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     out << "<testsuites name=\"" << xml_escape(title) << "\" tests=\"" << results.size()
-        << "\" failures=\"" << s.failed << "\" skipped=\"" << s.skipped << "\">\n";
+        << "\" failures=\"" << s.failed << "\" errors=\"" << s.errors << "\" skipped=\""
+        << s.skipped << "\">\n";
     for (const auto& [name, rs] : suites) {
-        std::size_t failures = 0, skipped = 0;
+        std::size_t failures = 0, errors = 0, skipped = 0;
         double time = 0;
         for (const auto* r : rs) {
             failures += r->v == verdict::fail;
+            errors += r->v == verdict::error;
             skipped += r->v == verdict::skip;
             time += r->seconds;
         }
         out << "  <testsuite name=\"" << xml_escape(name) << "\" tests=\"" << rs.size()
-            << "\" failures=\"" << failures << "\" skipped=\"" << skipped << "\" time=\"" << time
-            << "\">\n";
+            << "\" failures=\"" << failures << "\" errors=\"" << errors << "\" skipped=\""
+            << skipped << "\" time=\"" << time << "\">\n";
         for (const auto* r : rs) {
             out << "    <testcase classname=\"" << xml_escape(name) << "\" name=\""
                 << xml_escape(r->tc->id) << " [" << to_string(r->tc->lvl) << "] "
@@ -122,9 +145,10 @@ void write_junit(std::ostream& out, const std::string& title,
             if (r->v == verdict::skip) {
                 out << "      <skipped message=\"" << xml_escape(r->reason) << "\"/>\n";
             } else {
-                out << "      <failure message=\"" << xml_escape(r->reason) << "\">"
+                const char* tag = r->v == verdict::error ? "error" : "failure";
+                out << "      <" << tag << " message=\"" << xml_escape(r->reason) << "\">"
                     << xml_escape(where(*r)) << "\nexpected: " << xml_escape(r->expected)
-                    << "\nactual: " << xml_escape(r->actual) << "</failure>\n";
+                    << "\nactual: " << xml_escape(r->actual) << "</" << tag << ">\n";
             }
             out << "    </testcase>\n";
         }
@@ -138,7 +162,7 @@ void write_json(std::ostream& out, const std::string& title,
     const auto s = summarize(results);
     out << "{\n  \"title\": " << json_escape(title) << ",\n  \"passed\": " << s.passed
         << ",\n  \"failed\": " << s.failed << ",\n  \"skipped\": " << s.skipped
-        << ",\n  \"must_failed\": " << s.must_failed
+        << ",\n  \"errors\": " << s.errors << ",\n  \"must_failed\": " << s.must_failed
         << ",\n  \"should_failed\": " << s.should_failed << ",\n  \"cases\": [";
     for (std::size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];

@@ -1,5 +1,7 @@
 #include "pop3/conformance/runner.hpp"
 
+#include <cctype>
+#include <cstdio>
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/line.hpp>
 #include <pop3/protocol/reply.hpp>
@@ -21,6 +23,28 @@ std::string describe(const received& r) {
     return {};
 }
 
+std::string seconds_text(std::chrono::milliseconds ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(ms.count()) / 1000);
+    return buf;
+}
+
+// True when `bytes` hold a command line that logs in: PASS, APOP or AUTH.
+bool sends_login(std::string_view bytes) {
+    while (!bytes.empty()) {
+        const auto eol = bytes.find('\n');
+        const auto line = bytes.substr(0, eol);
+        for (std::string_view verb : {"PASS", "APOP", "AUTH"})
+            if (line.size() >= verb.size() && iequals(line.substr(0, verb.size()), verb) &&
+                (line.size() == verb.size() || line[verb.size()] == ' ' ||
+                 line[verb.size()] == '\r'))
+                return true;
+        if (eol == std::string_view::npos) break;
+        bytes.remove_prefix(eol + 1);
+    }
+    return false;
+}
+
 std::string deviation_text(std::uint8_t d) {
     std::string s;
     if (d & deviation_bare_lf) s += " line ended in LF without CR;";
@@ -29,6 +53,17 @@ std::string deviation_text(std::uint8_t d) {
     if (d & deviation_missing_crlf) s += " no CRLF before the connection closed;";
     if (d & deviation_too_long) s += " line over the limit;";
     return s;
+}
+
+std::string tls_problem_text(const tls_problem& p) {
+    std::string s;
+    switch (p.kind) {
+    case tls_failure::none: s = "TLS failed"; break;
+    case tls_failure::plaintext_pending: s = "plaintext was pending before the handshake"; break;
+    case tls_failure::certificate: s = "the runner could not verify the certificate"; break;
+    case tls_failure::handshake: s = "the handshake failed"; break;
+    }
+    return p.detail.empty() ? s : s + " (" + p.detail + ")";
 }
 
 class engine {
@@ -43,7 +78,14 @@ public:
         try {
             play(r);
         } catch (const run_error& e) {
-            fail(r, e.what(), {}, {}, failing_line_);
+            // A transcript problem or the runner's own limit: it cannot judge the peer.
+            const bool pattern = current_ && (current_->what == step::kind::expect ||
+                                              current_->what == step::kind::expect_any);
+            std::string shown;
+            if (pattern)
+                shown = std::string(tc_.dir == direction::client ? "C" : "S") +
+                        (current_->what == step::kind::expect ? ": " : "*: ") + current_->text;
+            error(r, e.what(), failing_line_, shown);
         }
         r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
         return r;
@@ -52,7 +94,7 @@ public:
 private:
     static void fail(case_result& r, std::string reason, std::string expected, std::string actual,
                      std::size_t line) {
-        if (r.v == verdict::fail) return;
+        if (r.v != verdict::pass) return;
         r.v = verdict::fail;
         r.reason = std::move(reason);
         r.expected = std::move(expected);
@@ -61,14 +103,62 @@ private:
         r.line = line;
     }
 
+    // The runner cannot judge: counted apart, never as the peer's failure.
+    static void error(case_result& r, std::string reason, std::size_t line,
+                      std::string expected = {}, std::string actual = {}) {
+        if (r.v == verdict::fail || r.v == verdict::error) return;
+        r.v = verdict::error;
+        r.reason = std::move(reason);
+        r.expected = std::move(expected);
+        r.actual = escape_for_display(actual, 300);
+        r.line = line;
+    }
+
+    // How long the next reply may take: longer after a login command or a failed login.
+    std::chrono::milliseconds reply_wait() const {
+        return slow_reply_ ? opt_.step_timeout * failed_login_wait_factor : opt_.step_timeout;
+    }
+
+    void sent(std::string_view bytes) {
+        // The SASL exchange after AUTH ("+ " challenges) and the step after a login's -ERR wait
+        // as long as the login command itself.
+        slow_reply_ = sends_login(bytes) || login_failed_ || in_sasl_;
+        login_failed_ = in_sasl_ = false;
+        after_send_ = true;
+    }
+
+    void seen(const received& got) {
+        if (!slow_reply_ || got.what != received::kind::line) return;
+        login_failed_ = got.line.starts_with("-ERR");
+        in_sasl_ = got.line == "+" || got.line.starts_with("+ ");
+    }
+
+    // A reply that did not come: the runner cannot say the peer is wrong (it may be slow).
+    void no_reply(case_result& r, const step& s, const std::string& shown) {
+        error(r,
+              budget_spent_
+                  ? "the case's time budget of " + seconds_text(case_budget()) + " ran out"
+                  : "no reply within " + seconds_text(last_wait_),
+              s.line, shown, "(nothing)");
+        r.timed_out = !budget_spent_;
+    }
+
     // Each step waits at most the step timeout, and a whole case at most case_budget: a peer
     // that sends an endless body cannot keep an S*: step (or the run) going forever.
     received next_line() {
         if (pushed_back_) return *std::exchange(pushed_back_, std::nullopt);
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - clock_type::now());
-        if (left.count() <= 0) return {received::kind::timeout, {}, 0};
-        return conn_.read_line(std::min(opt_.step_timeout, left));
+        if (left.count() <= 0) {
+            budget_spent_ = true;
+            return {received::kind::timeout, {}, 0};
+        }
+        last_wait_ = std::min(reply_wait(), left);
+        budget_spent_ = last_wait_ < reply_wait();
+        auto got = conn_.read_line(last_wait_);
+        if (got.what != received::kind::timeout) budget_spent_ = false;
+        seen(got);
+        return got;
     }
 
     std::chrono::milliseconds case_budget() const {
@@ -82,9 +172,18 @@ private:
         const auto got = next_line();
         const std::string shown =
             std::string(tc_.dir == direction::client ? "C: " : "S: ") + pattern;
+        if (got.what == received::kind::timeout) {
+            no_reply(r, s, shown);
+            return false;
+        }
+        if (got.what == received::kind::bad_line) {
+            // The only line the lenient framing refuses is one past the runner's own limit.
+            error(r, "cannot read the line: " + got.line + " (the runner's limit)", s.line, shown,
+                  describe(got));
+            return false;
+        }
         if (got.what != received::kind::line) {
-            fail(r, got.what == received::kind::timeout ? "timed out" : "no line", shown,
-                 describe(got), s.line);
+            fail(r, "no line", shown, describe(got), s.line);
             return false;
         }
         // The first line after we sent something is a status line (512 octets with CRLF,
@@ -117,18 +216,23 @@ private:
         const auto& steps = tc_.steps;
         bool upgraded = opt_.tls != run_tls::starttls || tc_.tls != start_tls_mode::any ||
                         tc_.dir == direction::client;
-        for (std::size_t i = 0; i < steps.size() && r.v != verdict::fail; ++i) {
+        for (std::size_t i = 0; i < steps.size() && r.v == verdict::pass; ++i) {
             const step& s = steps[i];
             failing_line_ = s.line;
+            current_ = &s;
             if (!upgraded && s.what == step::kind::send) {
+                // The run's own set-up, not what the case checks: a problem here is an error.
                 upgraded = true;
                 conn_.send("STLS\r\n");
                 const auto got = next_line();
                 if (got.what != received::kind::line || !got.line.starts_with("+OK"))
-                    return fail(r, "STLS (for --starttls) refused", "S: +OK*", describe(got),
-                                s.line);
+                    return error(r, "STLS (for --starttls) refused", s.line, "S: +OK*",
+                                 describe(got));
                 if (!conn_.start_tls())
-                    return fail(r, "TLS handshake after STLS failed", {}, {}, s.line);
+                    return error(r,
+                                 "TLS after STLS (for --starttls) could not start: " +
+                                     tls_problem_text(conn_.last_tls_problem()),
+                                 s.line);
             }
             switch (s.what) {
             case step::kind::send: {
@@ -139,7 +243,7 @@ private:
                     bytes += expand(steps[i].text, vars_) + (steps[i].crlf ? "\r\n" : "");
                 }
                 conn_.send(bytes);
-                after_send_ = true;
+                sent(bytes);
                 break;
             }
             case step::kind::expect: expect(r, s, s.text); break;
@@ -159,17 +263,30 @@ private:
                 }
                 break;
             case step::kind::tls:
-                if (!conn_.start_tls())
-                    fail(r,
-                         "TLS could not start: the handshake failed, or plaintext was pending "
-                         "after STLS (it would have been read as if inside TLS)",
-                         "!tls", "no TLS", s.line);
+                if (!conn_.start_tls()) {
+                    const auto why = conn_.last_tls_problem();
+                    if (why.kind == tls_failure::plaintext_pending)
+                        fail(r,
+                             "plaintext was pending after STLS (it would have been read as if "
+                             "inside TLS; RFC 2595 §4: TLS begins right after the +OK's CRLF)",
+                             "!tls", "no TLS", s.line);
+                    else // the runner cannot tell whose side broke the handshake
+                        error(r, "TLS could not start: " + tls_problem_text(why), s.line, "!tls",
+                              "no TLS");
+                }
                 break;
             case step::kind::tls_or_close:
                 // Either outcome is safe: TLS starts and the dialogue goes on inside it, or the
                 // peer refuses the handshake (e.g. it took injected bytes for TLS) and the case
-                // ends here, passed.
-                if (!conn_.start_tls()) return;
+                // ends here, passed. Unless the runner itself could not verify the certificate:
+                // then it has not seen what the peer does, and cannot say "passed".
+                if (!conn_.start_tls()) {
+                    const auto why = conn_.last_tls_problem();
+                    if (why.kind == tls_failure::certificate)
+                        error(r, "TLS could not start: " + tls_problem_text(why), s.line,
+                              "!tls-or-close", "no TLS");
+                    return;
+                }
                 break;
             case step::kind::close: {
                 const auto got = next_line();
@@ -180,6 +297,9 @@ private:
             }
             case step::kind::hangup: conn_.close_now(); break;
             case step::kind::no_reply:
+                // A timeout an S*: step pushed back is silence, not something sent.
+                if (pushed_back_ && pushed_back_->what == received::kind::timeout)
+                    pushed_back_.reset();
                 if (pushed_back_ || !conn_.silent_for(std::chrono::milliseconds(s.millis)))
                     fail(
                         r, "the peer sent something", "!no-reply " + std::to_string(s.millis),
@@ -199,9 +319,35 @@ private:
     variables vars_;
     std::optional<received> pushed_back_;
     std::size_t failing_line_ = 0;
+    const step* current_ = nullptr;
     bool after_send_ = false;
+    bool slow_reply_ = false, login_failed_ = false, in_sasl_ = false;
+    bool budget_spent_ = false;
+    std::chrono::milliseconds last_wait_{0};
     clock_type::time_point deadline_ = clock_type::now() + case_budget();
 };
+
+// True when the case sends a login (PASS, APOP, AUTH or a credential function) before it has
+// sent STLS. What it sends after STLS and before its TLS step (in the same write, in a later
+// segment, after the +OK) is an attacker's injection, which a correct server discards.
+bool logs_in_before_tls(const test_case& tc) {
+    std::string sent; // the plaintext stream so far, upper-cased
+    for (const auto& s : tc.steps) {
+        if (s.what == step::kind::tls || s.what == step::kind::tls_or_close) return false;
+        if (s.what != step::kind::send) continue;
+        for (char c : s.text)
+            sent += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        const auto stls = sent.find("STLS");
+        const std::string_view before =
+            std::string_view(sent).substr(0, stls == std::string::npos ? sent.size() : stls);
+        for (std::string_view secret : {"{PASS}", "{PLAIN}", "{B64PASS}", "{APOP(", "{CRAM("})
+            if (before.find(secret) != std::string_view::npos) return true;
+        if (sends_login(s.text) && stls == std::string::npos) return true;
+        if (stls != std::string::npos) return false;
+        if (s.crlf) sent += "\r\n";
+    }
+    return false;
+}
 
 } // namespace
 
@@ -211,8 +357,14 @@ std::optional<std::string> unmet_precondition(const test_case& tc, const target_
         return "needs maildrop '" + tc.maildrop + "', which only the embedded server can arrange";
     if (!tc.scenario.empty() && !facts.embedded)
         return "needs the embedded server misbehaving as scenario '" + tc.scenario + "'";
-    if (tc.tls == start_tls_mode::plain && opt.tls != run_tls::plain)
-        return "starts in plaintext (it does STLS itself); this run uses TLS from the start";
+    // A case that does STLS itself runs on the plain connection of a --starttls run: that is
+    // its point (the STARTTLS injection cases). Only a log-in before its own STLS is left out,
+    // since a --starttls run never logs in in plaintext (and the server may refuse it).
+    if (tc.tls == start_tls_mode::plain && opt.tls == run_tls::implicit)
+        return "starts in plaintext (it does STLS itself); this run uses implicit TLS";
+    if (tc.tls == start_tls_mode::plain && opt.tls == run_tls::starttls && logs_in_before_tls(tc))
+        return "logs in in plaintext before its own STLS; a --starttls run does not send the "
+               "password in plaintext (run without --starttls)";
     if (tc.tls == start_tls_mode::implicit && opt.tls != run_tls::implicit && !facts.embedded)
         return "needs the implicit-TLS port (run with --tls)";
     if (opt.tls == run_tls::starttls && !facts.stls_offered)
@@ -244,8 +396,8 @@ target_facts probe(connection& conn, const run_options& opt) {
     target_facts f;
     // Bounded reads: a hostile or broken server cannot keep the probe going.
     auto line = [&] { return conn.read_line(opt.step_timeout); };
-    auto ok = [&] {
-        const auto l = line();
+    auto ok = [&](int wait_factor = 1) {
+        const auto l = conn.read_line(opt.step_timeout * wait_factor);
         return l.what == received::kind::line && l.line.starts_with("+OK");
     };
     auto read_capa = [&] {
@@ -279,7 +431,7 @@ target_facts probe(connection& conn, const run_options& opt) {
     conn.send("USER " + user->second + "\r\n");
     if (!ok()) return f;
     conn.send("PASS " + pass->second + "\r\n");
-    if (!ok()) return f;
+    if (!ok(failed_login_wait_factor)) return f;
     conn.send("STAT\r\n");
     const auto stat = line();
     std::error_code ec;
@@ -312,6 +464,7 @@ summary summarize(const std::vector<case_result>& results) {
     for (const auto& r : results) {
         if (r.v == verdict::pass) ++s.passed;
         if (r.v == verdict::skip) ++s.skipped;
+        if (r.v == verdict::error) ++s.errors;
         if (r.v == verdict::fail) {
             ++s.failed;
             if (r.tc->lvl == level::must) ++s.must_failed;

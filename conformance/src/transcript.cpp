@@ -13,6 +13,9 @@
 namespace pop3::conformance {
 namespace {
 
+// maildrop: long-line:OCTETS — at most 4 MiB (the runner reads lines of up to 8 MiB).
+constexpr std::uint64_t max_long_line = 4 * 1024 * 1024;
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
         s.remove_prefix(1);
@@ -247,8 +250,16 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                     p.fail("tls must be any, plain or implicit");
             } else if (key == "maildrop") {
                 const bool ok = value == "default" || value == "empty" || value == "dots" ||
-                                value.starts_with("generate:");
-                if (!ok) p.fail("maildrop must be default, empty, dots or generate:COUNT:SIZE");
+                                value.starts_with("generate:") || value.starts_with("long-line:");
+                if (!ok)
+                    p.fail("maildrop must be default, empty, dots, long-line:OCTETS or "
+                           "generate:COUNT:SIZE");
+                if (value.starts_with("long-line:")) {
+                    const auto octets = parse_decimal(value.substr(10));
+                    if (!octets || *octets < 1 || *octets > max_long_line)
+                        p.fail("long-line: needs OCTETS from 1 to " +
+                               std::to_string(max_long_line));
+                }
                 if (value.starts_with("generate:")) {
                     // The limits of the mock server's --generate and of scenario files.
                     try {

@@ -53,17 +53,31 @@ Common options:
   --transcripts DIR     transcript folder (default: the source tree's conformance/transcripts)
   --only PATTERN        run only the cases whose id matches the glob PATTERN (repeatable)
   --strict              SHOULD failures fail the run too
-  --timeout SECONDS     per-step timeout (default 5); a case that times out is retried once
+  --timeout SECONDS     per-step timeout (default 5). A reply that does not come in time is
+                        an error (not judged), and the case is retried once on a new
+                        connection. After PASS, APOP or AUTH (and the SASL exchange after
+                        AUTH), and for the step after such a command got -ERR, the runner waits
+                        3 step timeouts: servers delay answers after a failed login.
   --junit FILE          write JUnit XML results
   --json FILE           write JSON results
   --list                list the cases and exit
   --no-color            plain console output
   -h, --help            this text
 
-Output: grouped by RFC section, with a final line "N passed, N failed, N skipped".
-Exit code: 0 when no MUST case failed (with --strict: no MUST or SHOULD case), 1 otherwise
-or when the output (stdout, --junit, --json) cannot be written, 2 for a bad command line or a
-malformed transcript (reported as FILE:LINE: reason).
+Verdicts: passed; failed (the wire dialogue contradicts the RFC text the case cites); skipped
+(a precondition does not hold: the reason is given, and every skipped MUST case is listed again
+above the counts); error (the runner could not judge: its own limit, a transcript problem, a
+fixture it could not provision, a connect or TLS set-up failure on its side, no reply within
+the timeout). A case expecting the peer to close (!close) or to stay silent (!no-reply) is
+about that, so a timeout there is still a failure.
+With --starttls, cases that do STLS themselves (tls: plain, e.g. the STARTTLS injection cases)
+run on a plain connection; those that would log in in plaintext before their STLS are skipped.
+
+Output: grouped by RFC section, with a final line "N passed, N failed, N skipped", followed by
+", N errors" when some cases could not be judged.
+Exit code: 0 when no MUST case failed (with --strict: no MUST or SHOULD case), whatever the
+errors; 1 otherwise or when the output (stdout, --junit, --json) cannot be written, 2 for a
+bad command line or a malformed transcript (reported as FILE:LINE: reason).
 )";
 
 struct cli_error : std::runtime_error {
@@ -294,17 +308,25 @@ int run_server_direction(const options& o) {
             std::uint16_t p = port;
             bool implicit = ropt.tls == run_tls::implicit;
             if (!o.target) {
-                const auto config = embedded_config(c, POP3_SCENARIOS_DIR);
-                pop3::mock::server_options so;
-                so.threads = 1;
-                so.tls_listen = "127.0.0.1:0";
-                embedded = std::make_unique<pop3::mock::server>(config, so);
-                embedded->start();
-                tls.ca_pem = embedded->identity().certificate;
-                implicit = implicit || c.tls == start_tls_mode::implicit;
-                p = implicit ? *embedded->tls_port() : embedded->port();
-                auto probe_conn = connect(p, implicit);
-                facts = probe(*probe_conn, ropt);
+                // The case's fixture: a scenario file that cannot be read, or a server that
+                // cannot start, is the runner's problem (error), not the server's.
+                try {
+                    const auto config = embedded_config(c, POP3_SCENARIOS_DIR);
+                    pop3::mock::server_options so;
+                    so.threads = 1;
+                    so.tls_listen = "127.0.0.1:0";
+                    embedded = std::make_unique<pop3::mock::server>(config, so);
+                    embedded->start();
+                    tls.ca_pem = embedded->identity().certificate;
+                    implicit = implicit || c.tls == start_tls_mode::implicit;
+                    p = implicit ? *embedded->tls_port() : embedded->port();
+                    auto probe_conn = connect(p, implicit);
+                    facts = probe(*probe_conn, ropt);
+                } catch (const std::exception& e) {
+                    r = {&c, verdict::error,
+                         std::string("could not provision the embedded server: ") + e.what()};
+                    break;
+                }
                 facts.embedded = true;
                 facts.tls = true;
             }
@@ -317,11 +339,12 @@ int run_server_direction(const options& o) {
                 r = run_case(c, *conn, ropt);
             } catch (const std::exception& e) {
                 // "timed out connecting to HOST:PORT after N ms (the step timeout)", "cannot
-                // connect to HOST:PORT: REASON" or "TLS handshake with HOST failed".
-                r = {&c, verdict::fail, e.what()};
+                // connect to HOST:PORT: REASON" or "TLS handshake with HOST failed": the case
+                // did not run, so nothing is judged.
+                r = {&c, verdict::error, e.what()};
             }
             r.retried = attempt > 0;
-            if (r.v != verdict::fail || r.reason != "timed out") break;
+            if (r.v != verdict::error || !r.timed_out) break;
         }
         results.push_back(std::move(r));
     }

@@ -53,7 +53,8 @@ TEST_CASE("replay: every transcript passes against the mock server in memory, wh
             const auto r = replay(c, chunk);
             INFO(r.reason << " at line " << r.line << "\nexpected: " << r.expected
                           << "\nactual: " << r.actual);
-            CHECK(r.v != verdict::fail);
+            // Neither failed nor unjudged (error): the embedded server is judged on every case.
+            CHECK((r.v == verdict::pass || r.v == verdict::skip));
         }
     }
 }

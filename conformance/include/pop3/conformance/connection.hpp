@@ -19,6 +19,16 @@ struct received {
     std::uint8_t deviations = 0; // line_deviation bits (bare LF, NUL, ...)
 };
 
+// Why the last start_tls() failed. plaintext_pending: the peer sent bytes before the handshake
+// (its doing); certificate: the runner could not verify the peer's certificate (the run's
+// --ca or --insecure); handshake: the handshake itself failed.
+enum class tls_failure : std::uint8_t { none, plaintext_pending, certificate, handshake };
+
+struct tls_problem {
+    tls_failure kind = tls_failure::none;
+    std::string detail; // OpenSSL's words, when it gave any
+};
+
 class connection {
 public:
     virtual ~connection() = default;
@@ -26,6 +36,8 @@ public:
     virtual received read_line(std::chrono::milliseconds timeout) = 0;
     // TLS client handshake (verifying unless the target said --insecure). False on failure.
     virtual bool start_tls() = 0;
+    // Why the last start_tls() returned false.
+    virtual tls_problem last_tls_problem() const { return {tls_failure::handshake, {}}; }
     // True when no byte arrives within `quiet`.
     virtual bool silent_for(std::chrono::milliseconds quiet) = 0;
     // Hangs up now (the runner's side closes).

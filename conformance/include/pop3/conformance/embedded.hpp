@@ -9,7 +9,7 @@
 
 namespace pop3::conformance {
 
-// default, empty, dots or generate:COUNT:SIZE (docs/transcripts.md).
+// default, empty, dots, long-line:OCTETS or generate:COUNT:SIZE (docs/transcripts.md).
 std::shared_ptr<mock::maildrop> embedded_maildrop(const std::string& spec);
 // Throws mock::scenario_error when the case's scenario file is bad or missing.
 mock::server_config embedded_config(const test_case& tc,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,7 +35,15 @@ std::string expand(std::string_view text, const variables& vars);
 // Matches one received line against an S: pattern. `*` is any text, {name} a variable's value,
 // {name=REGEX} a capture stored into `vars` on success, {=REGEX} a match without capture, and
 // " || " separates alternatives. The whole line must match.
+// Lines over 16 KiB (and regexes too costly for backtracking) go to a linear-time matcher (a
+// Thompson NFA: no lookaround, no backreferences, no captures); what it cannot take throws
+// run_error ("cannot judge"), which the runner reports as an error, never as a failure.
 bool match_line(std::string_view pattern, std::string_view line, variables& vars);
+
+// The linear matcher alone, on any line: whether it matches, or nullopt when an alternative
+// is outside its subset (a capture {name=…}, lookaround, a backreference, \b, ...). For tests.
+std::optional<bool> match_line_linear(std::string_view pattern, std::string_view line,
+                                      const variables& vars);
 
 // Why REGEX (the text after '=' in {name=REGEX}) cannot be used, or "" when it can: the
 // transcript parser calls this so that a bad expression is reported with its file and line.

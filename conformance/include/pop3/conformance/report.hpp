@@ -9,8 +9,9 @@
 
 namespace pop3::conformance {
 
-// Grouped by RFC section, ✔ / ✘ / - (skipped), expected and actual under each failure, and the
-// final line "N passed, N failed, N skipped".
+// Grouped by RFC section, ✔ / ✘ / ! (error: not judged) / - (skipped), expected and actual
+// under each failure and error, the skipped MUST cases with their reasons, and the final line
+// "N passed, N failed, N skipped" with ", N errors" appended when there are any.
 void write_console(std::ostream& out, const std::string& title,
                    const std::vector<case_result>& results, bool color);
 void write_junit(std::ostream& out, const std::string& title,

@@ -15,17 +15,23 @@
 
 namespace pop3::conformance {
 
-enum class verdict : std::uint8_t { pass, fail, skip };
+// pass: the peer did what the case expects. fail: it did not, and the wire dialogue shows it
+// (a claim about the peer's software, defensible by RFC text). skip: a precondition does not
+// hold. error: the runner could not judge (its own limit, a transcript problem, a connect or
+// TLS set-up failure on the runner's side, no reply within the step timeout): never counted as
+// a failure of the peer.
+enum class verdict : std::uint8_t { pass, fail, skip, error };
 
 struct case_result {
     const test_case* tc = nullptr;
     verdict v = verdict::pass;
-    std::string reason;   // why it failed or was skipped
+    std::string reason;   // why it failed, was skipped or could not be judged
     std::string expected; // for failures at an S: step
     std::string actual;
     std::size_t line = 0; // transcript line of the failing step
     double seconds = 0;
     bool retried = false;
+    bool timed_out = false; // an error because a reply did not come in time: retried once
 };
 
 // What the server under test offers, learned by a probe session (or known, when embedded).
@@ -40,6 +46,11 @@ struct target_facts {
 };
 
 enum class run_tls : std::uint8_t { plain, starttls, implicit };
+
+// After PASS, APOP or AUTH (and the SASL exchange that follows AUTH), and for the step after
+// such a command got -ERR, the runner waits this many step timeouts: servers delay their
+// answers after a failed login (Dovecot's auth penalty), and a late answer is not a hang.
+inline constexpr int failed_login_wait_factor = 3;
 
 struct run_options {
     std::chrono::milliseconds step_timeout{5000};
@@ -58,11 +69,12 @@ case_result run_case(const test_case& tc, connection& conn, const run_options& o
 target_facts probe(connection& conn, const run_options& opt);
 
 struct summary {
-    std::size_t passed = 0, failed = 0, skipped = 0;
+    std::size_t passed = 0, failed = 0, skipped = 0, errors = 0;
     std::size_t must_failed = 0, should_failed = 0;
 };
 summary summarize(const std::vector<case_result>& results);
-// 0 when no MUST failed (and, with strict, no SHOULD failed).
+// 0 when no MUST failed (and, with strict, no SHOULD failed). Errors are not failures: they are
+// reported (the console's last line, JUnit <error>, JSON "errors"), not counted here.
 int exit_status(const summary& s, bool strict);
 
 } // namespace pop3::conformance

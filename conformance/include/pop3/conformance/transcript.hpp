@@ -52,7 +52,7 @@ struct test_case {
     std::vector<std::string> requirements; // "capa:UIDL", "messages>=2", "tls", "sasl:PLAIN", ...
     start_tls_mode tls = start_tls_mode::any;
     std::string maildrop = "default"; // what the embedded server serves: default, empty, dots,
-                                      // generate:COUNT:SIZE
+                                      // long-line:OCTETS, generate:COUNT:SIZE
     std::string scenario; // embedded server only: misbehave as mockserver/scenarios/NAME.toml
     direction dir = direction::server;
     // Client direction: what the client is asked to do, in pop3-client's words after the URL
