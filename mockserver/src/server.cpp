@@ -107,6 +107,9 @@ std::vector<asio::const_buffer> coalesce(std::span<const std::string_view> parts
     return out;
 }
 
+// The largest coalescing buffer a connection keeps between writes.
+constexpr std::size_t max_idle_scratch = 64 * 1024;
+
 // Waits after a failed accept (EMFILE, ENFILE, ENOBUFS): retrying at once would spin.
 constexpr auto accept_backoff_min = std::chrono::milliseconds(10);
 constexpr auto accept_backoff_max = std::chrono::milliseconds(1000);
@@ -395,7 +398,11 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
         switch (action.what) {
         case server_action::type::write:
             switch (co_await deliver(conn, action, rec.get(), scratch)) {
-            case delivered::ok: action = s.on_write_done(); break;
+            case delivered::ok:
+                // An idle connection keeps no large buffer from a burst of pipelined replies.
+                if (scratch.capacity() > max_idle_scratch) std::string().swap(scratch);
+                action = s.on_write_done();
+                break;
             case delivered::write_failed:
                 reason = "write failed: " + conn.failure();
                 active = false;
