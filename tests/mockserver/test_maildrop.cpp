@@ -1,4 +1,5 @@
 #include "pop3/mockserver/maildrop.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -17,13 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-    fs::path path = fs::temp_directory_path() / ("pop3kit-maildrop-" + std::to_string(::getpid()) +
-                                                 "-" + std::to_string(counter++));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() { fs::remove_all(path); }
-    static inline int counter = 0;
-};
+using pop3::test::temp_dir;
 
 void write(const fs::path& p, std::string_view content) {
     fs::create_directories(p.parent_path());
@@ -31,10 +26,7 @@ void write(const fs::path& p, std::string_view content) {
 }
 
 std::string read(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return pop3::test::read_text(p);
 }
 
 void append(const fs::path& p, std::string_view content) {

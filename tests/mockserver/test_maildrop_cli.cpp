@@ -3,6 +3,7 @@
 // appends to. Each test runs the built program on a free port of 127.0.0.1 and talks POP3 to it.
 #include "support/child_process.hpp"
 #include "support/raw_client.hpp"
+#include "support/temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
@@ -24,36 +25,8 @@ using pop3::test::raw_client;
 
 namespace {
 
-// A folder in the temporary directory, removed at the end of the test.
-struct temp_dir {
-    fs::path path =
-        fs::temp_directory_path() /
-        ("pop3kit-maildrop-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    temp_dir() {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    fs::path write(const std::string& relative, std::string_view content) const {
-        const auto p = path / relative;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << content;
-        return p;
-    }
-    static inline int counter = 0;
-};
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return std::move(ss).str();
-}
+using pop3::test::read_text;
+using pop3::test::temp_dir;
 
 // A port of 127.0.0.1 that nothing listens on right now.
 std::uint16_t free_port() {

@@ -3,6 +3,7 @@
 // talk POP3 to it over a raw socket and stop it with SIGTERM or SIGINT. Every child is killed
 // and reaped when its test ends, whatever happened.
 #include "support/raw_client.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <cerrno>
@@ -37,12 +38,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return std::move(ss).str();
-}
+using pop3::test::read_text;
 
 // The port in a line `PREFIX<digits>\n` of `out`, once the whole line has arrived.
 std::optional<std::uint16_t> port_after(const std::string& out, const std::string& prefix) {
@@ -254,29 +250,7 @@ outcome run_to_exit(const std::vector<std::string>& args) {
     return o;
 }
 
-// A folder in the temporary directory, removed at the end of the test.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / ("pop3-mockserver-cli-" + std::to_string(::getpid()) +
-                                            "-" + std::to_string(++counter));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    fs::path write(const std::string& relative, const std::string& content) const {
-        const auto p = path / relative;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << content;
-        return p;
-    }
-};
+using pop3::test::temp_dir;
 
 // Reads the greeting, logs in with USER/PASS; returns the PASS reply.
 std::string login(raw_client& c, const std::string& name, const std::string& password) {

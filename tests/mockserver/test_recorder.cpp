@@ -1,4 +1,5 @@
 #include "pop3/mockserver/recorder.hpp"
+#include "support/temp_dir.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -12,37 +13,17 @@ using pop3::mock::recorder;
 
 namespace {
 
-// A scratch folder for one test, removed at its end.
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path = std::filesystem::temp_directory_path() /
-               ("pop3kit-recorder-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-        std::filesystem::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::filesystem::path file() const { return path / "session-1.pop3"; }
-    std::string read() const {
-        std::ifstream in(file(), std::ios::binary);
-        std::ostringstream s;
-        s << in.rdbuf();
-        return s.str();
-    }
-};
+using pop3::test::temp_dir;
 
 // Records what `play` feeds the recorder, and returns the file once the recorder is gone.
 template <class Play>
 std::string record(Play play, bool mask = true) {
     temp_dir d;
     {
-        recorder rec(d.file(), mask);
+        recorder rec(d.path / "session-1.pop3", mask);
         play(rec);
     }
-    return d.read();
+    return d.read("session-1.pop3");
 }
 
 bool has_line(const std::string& text, const std::string& line) {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <pop3/conformance/transcript.hpp>
@@ -350,6 +351,22 @@ std::size_t resident_kib() {
     return 0;
 }
 
+// The server's session log, kept for the test to read.
+struct captured_log {
+    std::mutex mutex;
+    std::string text;
+    std::function<void(std::string_view)> sink() {
+        return [this](std::string_view line) {
+            std::lock_guard g(mutex);
+            text.append(line).append("\n");
+        };
+    }
+    std::string all() {
+        std::lock_guard g(mutex);
+        return text;
+    }
+};
+
 // A plain socket with a small receive buffer, read at a steady pace by the test.
 struct slow_reader {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -414,16 +431,12 @@ TEST_CASE("server: connections closing as their idle timer fires (use-after-free
 }
 
 TEST_CASE("server: a slow reader that keeps reading is not idle (write progress is activity)") {
-    std::vector<std::string> log;
-    std::mutex log_mutex;
+    captured_log log;
     server_config cfg;
     cfg.idle_timeout = std::chrono::seconds(1);
     cfg.users.push_back({"u", "p", maildrop::generate(1, 6 << 20)}); // one 6 MiB message
     auto o = quiet_options();
-    o.log = [&](std::string_view line) {
-        std::lock_guard g(log_mutex);
-        log.emplace_back(line);
-    };
+    o.log = log.sink();
     server srv(cfg, o);
     srv.start();
     slow_reader r(srv.port());
@@ -433,21 +446,15 @@ TEST_CASE("server: a slow reader that keeps reading is not idle (write progress 
     const auto got = r.read(total, 16 * 1024, std::chrono::milliseconds(6));
     CHECK(got >= (6u << 20));
     srv.stop();
-    std::lock_guard g(log_mutex);
-    for (const auto& line : log)
-        CHECK(line.find("disconnected by scenario") == std::string::npos);
+    CHECK(log.all().find("disconnected by scenario") == std::string::npos);
 }
 
 TEST_CASE("server: the log names the real reason a connection ended") {
-    std::vector<std::string> log;
-    std::mutex log_mutex;
+    captured_log log;
     server_config cfg = default_config();
     cfg.idle_timeout = std::chrono::seconds(1);
     auto o = quiet_options();
-    o.log = [&](std::string_view line) {
-        std::lock_guard g(log_mutex);
-        log.emplace_back(line);
-    };
+    o.log = log.sink();
     server srv(cfg, o);
     srv.start();
     {
@@ -462,10 +469,7 @@ TEST_CASE("server: the log names the real reason a connection ended") {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     srv.stop();
-    std::lock_guard g(log_mutex);
-    std::string all;
-    for (const auto& line : log)
-        all += line + "\n";
+    const auto all = log.all();
     INFO(all);
     CHECK(all.find("idle timeout (1 s)") != std::string::npos);
     CHECK(all.find("peer closed") != std::string::npos);
