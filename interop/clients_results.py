@@ -1,74 +1,31 @@
 #!/usr/bin/env python3
-"""The `conformance-clients` part of interop/run.sh: pop3-conformance client's verdicts per
-program, compared with interop/clients-expected.txt and tabled for docs/interop.md.
+"""Prints the `conformance-clients` verdicts of interop/run.sh (part e) as a Markdown table,
+for docs/interop.md.
 
-usage: clients_results.py verdicts PROGRAM JSON     "PROGRAM CASE-ID VERDICT" lines
-       clients_results.py explain DIFF JSON...      what the changed cases did in this run
-                                                    (JSON named clients-PROGRAM.json)
-       clients_results.py table EXPECTED LIST       Markdown table, one row per case
-  DIFF      unified diff of interop/clients-expected.txt against this run's verdicts
-  EXPECTED  interop/clients-expected.txt
+usage: clients_results.py table EXPECTED LIST
+  EXPECTED  interop/clients-expected.txt ([PROGRAM] sections of "CASE-ID VERDICT" lines)
   LIST      the output of `pop3-conformance client --list`
 
-pop3-conformance's JSON carries the client's raw bytes in "actual" (a TLS ClientHello where a
-line was expected), which are not always valid UTF-8; they are read with replacement
-characters.
+(interop/run.sh compares the verdicts with the file through pop3-conformance --expect.)
 """
-import json
-import os
 import re
 import sys
 
-MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip"}
-
-
-def load(path):
-    with open(path, "rb") as f:
-        return json.loads(f.read().decode("utf-8", "replace"))["cases"]
-
-
-def printable(text, limit=120):
-    text = "".join(ch if ch.isprintable() else "\\x%02x" % ord(ch) if ord(ch) < 256 else "?"
-                   for ch in text)
-    return text[:limit] + ("…" if len(text) > limit else "")
-
-
-def verdicts(program, path):
-    for c in load(path):
-        print(program, c["id"], c["result"])
-
-
-def explain(diff, paths):
-    changed = set()
-    for line in open(diff):
-        if re.match(r"[+-][^+-]", line) and line.count(" ") >= 2:
-            program, case, _ = line[1:].split(" ", 2)
-            changed.add((program, case))
-    for path in paths:
-        program = re.sub(r"^clients-|\.json$", "", os.path.basename(path))
-        try:
-            cases = load(path)
-        except (OSError, ValueError):
-            continue
-        for c in cases:
-            if (program, c["id"]) not in changed:
-                continue
-            print("    [%s] %s: %s %s" % (program, c["id"], c["result"], c["reason"]))
-            if c["result"] == "failed" and c.get("line"):
-                where = "%s:%s" % (c["file"].split("/transcripts/")[-1], c["line"])
-                print("        at %s: expected %s, got %s" % (where, c["expected"],
-                                                             printable(c["actual"])))
+MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip", "error": "error"}
 
 
 def table(expected, listing):
-    programs, results = [], {}
+    programs, results, program = [], {}, None
     for line in open(expected):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        program, case, verdict = line.split(" ")
-        if program not in programs:
+        m = re.fullmatch(r"\[(\S+)\]", line)
+        if m:
+            program = m.group(1)
             programs.append(program)
+            continue
+        case, verdict = line.split()
         results[(program, case)] = verdict
     cases = []
     for line in open(listing):
@@ -89,11 +46,7 @@ def table(expected, listing):
 
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
-    if cmd == "verdicts" and len(sys.argv) == 4:
-        verdicts(sys.argv[2], sys.argv[3])
-    elif cmd == "explain" and len(sys.argv) >= 3:
-        explain(sys.argv[2], sys.argv[3:])
-    elif cmd == "table" and len(sys.argv) == 4:
+    if cmd == "table" and len(sys.argv) == 4:
         table(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

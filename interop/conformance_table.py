@@ -11,7 +11,7 @@ pass, FAIL or skip.
 import re
 import sys
 
-MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip"}
+MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip", "error": "error"}
 
 
 def main():

@@ -7,11 +7,11 @@
 #      APOP, AUTH PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256; retrieved bytes compared with the
 #      generated files;
 #   c. pop3-conformance server against Dovecot (plain, --starttls, pop3s), verdicts compared
-#      with interop/dovecot-expected.txt;
+#      with interop/dovecot-expected.txt (pop3-conformance --expect, one [RUN] section each);
 #   d. Python poplib, curl, fetchmail and mpop against pop3-mockserver;
 #   e. pop3-conformance client against pop3-client, poplib, curl, fetchmail and mpop (through
 #      the interop/conformance_client_*.py wrappers), verdicts compared with
-#      interop/clients-expected.txt.
+#      interop/clients-expected.txt (pop3-conformance --expect, one [PROGRAM] section each).
 #
 # Prints "ok CHECK" or "FAIL CHECK: reason" per check and "N passed, N failed" last; exits 1
 # when a check failed. Needs root (it installs Debian packages when missing, and Dovecot's
@@ -235,7 +235,14 @@ if [ $dovecot_up -eq 1 ]; then
 
     # =========================================================================================
     section "c. pop3-conformance server against Dovecot"
+    # pop3-conformance compares each run with its [RUN] section of interop/dovecot-expected.txt
+    # itself (--expect, --expect-section): "baseline: matches FILE [RUN] (N verdicts)" above
+    # its counts, or the new failures, fixed cases and other changed verdicts, and exit 1.
+    # With --update-expected it writes each run's section instead (--update-expect).
     target="pop3://$DV_CRED@127.0.0.1:$DV_PORT"
+    verdicts=0
+    incomplete=0
+    differing=()
     : > "$TMP/conformance.txt"
     for run in plain starttls tls; do
         case $run in
@@ -244,40 +251,55 @@ if [ $dovecot_up -eq 1 ]; then
             starttls) args=(--target "$target" --starttls --ca "$DV/cert.pem") ;;
             tls) args=(--target "pop3s://$DV_CRED@127.0.0.1:$DV_TLS_PORT" --ca "$DV/cert.pem") ;;
         esac
+        # The cases that name a maildrop (dots, empty, generate:N:S, ...) run too: before each,
+        # the fixture replaces the user's Maildir; the original comes back for the others.
+        args+=(--provision "sh '$HERE/provision-dovecot.sh' '$DV/Maildir' {maildrop} {dir}")
+        if [ $update_expected -eq 1 ]; then
+            args+=(--update-expect "$TMP/conformance-$run.txt" --expect-section "$run")
+        else
+            args+=(--expect "$HERE/dovecot-expected.txt" --expect-section "$run")
+        fi
         "$CONFORMANCE" server "${args[@]}" --transcripts "$ROOT/conformance/transcripts" \
             --no-color --json "$TMP/conformance-$run.json" >"$TMP/conformance-$run.log" 2>&1
         code=$?
-        # Exit 0 or 1 are verdicts; 2 is a bad command line or a malformed transcript.
-        if [ $code -ge 2 ] || [ ! -s "$TMP/conformance-$run.json" ]; then
+        # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
+        # malformed transcript or a malformed expected file.
+        if [ $code -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$TMP/conformance-$run.txt" ]; }; then
             fail "conformance [$run]: pop3-conformance exited $code:"
             tail -5 "$TMP/conformance-$run.log" | sed 's/^/  /'
+            incomplete=1
             continue
         fi
-        echo "[$run]" >> "$TMP/conformance.txt"
-        python3 - "$TMP/conformance-$run.json" >> "$TMP/conformance.txt" <<'EOF'
-import json, sys
-for c in json.load(open(sys.argv[1]))["cases"]:
-    print(c["id"], c["result"])
-EOF
         echo "  [$run] $(tail -1 "$TMP/conformance-$run.log")"
+        if [ $update_expected -eq 1 ]; then
+            grep -v '^#' "$TMP/conformance-$run.txt" >> "$TMP/conformance.txt"
+        elif [ $code -eq 0 ]; then
+            n=$(sed -n 's/^baseline: matches .* (\([0-9]*\) verdicts\{0,1\})$/\1/p' "$TMP/conformance-$run.log")
+            verdicts=$((verdicts + ${n:-0}))
+        else
+            differing+=("$run")
+        fi
     done
-    {
-        echo "# pop3-conformance server against Dovecot $(dovecot --version | cut -d' ' -f1) as interop/run.sh"
-        echo "# configures it: one line per case, ID VERDICT, for each run (plain, --starttls, pop3s)."
-        echo "# Regenerate after changing transcripts: interop/run.sh --update-expected"
-        cat "$TMP/conformance.txt"
-    } > "$TMP/dovecot-expected.txt"
     if [ $update_expected -eq 1 ]; then
-        cp "$TMP/dovecot-expected.txt" "$HERE/dovecot-expected.txt"
-        ok "conformance: wrote interop/dovecot-expected.txt ($(grep -c ' ' "$TMP/conformance.txt") verdicts); review and commit it"
-    elif diff -u <(grep -v '^#' "$HERE/dovecot-expected.txt" 2>/dev/null) \
-                 <(grep -v '^#' "$TMP/dovecot-expected.txt") > "$TMP/conformance.diff"; then
-        ok "conformance: $(grep -c ' ' "$TMP/conformance.txt") verdicts as in interop/dovecot-expected.txt"
+        if [ $incomplete -eq 0 ]; then
+            {
+                echo "# pop3-conformance server against Dovecot $(dovecot --version | cut -d' ' -f1) as interop/run.sh"
+                echo "# configures it: a [RUN] section per run (plain, --starttls, pop3s), one line per case,"
+                echo "# ID VERDICT; each run is checked with --expect FILE --expect-section RUN."
+                echo "# Regenerate after changing transcripts: interop/run.sh --update-expected"
+                cat "$TMP/conformance.txt"
+            } > "$HERE/dovecot-expected.txt"
+            ok "conformance: wrote interop/dovecot-expected.txt ($(grep -c ' ' "$TMP/conformance.txt") verdicts); review and commit it"
+        else
+            fail "conformance: interop/dovecot-expected.txt not rewritten: a run did not complete"
+        fi
+    elif [ ${#differing[@]} -eq 0 ]; then
+        [ $incomplete -eq 0 ] && ok "conformance: $verdicts verdicts as in interop/dovecot-expected.txt"
     else
-        fail "conformance: verdicts differ from interop/dovecot-expected.txt (- expected, + now):"
-        tail -n +3 "$TMP/conformance.diff" | sed 's/^/  /'
-        echo "  What the changed cases did in this run:"
-        python3 "$HERE/conformance_diff.py" "$TMP/conformance.diff" "$TMP"/conformance-*.json
+        fail "conformance: verdicts differ from interop/dovecot-expected.txt in ${differing[*]}:"
+        for run in "${differing[@]}"; do
+            sed -n '/^baseline /,/^baseline: /p' "$TMP/conformance-$run.log" | sed 's/^/  /'
+        done
         echo "  Rerun one: $CONFORMANCE server --target pop3://USER:PASS@127.0.0.1:PORT --only ID"
         echo "  (interop/run.sh --only dovecot --keep keeps Dovecot's config and log to look at.)"
         echo "  If the change is intended (transcripts added, changed or fixed), regenerate the"
@@ -518,9 +540,15 @@ section "e. pop3-conformance client against pop3-client, poplib, curl, fetchmail
 # The runner plays the server of each client-direction case on 127.0.0.1 and starts the
 # program through its wrapper (interop/conformance_client_*.py: {args} mapped to what the
 # program can do; docs/interop.md). pop3-client is the reference: it must pass everything.
+# Each program's verdicts are compared with its [PROGRAM] section of
+# interop/clients-expected.txt by pop3-conformance itself (--expect, --expect-section), as in
+# part c; --update-expected writes the sections instead (--update-expect).
 CC=$TMP/clients
 mkdir -p "$CC/tmp"
 : > "$CC/verdicts.txt"
+verdicts=0
+incomplete=0
+differing=()
 for program in pop3-client poplib curl fetchmail mpop; do
     # exec: the runner kills only the shell it started when a client overruns (2 x step
     # timeout); with exec that is the client itself. The wrappers bound their program too.
@@ -528,40 +556,56 @@ for program in pop3-client poplib curl fetchmail mpop; do
         pop3-client) template="exec '$CLIENT' {url} --ca {ca} {args}" ;;
         *) template="exec python3 '$HERE/conformance_client_$program.py' {url} {ca} {args}" ;;
     esac
+    if [ $update_expected -eq 1 ]; then
+        expect=(--update-expect "$CC/clients-$program.txt" --expect-section "$program")
+    else
+        expect=(--expect "$HERE/clients-expected.txt" --expect-section "$program")
+    fi
     t0=$(date +%s)
     # TMPDIR: the runner's CA file and the wrappers' folders stay inside the stage's folder.
     TMPDIR=$CC/tmp POP3KIT_INTEROP_KEEP=$([ $keep -eq 1 ] && echo 1) \
         "$CONFORMANCE" client --command "$template" --transcripts "$ROOT/conformance/transcripts" \
-        --no-color --json "$CC/clients-$program.json" >"$CC/$program.log" 2>&1
+        --no-color --json "$CC/clients-$program.json" "${expect[@]}" >"$CC/$program.log" 2>&1
     code=$?
-    # Exit 0 or 1 are verdicts; 2 is a bad command line or a malformed transcript.
-    if [ $code -ge 2 ] || [ ! -s "$CC/clients-$program.json" ]; then
+    # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
+    # malformed transcript or a malformed expected file.
+    if [ $code -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$CC/clients-$program.txt" ]; }; then
         fail "conformance-clients [$program]: pop3-conformance exited $code:"
         tail -5 "$CC/$program.log" | sed 's/^/  /'
+        incomplete=1
         continue
     fi
-    python3 "$HERE/clients_results.py" verdicts "$program" "$CC/clients-$program.json" \
-        >> "$CC/verdicts.txt"
     echo "  [$program] $(grep -a 'passed, .* failed' "$CC/$program.log" | tail -1) ($(($(date +%s) - t0)) s)"
+    if [ $update_expected -eq 1 ]; then
+        grep -v '^#' "$CC/clients-$program.txt" >> "$CC/verdicts.txt"
+    elif [ $code -eq 0 ]; then
+        n=$(sed -n 's/^baseline: matches .* (\([0-9]*\) verdicts\{0,1\})$/\1/p' "$CC/$program.log")
+        verdicts=$((verdicts + ${n:-0}))
+    else
+        differing+=("$program")
+    fi
 done
-{
-    echo "# pop3-conformance client against real clients, as interop/run.sh runs them through"
-    echo "# interop/conformance_client_*.py: one line per case, PROGRAM CASE-ID VERDICT."
-    echo "# $(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib."
-    echo "# Regenerate after changing transcripts or wrappers: interop/run.sh --update-expected"
-    cat "$CC/verdicts.txt"
-} > "$CC/clients-expected.txt"
 if [ $update_expected -eq 1 ]; then
-    cp "$CC/clients-expected.txt" "$HERE/clients-expected.txt"
-    ok "conformance-clients: wrote interop/clients-expected.txt ($(grep -c ' ' "$CC/verdicts.txt") verdicts); review and commit it"
-elif diff -u <(grep -v '^#' "$HERE/clients-expected.txt" 2>/dev/null) \
-             <(grep -v '^#' "$CC/clients-expected.txt") > "$CC/verdicts.diff"; then
-    ok "conformance-clients: $(grep -c ' ' "$CC/verdicts.txt") verdicts as in interop/clients-expected.txt"
+    if [ $incomplete -eq 0 ]; then
+        {
+            echo "# pop3-conformance client against real clients, as interop/run.sh runs them through"
+            echo "# interop/conformance_client_*.py: a [PROGRAM] section per program, one line per case,"
+            echo "# ID VERDICT; each program is checked with --expect FILE --expect-section PROGRAM."
+            echo "# $(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib."
+            echo "# Regenerate after changing transcripts or wrappers: interop/run.sh --update-expected"
+            cat "$CC/verdicts.txt"
+        } > "$HERE/clients-expected.txt"
+        ok "conformance-clients: wrote interop/clients-expected.txt ($(grep -c ' ' "$CC/verdicts.txt") verdicts); review and commit it"
+    else
+        fail "conformance-clients: interop/clients-expected.txt not rewritten: a program's run did not complete"
+    fi
+elif [ ${#differing[@]} -eq 0 ]; then
+    [ $incomplete -eq 0 ] && ok "conformance-clients: $verdicts verdicts as in interop/clients-expected.txt"
 else
-    fail "conformance-clients: verdicts differ from interop/clients-expected.txt (- expected, + now):"
-    tail -n +3 "$CC/verdicts.diff" | sed 's/^/  /'
-    echo "  What the changed cases did in this run:"
-    python3 "$HERE/clients_results.py" explain "$CC/verdicts.diff" "$CC"/clients-*.json
+    fail "conformance-clients: verdicts differ from interop/clients-expected.txt for ${differing[*]}:"
+    for program in "${differing[@]}"; do
+        sed -n '/^baseline /,/^baseline: /p' "$CC/$program.log" | sed 's/^/  /'
+    done
     echo "  Rerun one: $CONFORMANCE client --command \"python3 interop/conformance_client_PROGRAM.py {url} {ca} {args}\" --only ID"
     echo "  (interop/run.sh --only conformance-clients --keep keeps the logs and the wrappers' folders.)"
     echo "  If the change is intended (transcripts or wrappers changed), regenerate the file,"

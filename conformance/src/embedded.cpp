@@ -37,6 +37,10 @@ std::shared_ptr<mock::maildrop> embedded_maildrop(const std::string& spec) {
     return mock::default_maildrop();
 }
 
+std::vector<mock::message_ptr> embedded_messages(const std::string& spec) {
+    return embedded_maildrop(spec)->snapshot();
+}
+
 mock::server_config embedded_config(const test_case& tc,
                                     const std::filesystem::path& scenarios_dir) {
     auto config = mock::default_config();

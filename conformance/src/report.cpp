@@ -46,7 +46,13 @@ std::string json_escape(std::string_view s) {
     return out + "\"";
 }
 
-std::string_view verdict_name(verdict v) {
+std::string where(const case_result& r) {
+    return r.tc->file.string() + ":" + std::to_string(r.line ? r.line : r.tc->line);
+}
+
+} // namespace
+
+std::string_view to_string(verdict v) noexcept {
     switch (v) {
     case verdict::pass: return "passed";
     case verdict::fail: return "failed";
@@ -56,14 +62,9 @@ std::string_view verdict_name(verdict v) {
     return "?";
 }
 
-std::string where(const case_result& r) {
-    return r.tc->file.string() + ":" + std::to_string(r.line ? r.line : r.tc->line);
-}
-
-} // namespace
-
 void write_console(std::ostream& out, const std::string& title,
-                   const std::vector<case_result>& results, bool color) {
+                   const std::vector<case_result>& results, bool color,
+                   std::string_view before_counts) {
     const char* green = color ? "\033[32m" : "";
     const char* red = color ? "\033[31m" : "";
     const char* gray = color ? "\033[90m" : "";
@@ -105,8 +106,10 @@ void write_console(std::ostream& out, const std::string& title,
         listed = true;
         out << "  " << r.tc->id << ": " << r.reason << "\n";
     }
+    if (!before_counts.empty()) out << "\n" << before_counts;
     const auto s = summarize(results);
-    out << "\n" << s.passed << " passed, " << s.failed << " failed, " << s.skipped << " skipped";
+    out << (before_counts.empty() ? "\n" : "") << s.passed << " passed, " << s.failed << " failed, "
+        << s.skipped << " skipped";
     if (s.errors) out << ", " << s.errors << (s.errors == 1 ? " error" : " errors");
     out << "\n";
 }
@@ -170,7 +173,7 @@ void write_json(std::ostream& out, const std::string& title,
             << ", \"title\": " << json_escape(r.tc->title)
             << ", \"rfc\": " << json_escape(r.tc->rfc)
             << ", \"level\": " << json_escape(to_string(r.tc->lvl))
-            << ", \"result\": " << json_escape(verdict_name(r.v))
+            << ", \"result\": " << json_escape(to_string(r.v))
             << ", \"reason\": " << json_escape(r.reason)
             << ", \"expected\": " << json_escape(r.expected)
             << ", \"actual\": " << json_escape(r.actual)

@@ -353,8 +353,9 @@ bool logs_in_before_tls(const test_case& tc) {
 
 std::optional<std::string> unmet_precondition(const test_case& tc, const target_facts& facts,
                                               const run_options& opt) {
-    if (tc.maildrop != "default" && !facts.embedded)
-        return "needs maildrop '" + tc.maildrop + "', which only the embedded server can arrange";
+    if (tc.maildrop != "default" && !facts.embedded && !facts.provisioned)
+        return "needs maildrop '" + tc.maildrop +
+               "', which only the embedded server can arrange, or --provision COMMAND";
     if (!tc.scenario.empty() && !facts.embedded)
         return "needs the embedded server misbehaving as scenario '" + tc.scenario + "'";
     // A case that does STLS itself runs on the plain connection of a --starttls run: that is

@@ -9,14 +9,19 @@
 #include <iostream>
 #include <optional>
 #include <pop3/client/client.hpp>
+#include <pop3/conformance/baseline.hpp>
 #include <pop3/conformance/client_under_test.hpp>
 #include <pop3/conformance/embedded.hpp>
+#include <pop3/conformance/fixtures.hpp>
+#include <pop3/conformance/provision.hpp>
 #include <pop3/conformance/report.hpp>
 #include <pop3/conformance/runner.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <pop3/net/tls.hpp>
 #include <pop3/protocol/program_output.hpp>
+#include <set>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -25,6 +30,7 @@ namespace {
 
 constexpr const char* usage = R"(usage: pop3-conformance server [options]
        pop3-conformance client [options]
+       pop3-conformance fixtures DIR [--format maildir|mbox|eml] [--transcripts DIR] [--only P]
 
 Replays RFC 1939/2449/2595/5034/3206/6856 dialogue transcripts (docs/transcripts.md) and
 checks the replies of the side under test.
@@ -40,6 +46,18 @@ server: plays the C: side against a POP3 server and checks its S: replies.
   --starttls            upgrade every case's connection with STLS after the greeting
   --ca FILE             trust this CA (PEM) instead of the system store
   --insecure            do not verify the server's certificate
+  --provision COMMAND   with --target: load the maildrop a case names (dots, empty,
+                        generate:N:S, ...; without this option such cases are skipped). Before
+                        each such case the runner writes the maildrop's fixture (as the
+                        fixtures command does) and runs COMMAND with /bin/sh after replacing
+                        {user} (the URL's user), {maildrop} (the name) and {dir} (the fixture's
+                        folder), each already shell-quoted; e.g.
+                        --provision 'rsync -a --delete {dir}/ /srv/mail/{user}/Maildir/'
+                        Before the next case that needs the usual maildrop, and at the end, it
+                        runs COMMAND with {maildrop} default ({dir}: pop3kit's default
+                        maildrop), which must put the user's own maildrop back. A command that
+                        exits non-zero or runs over 60 s (killed) makes the case an error.
+  --fixture-format F    the fixtures' format for --provision: maildir (default), mbox, eml
 client: plays the S: side against a client and checks its C: lines and how it ends.
   (default)             pop3kit's client library, in process
   --command TEMPLATE    an external client program, run with /bin/sh for each case after
@@ -48,6 +66,12 @@ client: plays the S: side against a client and checks its C: lines and how it en
                         the case asks, in pop3-client's words); e.g.
                         --command 'pop3-client {url} --ca {ca} {args}'
                         It must exit 0 on success and non-zero on failure.
+fixtures: writes the maildrops the server cases name into DIR, one folder each
+  (generate-3-500 for generate:3:500), holding the messages the embedded server serves, and
+  DIR/index.txt (MAILDROP FOLDER MESSAGES OCTETS), for a server loaded by hand
+  (pop3-mockserver --maildrop DIR/dots). DIR must be new, empty or written by this command.
+  --format F            maildir (default: FOLDER/cur/ one file per message, new/, tmp/), mbox
+                        (FOLDER/mbox, mboxrd) or eml (FOLDER/NNNNNNN.eml, CRLF)
 
 Common options:
   --transcripts DIR     transcript folder (default: the source tree's conformance/transcripts)
@@ -60,6 +84,15 @@ Common options:
                         3 step timeouts: servers delay answers after a failed login.
   --junit FILE          write JUnit XML results
   --json FILE           write JSON results
+  --expect FILE         compare the verdicts with the baseline FILE ("ID VERDICT" lines, as
+                        --update-expect writes them; docs/transcripts.md): new failures, fixed
+                        cases, other changed verdicts, new cases and cases no longer in the
+                        suite are listed above the counts, after "baseline: matches FILE" or
+                        "baseline: N differences from FILE". Cases left out by --only are not
+                        compared.
+  --expect-section NAME the baseline is the [NAME] section of the --expect file (one file for
+                        several runs); --update-expect then writes a [NAME] header
+  --update-expect FILE  write this run's verdicts to FILE, in run order, as a baseline
   --list                list the cases and exit
   --no-color            plain console output
   -h, --help            this text
@@ -76,8 +109,10 @@ run on a plain connection; those that would log in in plaintext before their STL
 Output: grouped by RFC section, with a final line "N passed, N failed, N skipped", followed by
 ", N errors" when some cases could not be judged.
 Exit code: 0 when no MUST case failed (with --strict: no MUST or SHOULD case), whatever the
-errors; 1 otherwise or when the output (stdout, --junit, --json) cannot be written, 2 for a
-bad command line or a malformed transcript (reported as FILE:LINE: reason).
+errors; 1 otherwise or when the output (stdout, --junit, --json, --update-expect) cannot be
+written, 2 for a bad command line, a malformed transcript or a malformed --expect baseline
+(reported as FILE:LINE: reason). With --expect: 0 when every verdict is the baseline's, 1
+otherwise (a fixed case too: update the baseline).
 )";
 
 struct cli_error : std::runtime_error {
@@ -99,7 +134,13 @@ struct options {
     std::vector<std::string> only;
     double timeout = 5;
     std::optional<std::string> junit, json;
-    std::optional<std::string> command; // client direction: an external client program
+    std::optional<std::string> command;   // client direction: an external client program
+    std::optional<std::string> provision; // server direction: loads a case's maildrop
+    std::string fixtures_dir;             // fixtures DIR
+    std::optional<std::string> format, fixture_format; // --format, --fixture-format
+    std::optional<std::string> expect, update_expect;
+    std::string expect_section;
+    std::optional<pop3::conformance::baseline> expected; // --expect's, read before the run
 };
 
 options parse_args(int argc, char** argv) {
@@ -116,6 +157,11 @@ options parse_args(int argc, char** argv) {
         } else if (a == "server" || a == "client") {
             if (!o.mode.empty()) throw cli_error("give 'server' or 'client' once");
             o.mode = a;
+        } else if (a == "fixtures") {
+            if (!o.mode.empty()) throw cli_error("give 'server', 'client' or 'fixtures' once");
+            o.mode = a;
+            o.fixtures_dir = value();
+            if (o.fixtures_dir.empty()) throw cli_error("fixtures: DIR is empty");
         } else if (a == "--target")
             o.target = value();
         else if (a == "--tls")
@@ -143,10 +189,22 @@ options parse_args(int argc, char** argv) {
                 throw cli_error("--timeout: expected 0 < SECONDS <= 3600");
         } else if (a == "--command")
             o.command = value();
+        else if (a == "--provision")
+            o.provision = value();
+        else if (a == "--format")
+            o.format = value();
+        else if (a == "--fixture-format")
+            o.fixture_format = value();
         else if (a == "--junit")
             o.junit = value();
         else if (a == "--json")
             o.json = value();
+        else if (a == "--expect")
+            o.expect = value();
+        else if (a == "--expect-section")
+            o.expect_section = value();
+        else if (a == "--update-expect")
+            o.update_expect = value();
         else if (a == "--list")
             o.list = true;
         else if (a == "--no-color")
@@ -154,11 +212,24 @@ options parse_args(int argc, char** argv) {
         else
             throw cli_error("unknown argument '" + a + "' (see --help)");
     }
-    if (o.mode.empty()) throw cli_error("say 'server' or 'client' (see --help)");
+    if (o.mode.empty()) throw cli_error("say 'server', 'client' or 'fixtures DIR' (see --help)");
     if (o.command && o.mode != "client") throw cli_error("--command goes with 'client'");
     if (o.target && o.mode != "server") throw cli_error("--target goes with 'server'");
+    if (o.provision && !o.target) throw cli_error("--provision goes with 'server --target URL'");
+    if (o.fixture_format && !o.provision) throw cli_error("--fixture-format goes with --provision");
+    if (o.format && o.mode != "fixtures") throw cli_error("--format goes with 'fixtures DIR'");
+    for (const auto& f : {o.format, o.fixture_format})
+        if (f && !pop3::conformance::parse_fixture_format(*f))
+            throw cli_error("unknown fixture format '" + *f + "' (maildir, mbox or eml)");
     if (o.tls && o.starttls) throw cli_error("--tls and --starttls exclude each other");
     if (!o.ca_file.empty() && o.insecure) throw cli_error("--ca and --insecure exclude each other");
+    if ((o.expect || o.update_expect) && o.mode != "server" && o.mode != "client")
+        throw cli_error("--expect and --update-expect go with 'server' or 'client'");
+    if (!o.expect_section.empty() && !o.expect && !o.update_expect)
+        throw cli_error("--expect-section goes with --expect or --update-expect");
+    for (char c : o.expect_section)
+        if (c == '[' || c == ']' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+            throw cli_error("--expect-section: a name without spaces or brackets");
     return o;
 }
 
@@ -173,6 +244,7 @@ bool selected(const options& o, const pop3::conformance::test_case& c) {
 }
 
 int report(const options& o, const std::string& title,
+           const std::vector<pop3::conformance::test_case>& cases,
            const std::vector<pop3::conformance::case_result>& results);
 
 // Writes a file and closes it, so that a write error (a full disk, /dev/full) is seen.
@@ -246,7 +318,7 @@ int run_client_direction(const options& o) {
     return report(o,
                   o.command ? "pop3-conformance client: " + *o.command
                             : "pop3-conformance client: pop3kit client library",
-                  results);
+                  cases, results);
 }
 
 int run_server_direction(const options& o) {
@@ -292,6 +364,22 @@ int run_server_direction(const options& o) {
         external_facts = probe(*conn, ropt);
     }
 
+    // --provision: the fixtures go into a folder of this run's own, removed at the end.
+    std::optional<provisioner> prov;
+    struct remove_at_end {
+        std::filesystem::path dir;
+        ~remove_at_end() {
+            std::error_code ec;
+            if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+        }
+    } fixtures;
+    if (o.provision) {
+        fixtures.dir = std::filesystem::temp_directory_path() /
+                       ("pop3-conformance-fixtures-" + std::to_string(::getpid()));
+        prov.emplace(*o.provision, ropt.vars["user"], fixtures.dir,
+                     *parse_fixture_format(o.fixture_format.value_or("maildir")));
+    }
+
     std::vector<case_result> results;
     const bool tty = isatty(STDERR_FILENO);
     std::size_t index = 0, total = 0;
@@ -330,9 +418,20 @@ int run_server_direction(const options& o) {
                 facts.embedded = true;
                 facts.tls = true;
             }
+            if (prov) {
+                // The case sees the messages of the maildrop it names, once loaded.
+                facts.provisioned = true;
+                if (c.maildrop != "default") facts.messages = prov->messages(c.maildrop);
+            }
             if (auto why = unmet_precondition(c, facts, ropt)) {
                 r = {&c, verdict::skip, *why};
                 break;
+            }
+            if (prov) {
+                if (auto why = prov->load(c.maildrop)) {
+                    r = {&c, verdict::error, *why};
+                    break;
+                }
             }
             try {
                 auto conn = connect(p, implicit);
@@ -349,17 +448,64 @@ int run_server_direction(const options& o) {
         results.push_back(std::move(r));
     }
     if (tty) std::cerr << "\r\033[K" << std::flush;
-    return report(o, title, results);
+    if (prov) {
+        if (auto why = prov->restore())
+            std::cerr << "pop3-conformance: the user's own maildrop was not put back: " << *why
+                      << "\n";
+    }
+    return report(o, title, cases, results);
+}
+
+// pop3-conformance fixtures DIR: the maildrops the selected server cases name, as files.
+int write_fixtures_command(const options& o) {
+    using namespace pop3::conformance;
+    std::vector<test_case> chosen;
+    for (auto& c : load_transcripts(o.transcripts))
+        if (selected(o, c)) chosen.push_back(std::move(c));
+    const auto format = *parse_fixture_format(o.format.value_or("maildir"));
+    const auto names = fixture_maildrops(chosen);
+    try {
+        write_fixtures(o.fixtures_dir, names, format);
+    } catch (const std::invalid_argument& e) {
+        throw cli_error(e.what()); // a bad DIR: exit code 2
+    } catch (const std::exception& e) {
+        throw write_error(e.what());
+    }
+    std::cout << "wrote " << names.size() << " maildrops (" << to_string(format) << ") to "
+              << o.fixtures_dir << ":\n";
+    for (const auto& n : names)
+        std::cout << "  " << n << " -> "
+                  << (std::filesystem::path(o.fixtures_dir) / fixture_folder_name(n)).string()
+                  << (format == fixture_format::mbox ? "/mbox" : "") << "\n";
+    std::cout << "index: " << (std::filesystem::path(o.fixtures_dir) / fixture_index_name).string()
+              << "\n";
+    return pop3::exit_code_after_stdout("pop3-conformance", 0);
 }
 
 int report(const options& o, const std::string& title,
+           const std::vector<pop3::conformance::test_case>& cases,
            const std::vector<pop3::conformance::case_result>& results) {
     using namespace pop3::conformance;
-    write_console(std::cout, title, results, o.color && isatty(STDOUT_FILENO));
+    // --expect: the comparison goes above the counts, whose line stays the last.
+    std::optional<baseline_comparison> comparison;
+    std::ostringstream compared;
+    if (o.expected) {
+        std::set<std::string> suite; // the run's direction, before --only
+        for (const auto& c : cases)
+            if ((o.mode == "client") == (c.dir == direction::client)) suite.insert(c.id);
+        comparison = compare_with_baseline(*o.expected, results, suite);
+        write_baseline_report(compared, *o.expected, *comparison);
+    }
+    write_console(std::cout, title, results, o.color && isatty(STDOUT_FILENO), compared.str());
     const bool console_written = pop3::flush_stdout("pop3-conformance");
     if (o.junit) write_file(*o.junit, [&](std::ostream& out) { write_junit(out, title, results); });
     if (o.json) write_file(*o.json, [&](std::ostream& out) { write_json(out, title, results); });
-    const int status = exit_status(summarize(results), o.strict);
+    if (o.update_expect)
+        write_file(*o.update_expect, [&](std::ostream& out) {
+            write_baseline(out, results, o.mode, o.expect_section);
+        });
+    const int status = comparison ? (comparison->differences() ? 1 : 0)
+                                  : exit_status(summarize(results), o.strict);
     return console_written || status != 0 ? status : 1;
 }
 
@@ -367,13 +513,20 @@ int report(const options& o, const std::string& title,
 
 int main(int argc, char** argv) {
     try {
-        const auto o = parse_args(argc, argv);
+        auto o = parse_args(argc, argv);
+        // A malformed baseline stops the run before it starts.
+        if (o.expect && !o.list)
+            o.expected = pop3::conformance::read_baseline(*o.expect, o.expect_section);
+        if (o.mode == "fixtures") return write_fixtures_command(o);
         if (o.mode == "client") return run_client_direction(o);
         return run_server_direction(o);
     } catch (const cli_error& e) {
         std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
         return 2;
     } catch (const pop3::conformance::transcript_error& e) {
+        std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
+        return 2;
+    } catch (const pop3::conformance::baseline_error& e) {
         std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
         return 2;
     } catch (const std::exception& e) {

@@ -11,6 +11,9 @@ namespace pop3::conformance {
 
 // default, empty, dots, long-line:OCTETS or generate:COUNT:SIZE (docs/transcripts.md).
 std::shared_ptr<mock::maildrop> embedded_maildrop(const std::string& spec);
+// Its messages, in order: what the embedded server serves for the maildrop, and what the
+// fixtures written for other servers hold (fixtures.hpp).
+std::vector<mock::message_ptr> embedded_messages(const std::string& spec);
 // Throws mock::scenario_error when the case's scenario file is bad or missing.
 mock::server_config embedded_config(const test_case& tc,
                                     const std::filesystem::path& scenarios_dir);

@@ -42,6 +42,7 @@ struct target_facts {
     bool tls = false;          // STLS or implicit TLS can be used
     bool stls_offered = false; // CAPA listed STLS before TLS (inside TLS it no longer does)
     bool embedded = false;     // pop3kit's own mock server, whose maildrop the runner prepares
+    bool provisioned = false;  // --provision: the runner loads a case's maildrop on the target
     bool logged_in = false;    // the probe could log in (STAT worked)
 };
 

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Loads a pop3-conformance fixture into the interop Dovecot's Maildir: the command that
+# interop/run.sh part c gives pop3-conformance server --provision (docs/transcripts.md).
+#
+# usage: provision-dovecot.sh MAILDIR MAILDROP DIR
+#   MAILDROP other than default: MAILDIR becomes a fresh copy of the fixture DIR (a Maildir),
+#     owned by the mail user; Dovecot's index files and dovecot-uidlist are not copied, so it
+#     builds them anew at the next login. The Maildir that was there before the first fixture
+#     is kept aside, as it was (index and uidlist included).
+#   default: puts that Maildir back, so that the unique-ids and UIDVALIDITY Dovecot gave it stay
+#     as they were; nothing to do when no fixture was loaded.
+# Run as root (interop/run.sh is); Dovecot's mail processes run as nobody:nogroup.
+set -eu
+maildir=$1
+maildrop=$2
+dir=$3
+saved=$maildir.pop3kit-original
+
+# A session of the case before may still be ending (a connection the runner dropped): wait for
+# the user's pop3 processes to exit, so that none writes its index into the new Maildir.
+i=0
+while pgrep -x pop3 -u nobody >/dev/null 2>&1 && [ $i -lt 40 ]; do
+    sleep 0.05
+    i=$((i + 1))
+done
+
+if [ "$maildrop" = default ]; then
+    [ -d "$saved" ] || exit 0
+    rm -rf "$maildir"
+    mv "$saved" "$maildir"
+    exit 0
+fi
+
+if [ ! -d "$dir/cur" ] || [ ! -d "$dir/new" ]; then
+    echo "provision-dovecot: $dir is not a Maildir (pop3-conformance --fixture-format maildir)" >&2
+    exit 1
+fi
+fresh=$maildir.pop3kit-fixture
+rm -rf "$fresh"
+cp -R "$dir" "$fresh"
+chown -R nobody:nogroup "$fresh"
+if [ -d "$saved" ]; then
+    rm -rf "$maildir"
+else
+    mv "$maildir" "$saved"
+fi
+mv "$fresh" "$maildir"
