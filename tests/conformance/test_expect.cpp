@@ -4,6 +4,7 @@
 // --update-expect / --expect-section as a process against the embedded mock server.
 #include "pop3/conformance/baseline.hpp"
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -49,28 +50,12 @@ constexpr const char* transcripts =
     "case: t/skip\ntitle: a capability nobody has\nrfc: 2449 §5\nlevel: MUST\n"
     "requires: capa:NO-SUCH-CAPABILITY\nS: +OK*\n";
 
-// A scratch folder with the transcripts, removed at the end of the test.
-struct scratch {
-    fs::path dir = fs::temp_directory_path() / ("pop3kit-expect-" + std::to_string(::getpid()));
-    scratch() {
-        fs::remove_all(dir);
-        fs::create_directories(dir / "t");
-        write("t/cases.pop3", transcripts);
-    }
-    ~scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
+// A scratch folder (tests/support/temp_dir.hpp) with the transcripts; paths as strings.
+struct scratch : pop3::test::temp_dir {
+    const fs::path& dir = path;
+    scratch() { write("t/cases.pop3", transcripts); }
     std::string write(const std::string& name, const std::string& text) const {
-        const auto p = dir / name;
-        std::ofstream(p, std::ios::binary) << text;
-        return p.string();
-    }
-    std::string read(const std::string& name) const {
-        std::ifstream in(dir / name, std::ios::binary);
-        std::ostringstream s;
-        s << in.rdbuf();
-        return s.str();
+        return temp_dir::write(name, text).string();
     }
 };
 

@@ -5,6 +5,7 @@
 // hanging command making the case an error, as a library and as a process against a mock server.
 #include "pop3/conformance/fixtures.hpp"
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -27,30 +28,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A scratch folder, removed at the end of the test.
-struct scratch {
-    fs::path dir;
-    explicit scratch(const std::string& name)
-        : dir(fs::temp_directory_path() /
-              ("pop3kit-fixtures-" + name + "-" + std::to_string(::getpid()))) {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
+// A scratch folder (tests/support/temp_dir.hpp); paths as strings.
+struct scratch : pop3::test::temp_dir {
+    const fs::path& dir = path;
+    explicit scratch(const std::string&) {}
     std::string write(const std::string& name, const std::string& text) const {
-        const auto p = dir / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << text;
-        return p.string();
-    }
-    std::string read(const std::string& name) const {
-        std::ifstream in(dir / name, std::ios::binary);
-        std::ostringstream s;
-        s << in.rdbuf();
-        return s.str();
+        return temp_dir::write(name, text).string();
     }
 };
 
