@@ -1,5 +1,6 @@
 #include "pop3/conformance/baseline.hpp"
 
+#include "file_text.hpp"
 #include "pop3/conformance/report.hpp"
 
 #include <cerrno>
@@ -12,14 +13,6 @@
 
 namespace pop3::conformance {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
 
 std::vector<std::string_view> words(std::string_view s) {
     std::vector<std::string_view> out;

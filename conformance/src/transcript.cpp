@@ -1,5 +1,6 @@
 #include "pop3/conformance/transcript.hpp"
 
+#include "file_text.hpp"
 #include "pop3/conformance/pattern.hpp"
 
 #include <algorithm>
@@ -15,14 +16,6 @@ namespace {
 
 // maildrop: long-line:OCTETS — at most 4 MiB (the runner reads lines of up to 8 MiB).
 constexpr std::uint64_t max_long_line = 4 * 1024 * 1024;
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
 
 struct parser {
     const std::filesystem::path& file;
