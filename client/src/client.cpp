@@ -234,6 +234,28 @@ struct client::impl {
                 if (!r.line.empty())
                     debug() << "*cmd* " << (r.secret ? "****" : masked(r.line)) << '\n';
         auto a = session.start(batch);
+        std::optional<std::chrono::steady_clock::time_point> first_octet;
+        std::uint64_t received = 0;
+        // The drip defence (min_transfer_rate): counted from the first octet, so that a server
+        // that is slow to start answering (a failed-login penalty) is not taken for a drip.
+        const auto check_rate = [&](const sansio::action& done, std::size_t n) {
+            if (done.what != sansio::action::type::read || n == 0 || !opt.min_transfer_rate)
+                return;
+            const auto now = std::chrono::steady_clock::now();
+            if (!first_octet) first_octet = now;
+            received += n;
+            const auto elapsed = now - *first_octet;
+            if (elapsed <= opt.operation_timeout) return;
+            const double seconds = std::chrono::duration<double>(elapsed).count();
+            if (static_cast<double>(received) >= seconds * static_cast<double>(opt.min_transfer_rate))
+                return;
+            session.mark_unusable();
+            throw protocol_error(make_error_code(error::timeout),
+                                 "timed out: the server sent " + std::to_string(received) +
+                                     " octets in " + std::to_string(static_cast<long>(seconds)) +
+                                     " s (slower than min_transfer_rate, " +
+                                     std::to_string(opt.min_transfer_rate) + " octets/s)");
+        };
         while (a.what != sansio::action::type::done) {
             const auto deadline = std::chrono::steady_clock::now() + opt.operation_timeout;
             std::error_code ec;
@@ -246,6 +268,7 @@ struct client::impl {
                                                  std::to_string(opt.operation_timeout.count()) +
                                                  " ms");
                 }
+                if (!ec) check_rate(a, n);
                 a = session.resume(ec, n);
                 continue;
             }
@@ -280,6 +303,7 @@ struct client::impl {
                 throw protocol_error(ec, "timed out: no progress for " +
                                              std::to_string(opt.operation_timeout.count()) + " ms");
             }
+            if (!ec) check_rate(a, n);
             a = session.resume(ec, n);
         }
         if (a.ec) {
@@ -430,10 +454,18 @@ struct client::impl {
             throw protocol_error(error::stls_unavailable, "STLS refused: " + shown(r.result.line),
                                  r.result.line, r.result.code_kind, r.result.code);
         }
-        // Capabilities learned in plaintext may have been forged: forget them and ask again.
+        // Capabilities learned in plaintext may have been forged: forget them and ask again
+        // (RFC 2595 §4). A server that refuses CAPA inside TLS still has RFC 1939's commands.
         caps.clear();
         caps_known = false;
-        learn_capabilities();
+        try {
+            learn_capabilities();
+        } catch (const protocol_error& e) {
+            if (e.code() != error::server_error) throw;
+            caps.clear();
+            caps_known = true;
+            session.set_pipeline_window(1);
+        }
         return r.result.line;
     }
 };

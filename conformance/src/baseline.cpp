@@ -1,6 +1,7 @@
 #include "pop3/conformance/baseline.hpp"
 
 #include "file_text.hpp"
+#include "pop3/conformance/client_runner.hpp"
 #include "pop3/conformance/report.hpp"
 
 #include <cerrno>
@@ -35,8 +36,8 @@ bool valid_section_name(std::string_view name) {
     return true;
 }
 
-std::string verdicts_or_absent(const std::optional<verdict>& v) {
-    return v ? std::string(to_string(*v)) : std::string("absent");
+std::string word_or_absent(const std::string& word) {
+    return word.empty() ? std::string("absent") : word;
 }
 
 std::string where(const case_result& r) {
@@ -47,7 +48,7 @@ std::string where(const case_result& r) {
 void write_change(std::ostream& out, const verdict_change& c, bool show_verdicts) {
     out << "    " << c.id;
     if (show_verdicts)
-        out << ": " << verdicts_or_absent(c.expected) << " -> " << verdicts_or_absent(c.now);
+        out << ": " << word_or_absent(c.expected_word) << " -> " << word_or_absent(c.now_word);
     if (c.result && c.result->v != verdict::pass) {
         out << ": " << escape_for_display(c.result->reason, 200);
         if (c.result->v == verdict::fail || c.result->v == verdict::error)
@@ -67,7 +68,13 @@ void write_change(std::ostream& out, const verdict_change& c, bool show_verdicts
 std::optional<verdict> parse_verdict(std::string_view word) noexcept {
     for (auto v : {verdict::pass, verdict::fail, verdict::skip, verdict::error})
         if (word == to_string(v)) return v;
+    for (std::string_view outcome : {"non-strict", "info", "n/a", "inconclusive"})
+        if (word == outcome) return verdict_of_outcome(outcome);
     return std::nullopt;
+}
+
+std::string_view result_word(const case_result& r) noexcept {
+    return r.outcome.empty() ? to_string(r.v) : std::string_view(r.outcome);
 }
 
 baseline parse_baseline(std::string_view text, const std::string& file,
@@ -120,7 +127,8 @@ baseline parse_baseline(std::string_view text, const std::string& file,
         const auto v = parse_verdict(w[1]);
         if (!v)
             throw fail(line_no, "unknown verdict '" + escape_for_display(w[1]) +
-                                    "' (passed, failed, skipped or error)");
+                                    "' (passed, failed, skipped, error, non-strict, info, "
+                                    "n/a or inconclusive)");
         const std::string id(w[0]);
         const auto [it, inserted] = ids.emplace(id, line_no);
         if (!inserted)
@@ -128,7 +136,7 @@ baseline parse_baseline(std::string_view text, const std::string& file,
                                     std::to_string(it->second) + ")");
         if (!in_section && !first_unsectioned) first_unsectioned = line_no;
         if (in_section ? current == section : section.empty())
-            b.entries.push_back({id, *v, line_no});
+            b.entries.push_back({id, *v, line_no, std::string(w[1])});
     }
     if (!section.empty() && !found) throw baseline_error(file + ": no section [" + section + "]");
     return b;
@@ -157,11 +165,12 @@ baseline_comparison compare_with_baseline(const baseline& expected,
     for (const auto& r : results) {
         ran.insert(r.tc->id);
         const auto it = want.find(r.tc->id);
-        verdict_change ch{r.tc->id, std::nullopt, r.v, &r, 0};
+        verdict_change ch{r.tc->id, std::nullopt, r.v, {}, std::string(result_word(r)), &r, 0};
         if (it != want.end()) {
             ch.expected = it->second->v;
+            ch.expected_word = it->second->word;
             ch.baseline_line = it->second->line;
-            if (it->second->v == r.v) {
+            if (it->second->word == ch.now_word) {
                 ++c.matched;
                 continue;
             }
@@ -180,7 +189,7 @@ baseline_comparison compare_with_baseline(const baseline& expected,
         if (suite.contains(e.id))
             ++c.not_run;
         else
-            c.vanished.push_back({e.id, e.v, std::nullopt, nullptr, e.line});
+            c.vanished.push_back({e.id, e.v, std::nullopt, e.word, {}, nullptr, e.line});
     }
     return c;
 }
@@ -206,7 +215,7 @@ void write_baseline_report(std::ostream& out, const baseline& expected,
         if (!c.vanished.empty()) {
             out << "  no longer in the suite (in the baseline, not among the transcripts):\n";
             for (const auto& ch : c.vanished)
-                out << "    " << ch.id << " (was " << verdicts_or_absent(ch.expected) << ", line "
+                out << "    " << ch.id << " (was " << word_or_absent(ch.expected_word) << ", line "
                     << ch.baseline_line << ")\n";
         }
         out << "baseline: " << n << (n == 1 ? " difference" : " differences") << " from "
@@ -221,11 +230,12 @@ void write_baseline(std::ostream& out, const std::vector<case_result>& results,
                     std::string_view mode, const std::string& section) {
     out << "# pop3-conformance " << mode
         << " verdicts, one line per case: ID VERDICT (passed, failed, skipped\n"
-           "# or error). Check a run against it with --expect FILE, rewrite it with "
+           "# or error; client cases: non-strict, info, n/a, inconclusive too). Check a run "
+           "against it with --expect FILE, rewrite it with "
            "--update-expect FILE.\n";
     if (!section.empty()) out << "[" << section << "]\n";
     for (const auto& r : results)
-        out << r.tc->id << " " << to_string(r.v) << "\n";
+        out << r.tc->id << " " << result_word(r) << "\n";
 }
 
 } // namespace pop3::conformance

@@ -4,6 +4,7 @@
 #include <map>
 #include <ostream>
 #include <pop3/protocol/error.hpp>
+#include <sstream>
 
 namespace pop3::conformance {
 namespace {
@@ -85,16 +86,28 @@ void write_console(std::ostream& out, const std::string& title,
                         : r.v == verdict::fail  ? red
                         : r.v == verdict::error ? yellow
                                                 : gray;
+        // Client cases have finer outcomes than verdicts (non-strict, info, n/a, ...).
+        const bool finer = !r.outcome.empty() && r.outcome != to_string(r.v);
         out << "    " << c << mark << " " << r.tc->id << reset << " [" << to_string(r.tc->lvl)
-            << "] " << r.tc->title << (r.retried ? " (retried after a timeout)" : "") << "\n";
+            << "] " << r.tc->title << (r.retried ? " (retried after a timeout)" : "")
+            << (finer ? " (" + r.outcome + ")" : std::string()) << "\n";
         if (r.v == verdict::skip)
-            out << "        " << gray << "skipped: " << r.reason << reset << "\n";
+            out << "        " << gray << (finer ? r.outcome : std::string("skipped")) << ": "
+                << r.reason << reset << "\n";
+        if (r.v == verdict::pass && !r.reason.empty())
+            out << "        " << gray << r.reason << reset << "\n";
         if (r.v == verdict::fail || r.v == verdict::error) {
             out << "        " << (r.v == verdict::fail ? red : yellow)
                 << (r.v == verdict::error ? "error (not judged): " : "") << r.reason << reset
                 << " at " << where(r) << "\n";
             if (!r.expected.empty()) out << "        expected: " << r.expected << "\n";
             if (!r.actual.empty()) out << "          actual: " << r.actual << "\n";
+            // The evidence a maintainer reads: the dialogue, the exit, the delivered bytes.
+            if (r.v == verdict::fail && !r.evidence.empty()) {
+                std::istringstream lines(r.evidence);
+                for (std::string line; std::getline(lines, line);)
+                    out << "        | " << line << "\n";
+            }
         }
     }
     // A skipped MUST case is never silent: each is named with its reason above the counts (the
@@ -153,6 +166,8 @@ void write_junit(std::ostream& out, const std::string& title,
                     << xml_escape(where(*r)) << "\nexpected: " << xml_escape(r->expected)
                     << "\nactual: " << xml_escape(r->actual) << "</" << tag << ">\n";
             }
+            if (!r->evidence.empty())
+                out << "      <system-out>" << xml_escape(r->evidence) << "</system-out>\n";
             out << "    </testcase>\n";
         }
         out << "  </testsuite>\n";
@@ -174,12 +189,14 @@ void write_json(std::ostream& out, const std::string& title,
             << ", \"rfc\": " << json_escape(r.tc->rfc)
             << ", \"level\": " << json_escape(to_string(r.tc->lvl))
             << ", \"result\": " << json_escape(to_string(r.v))
+            << ", \"outcome\": " << json_escape(r.outcome.empty() ? to_string(r.v) : r.outcome)
             << ", \"reason\": " << json_escape(r.reason)
             << ", \"expected\": " << json_escape(r.expected)
             << ", \"actual\": " << json_escape(r.actual)
             << ", \"file\": " << json_escape(r.tc->file.string())
             << ", \"line\": " << (r.line ? r.line : r.tc->line) << ", \"seconds\": " << r.seconds
-            << ", \"retried\": " << (r.retried ? "true" : "false") << "}";
+            << ", \"retried\": " << (r.retried ? "true" : "false")
+            << ", \"evidence\": " << json_escape(r.evidence) << "}";
     }
     out << "\n  ]\n}\n";
 }

@@ -10,7 +10,7 @@
 #include <optional>
 #include <pop3/client/client.hpp>
 #include <pop3/conformance/baseline.hpp>
-#include <pop3/conformance/client_under_test.hpp>
+#include <pop3/conformance/client_runner.hpp>
 #include <pop3/conformance/embedded.hpp>
 #include <pop3/conformance/fixtures.hpp>
 #include <pop3/conformance/provision.hpp>
@@ -20,6 +20,7 @@
 #include <pop3/mockserver/server.hpp>
 #include <pop3/net/tls.hpp>
 #include <pop3/protocol/program_output.hpp>
+#include <pop3/protocol/text.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -58,14 +59,22 @@ server: plays the C: side against a POP3 server and checks its S: replies.
                         maildrop), which must put the user's own maildrop back. A command that
                         exits non-zero or runs over 60 s (killed) makes the case an error.
   --fixture-format F    the fixtures' format for --provision: maildir (default), mbox, eml
-client: plays the S: side against a client and checks its C: lines and how it ends.
-  (default)             pop3kit's client library, in process
-  --command TEMPLATE    an external client program, run with /bin/sh for each case after
-                        replacing {url} (pop3://user:pass@127.0.0.1:PORT, or pop3s://),
-                        {port}, {ca} (a PEM file of the runner's certificate) and {args} (what
-                        the case asks, in pop3-client's words); e.g.
-                        --command 'pop3-client {url} --ca {ca} {args}'
-                        It must exit 0 on success and non-zero on failure.
+client: plays a correct server with one deviation per case against a client, asks the client
+  to do the case's task, and judges what it did (docs/client-conformance.md): the wire dialogue
+  (lock-step, no credentials before TLS, no DELE of a damaged message), its exit, time, memory
+  and output, and the messages it delivered, against its control run without deviation.
+  (default)             pop3kit's client library (in a child process per run)
+  --command TEMPLATE    an adapter for an external client, run with /bin/sh in its own process
+                        group for each run, after replacing {host} {port} {user} {pass} {ca}
+                        {task} {message} {login} {tls} {out} {state} {url} {timeout} (also set
+                        as POP3KIT_HOST, ...); the adapter contract is in
+                        docs/client-conformance.md, e.g.
+                        --command 'exec python3 interop/adapters/curl.py'
+  --cases DIR           client case files (default: the source tree's conformance/client-cases)
+  --deadline SECONDS    a run's wall time before the client's process group is killed (a
+                        failure); default 30
+  --hold MS             hold back the last octet of each reply this long (lock-step
+                        checking; default 50)
 fixtures: writes the maildrops the server cases name into DIR, one folder each
   (generate-3-500 for generate:3:500), holding the messages the embedded server serves, and
   DIR/index.txt (MAILDROP FOLDER MESSAGES OCTETS), for a server loaded by hand
@@ -77,7 +86,8 @@ Common options:
   --transcripts DIR     transcript folder (default: the source tree's conformance/transcripts)
   --only PATTERN        run only the cases whose id matches the glob PATTERN (repeatable)
   --strict              SHOULD failures fail the run too
-  --timeout SECONDS     per-step timeout (default 5). A reply that does not come in time is
+  --timeout SECONDS     server: per-step timeout (default 5); client: the I/O timeout the
+                        client is asked to use ({timeout}, default 5). A reply that does not come in time is
                         an error (not judged), and the case is retried once on a new
                         connection. After PASS, APOP or AUTH (and the SASL exchange after
                         AUTH), and for the step after such a command got -ERR, the runner waits
@@ -133,6 +143,9 @@ struct options {
     std::string transcripts = POP3_DEFAULT_TRANSCRIPTS;
     std::vector<std::string> only;
     double timeout = 5;
+    double deadline = 30;
+    long hold_ms = 50;
+    std::string client_cases = POP3_DEFAULT_CLIENT_CASES;
     std::optional<std::string> junit, json;
     std::optional<std::string> command;   // client direction: an external client program
     std::optional<std::string> provision; // server direction: loads a case's maildrop
@@ -187,7 +200,23 @@ options parse_args(int argc, char** argv) {
             }
             if (o.timeout <= 0 || o.timeout > 3600)
                 throw cli_error("--timeout: expected 0 < SECONDS <= 3600");
-        } else if (a == "--command")
+        } else if (a == "--deadline") {
+            const auto v = value();
+            try {
+                o.deadline = std::stod(v);
+            } catch (const std::exception&) {
+                throw cli_error("--deadline: expected seconds, got '" + v + "'");
+            }
+            if (o.deadline <= 0 || o.deadline > 3600)
+                throw cli_error("--deadline: expected 0 < SECONDS <= 3600");
+        } else if (a == "--hold") {
+            const auto v = value();
+            const auto n = pop3::parse_decimal(v);
+            if (!n || *n > 10000) throw cli_error("--hold: expected 0..10000 milliseconds");
+            o.hold_ms = static_cast<long>(*n);
+        } else if (a == "--cases")
+            o.client_cases = value();
+        else if (a == "--command")
             o.command = value();
         else if (a == "--provision")
             o.provision = value();
@@ -270,55 +299,33 @@ pop3::conformance::run_options base_run_options(const options& o) {
     return ropt;
 }
 
-// The client direction: the runner plays the server for a client under test (pop3kit's client
-// library in process, or --command), one listener and one client run per case.
+// The client direction: for each client case the runner starts pop3kit's mock server with the
+// case's deviation, runs the client under test (pop3kit's library, or --command) and judges.
 int run_client_direction(const options& o) {
     using namespace pop3::conformance;
-    const auto cases = load_transcripts(o.transcripts);
-    if (o.list) return list_cases(o, cases);
-    auto ropt = base_run_options(o);
-    ropt.vars = {{"user", "user"}, {"pass", "pass"}};
-    const auto identity = pop3::net::make_self_signed();
-    tls_settings tls;
-    tls.cert_pem = identity.certificate;
-    tls.key_pem = identity.private_key;
-    const auto ca_file = std::filesystem::temp_directory_path() /
-                         ("pop3-conformance-ca-" + std::to_string(::getpid()) + ".pem");
-    write_file(ca_file.string(), [&](std::ostream& out) { out << identity.certificate; });
-
-    std::vector<case_result> results;
-    for (const auto& c : cases) {
-        if (!selected(o, c)) continue;
-        listener lst;
-        const bool implicit = c.tls == start_tls_mode::implicit;
-        const std::string url = std::string(implicit ? "pop3s" : "pop3") +
-                                "://user:pass@127.0.0.1:" + std::to_string(lst.port());
-        const std::string args = (implicit ? "--tls " : "") + c.client_args;
-        // The client gets more time than a step, so that the runner's verdict comes first.
-        const auto client_timeout = ropt.step_timeout * 2;
-        auto outcome = std::async(std::launch::async, [&] {
-            return o.command ? run_external_client(*o.command, url, lst.port(), ca_file.string(),
-                                                   args, client_timeout)
-                             : run_library_client(url, args, identity.certificate, client_timeout);
-        });
-        case_result r{&c};
-        auto conn = lst.accept(tls, ropt.step_timeout);
-        if (!conn) {
-            r = {&c, verdict::fail, "the client did not connect"};
-        } else if (implicit && !conn->start_tls()) {
-            r = {&c, verdict::fail, "TLS handshake with the client failed"};
-        } else {
-            r = run_case(c, *conn, ropt);
-        }
-        if (conn) conn->close_now();
-        judge_client_outcome(r, outcome.get());
-        results.push_back(std::move(r));
-    }
-    std::filesystem::remove(ca_file);
-    return report(o,
-                  o.command ? "pop3-conformance client: " + *o.command
-                            : "pop3-conformance client: pop3kit client library",
-                  cases, results);
+    const auto all = load_client_cases(o.client_cases);
+    std::vector<test_case> metas;
+    for (const auto& c : all)
+        metas.push_back(c.meta);
+    if (o.list) return list_cases(o, metas);
+    std::vector<client_case> chosen;
+    for (const auto& c : all)
+        if (selected(o, c.meta)) chosen.push_back(c);
+    client_run_options ropt;
+    ropt.program.command = o.command;
+    ropt.client_timeout = std::chrono::seconds(static_cast<long>(std::max(1.0, o.timeout)));
+    ropt.deadline = std::chrono::milliseconds(static_cast<long>(o.deadline * 1000));
+    ropt.hold = std::chrono::milliseconds(o.hold_ms);
+    const bool tty = isatty(STDERR_FILENO);
+    std::size_t done = 0;
+    ropt.on_result = [&](const case_result& r) {
+        if (tty)
+            std::cerr << "\r\033[K" << ++done << "/" << chosen.size() << " " << r.tc->id
+                      << std::flush;
+    };
+    const auto results = run_client_cases(chosen, ropt);
+    if (tty) std::cerr << "\r\033[K" << std::flush;
+    return report(o, ropt.program.name(), metas, results);
 }
 
 int run_server_direction(const options& o) {

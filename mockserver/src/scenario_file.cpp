@@ -52,8 +52,9 @@ namespace {
 constexpr std::int64_t max_delay_ms = 86'400'000; // one day
 
 constexpr std::array rule_only_keys = {
-    "command",     "state",           "occurrence",   "reply",     "append",     "bare_lf",
-    "octet_delta", "drop_terminator", "endless_body", "huge_line", "tls_failure"};
+    "command",      "role",      "message",    "tls",     "once",        "state",
+    "occurrence",   "reply",     "append",     "bare_lf", "octet_delta", "drop_terminator",
+    "endless_body", "huge_line", "tls_failure"};
 constexpr std::array multiline_commands = {"RETR", "TOP", "LIST", "UIDL", "CAPA", "*"};
 
 template <std::size_t N>
@@ -412,6 +413,83 @@ private:
         return out;
     }
 
+    // ---- client-case files ----
+
+public:
+    std::vector<case_table> read_cases(const toml::table& root) const {
+        std::vector<case_table> out;
+        for (auto&& [k, v] : root) {
+            const std::size_t line = key_line(k, v, 1);
+            if (k.str() != "case") unknown(k.str(), line, "at top level (write [[case]] tables)");
+            for_each_table(
+                v, "'case' must be an array of tables, written [[case]]", line,
+                [&](const toml::table& t, std::size_t l) { out.push_back(case_entry(t, l)); });
+        }
+        return out;
+    }
+
+private:
+    case_table case_entry(const toml::table& t, std::size_t table_line) const {
+        case_table c;
+        c.line = table_line;
+        for (auto&& [k, v] : t) {
+            const std::size_t line = key_line(k, v, table_line);
+            const std::string key(k.str());
+            if (key == "server") {
+                const auto& server =
+                    table_value(v, "'server' must be a table, written [case.server]", line);
+                for (auto&& [sk, sv] : server)
+                    c.server.emplace(std::string(sk.str()),
+                                     case_scalar(sv, sk.str(), key_line(sk, sv, line)));
+            } else if (key == "deviation") {
+                const auto& dev =
+                    table_value(v, "'deviation' must be a table, written [case.deviation]", line);
+                if (!dev.get("role"))
+                    fail(line, "[case.deviation] needs a 'role' (docs/client-conformance.md)");
+                c.deviation = rule_table(dev, line);
+                c.deviation->once = true;
+            } else {
+                c.keys.emplace(key, case_scalar(v, key, line));
+            }
+        }
+        return c;
+    }
+
+    case_value case_scalar(const toml::node& v, std::string_view key, std::size_t line) const {
+        case_value out;
+        out.line = line;
+        if (const auto* s = v.as_string()) {
+            out.value = s->get();
+        } else if (const auto* i = v.as_integer()) {
+            out.value = i->get();
+        } else if (const auto* b = v.as_boolean()) {
+            out.value = b->get();
+        } else if (const auto* a = v.as_array()) {
+            std::vector<std::string> strings;
+            std::vector<std::int64_t> numbers;
+            for (const toml::node& e : *a) {
+                if (const auto* es = e.as_string())
+                    strings.push_back(es->get());
+                else if (const auto* ei = e.as_integer())
+                    numbers.push_back(ei->get());
+                else
+                    fail(line_of(e.source(), line), "'" + display(key) +
+                                                        "' must be an array of strings or of "
+                                                        "integers");
+            }
+            if (!strings.empty() && !numbers.empty())
+                fail(line, "'" + display(key) + "' mixes strings and integers");
+            if (numbers.empty())
+                out.value = std::move(strings);
+            else
+                out.value = std::move(numbers);
+        } else {
+            fail(line, "'" + display(key) +
+                           "' must be a string, an integer, a boolean or an array of them");
+        }
+        return out;
+    }
+
     // ---- [server] ----
 
     void server(const toml::table& t, std::size_t table_line, scenario& sc) const {
@@ -588,19 +666,34 @@ private:
     rule rule_table(const toml::table& t, std::size_t table_line) const {
         rule r;
         r.source_line = table_line;
-        // The command first: the checks of other keys depend on it.
+        // The command or role first: the checks of other keys depend on it.
         const toml::node* cmd = t.get("command");
-        if (!cmd) fail(table_line, "'command' is missing in [[rule]]");
-        const std::size_t cmd_line = line_of(cmd->source(), table_line);
-        r.command = command(*cmd, cmd_line);
-        const bool multiline = contains(multiline_commands, r.command);
-        const bool greeting = r.command == "greeting";
+        const toml::node* role = t.get("role");
+        if (!cmd && !role) fail(table_line, "[[rule]] needs 'command' or 'role'");
+        if (cmd && role)
+            fail(line_of(role->source(), table_line),
+                 "[[rule]] takes 'command' or 'role', not both");
+        if (cmd) {
+            r.command = command(*cmd, line_of(cmd->source(), table_line));
+        } else {
+            const std::size_t l = line_of(role->source(), table_line);
+            const auto* name = role->as_string();
+            if (!name || !(r.role = parse_reply_role(name->get())))
+                fail(l, "'role' must be one of greeting, capa, stls, login-first, login, "
+                        "auth-challenge, stat, list, uidl, retr, top, dele, noop, rset, quit, "
+                        "utf8, lang");
+        }
+        const bool multiline =
+            r.role ? multi_line_role(*r.role) : contains(multiline_commands, r.command);
+        const bool greeting = r.role ? *r.role == reply_role::greeting : r.command == "greeting";
+        const bool stls = r.role ? *r.role == reply_role::stls : r.command == "STLS";
+        const std::string what = r.role ? std::string(reply_role_name(*r.role)) : r.command;
 
         std::size_t hang_line = 0;
         for (auto&& [k, v] : t) {
             const std::size_t line = key_line(k, v, table_line);
             const std::string_view key = k.str();
-            if (key == "command") continue;
+            if (key == "command" || key == "role") continue;
             if (delivery_key(key, v, line, r.delivery)) {
                 if (key == "hang" || key == "disconnect") hang_line = std::max(hang_line, line);
                 continue;
@@ -620,6 +713,17 @@ private:
                 r.occurrence = positive(v, key, line);
                 if (greeting && *r.occurrence != 1)
                     fail(line, "the greeting occurs once: 'occurrence' can only be 1");
+            } else if (key == "message") {
+                r.message = positive(v, key, line);
+                if (!r.role || (*r.role != reply_role::list && *r.role != reply_role::uidl &&
+                                *r.role != reply_role::retr && *r.role != reply_role::top &&
+                                *r.role != reply_role::dele))
+                    fail(line, "'message' needs role \"list\", \"uidl\", \"retr\", \"top\" "
+                               "or \"dele\"");
+            } else if (key == "tls") {
+                r.tls = bool_value(v, key, line);
+            } else if (key == "once") {
+                r.once = bool_value(v, key, line);
             } else if (key == "reply") {
                 c.replace = string_value(v, key, line);
             } else if (key == "append") {
@@ -647,8 +751,8 @@ private:
                                    "or \"*\")");
             } else if (key == "tls_failure") {
                 c.tls_failure = bool_value(v, key, line);
-                if (c.tls_failure && r.command != "STLS")
-                    fail(line, "'tls_failure' needs command = \"STLS\"");
+                if (c.tls_failure && !stls)
+                    fail(line, "'tls_failure' needs command = \"STLS\" (or role = \"stls\")");
             } else {
                 unknown(key, line, "in [[rule]]");
             }
@@ -656,7 +760,7 @@ private:
         if (r.delivery.hang && r.delivery.disconnect_at)
             fail(hang_line, "'hang' and 'disconnect' cannot both be set in [[rule]]");
         if (!r.change.any() && !r.delivery.any())
-            fail(table_line, "[[rule]] for '" + r.command +
+            fail(table_line, "[[rule]] for '" + what +
                                  "' changes nothing (give a reply change or a delivery fault)");
         return r;
     }
@@ -682,28 +786,24 @@ std::pair<std::size_t, std::size_t> parse_count_size(std::string_view text,
     return {static_cast<std::size_t>(*count), static_cast<std::size_t>(*size)};
 }
 
-scenario_file parse_scenario(std::string_view text, const fs::path& name_for_messages) {
-    const std::string file = name_for_messages.string();
+namespace {
+
+toml::table parse_toml(std::string_view text, const std::string& file) {
     if (const std::size_t line = depth_scan(text).first_too_deep())
         throw scenario_error(file + ':' + std::to_string(line) + ": nested too deeply (at most " +
                              std::to_string(max_scenario_depth) +
                              " levels: each part of a dotted key or table header counts one, "
                              "and an array's elements one more)");
-    toml::table root;
     try {
-        root = toml::parse(text, std::string_view{file});
+        return toml::parse(text, std::string_view{file});
     } catch (const toml::parse_error& e) {
         const std::size_t line = std::max<std::size_t>(e.source().begin.line, 1);
         throw scenario_error(file + ':' + std::to_string(line) + ": " +
                              std::string(e.description()));
     }
-    reader r(file, name_for_messages.parent_path());
-    scenario_file out = r.read(root, name_for_messages.stem().string());
-    out.sc.file = name_for_messages;
-    return out;
 }
 
-scenario_file load_scenario(const fs::path& file) {
+std::string read_text(const fs::path& file) {
     std::error_code ec;
     if (fs::is_directory(file, ec))
         throw scenario_error(file.string() + ": cannot open: is a directory");
@@ -716,7 +816,33 @@ scenario_file load_scenario(const fs::path& file) {
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw scenario_error(file.string() + ": cannot read");
-    return parse_scenario(text.str(), file);
+    return text.str();
+}
+
+} // namespace
+
+scenario_file parse_scenario(std::string_view text, const fs::path& name_for_messages) {
+    const std::string file = name_for_messages.string();
+    const toml::table root = parse_toml(text, file);
+    reader r(file, name_for_messages.parent_path());
+    scenario_file out = r.read(root, name_for_messages.stem().string());
+    out.sc.file = name_for_messages;
+    return out;
+}
+
+std::vector<case_table> parse_case_tables(std::string_view text,
+                                          const fs::path& name_for_messages) {
+    const std::string file = name_for_messages.string();
+    const toml::table root = parse_toml(text, file);
+    return reader(file, name_for_messages.parent_path()).read_cases(root);
+}
+
+std::vector<case_table> load_case_tables(const fs::path& file) {
+    return parse_case_tables(read_text(file), file);
+}
+
+scenario_file load_scenario(const fs::path& file) {
+    return parse_scenario(read_text(file), file);
 }
 
 } // namespace pop3::mock

@@ -251,6 +251,15 @@ public:
         co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     }
 
+    bool tls_active() const noexcept { return tls_ != nullptr; }
+
+    // Octets the peer sent that wait to be read (raw: TLS records count too).
+    std::size_t waiting() const {
+        boost::system::error_code ec;
+        const auto n = socket_.available(ec);
+        return ec ? 0 : n;
+    }
+
     void close() {
         boost::system::error_code ec;
         socket_.shutdown(tcp::socket::shutdown_both, ec);
@@ -316,16 +325,33 @@ private:
 
 enum class delivered : std::uint8_t { ok, write_failed, scenario_close };
 
+// Who is told what was sent: the recording and the observer.
+struct write_watchers {
+    recorder* rec = nullptr;
+    connection_observer* observer = nullptr;
+    std::uint64_t session = 0;
+
+    void sent(std::span<const std::string_view> parts, std::size_t octets, bool tls,
+              std::size_t replies_ended, std::size_t unsolicited) const {
+        if (!rec && !observer) return;
+        std::string bytes;
+        for (auto b : slice(parts, 0, octets)) {
+            const std::string_view v{static_cast<const char*>(b.data()), b.size()};
+            if (rec) rec->server_bytes(v);
+            if (observer) bytes += v;
+        }
+        if (observer) observer->server_bytes(session, bytes, tls, replies_ended, unsolicited);
+    }
+};
+
 // Writes one action's bytes with its delivery fault. Records what was actually sent (a
 // disconnect fault cuts a reply short).
-awaitable<delivered> deliver(connection& conn, const server_action& a, recorder* rec,
+awaitable<delivered> deliver(connection& conn, const server_action& a, const write_watchers& w,
                              std::string& scratch) {
     const fault& f = a.delivery;
     if (!f.any()) { // one reply, or several gathered: one write
         const bool ok = co_await conn.write(coalesce(a.parts, scratch));
-        if (rec && ok)
-            for (auto p : a.parts)
-                rec->server_bytes(p);
+        if (ok) w.sent(a.parts, a.size(), conn.tls_active(), a.replies, a.unsolicited);
         co_return ok ? delivered::ok : delivered::write_failed;
     }
     if (f.delay.count()) co_await conn.sleep(f.delay);
@@ -353,9 +379,8 @@ awaitable<delivered> deliver(connection& conn, const server_action& a, recorder*
         if (f.drip_bytes && f.drip_pause.count() && to < end) co_await conn.sleep(f.drip_pause);
         from = to;
     }
-    if (rec)
-        for (auto b : slice(a.parts, 0, from))
-            rec->server_bytes({static_cast<const char*>(b.data()), b.size()});
+    const bool whole = ok && from == size;
+    w.sent(a.parts, from, conn.tls_active(), whole ? a.replies : 0, whole ? a.unsolicited : 0);
     if (!ok) co_return delivered::write_failed;
     co_return f.disconnect_at ? delivered::scenario_close : delivered::ok;
 }
@@ -378,16 +403,59 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
         }
     }
 
+    connection_observer* observer = options.observer.get();
+    if (observer) observer->opened(id, implicit_tls);
     if (implicit_tls && !co_await conn.handshake()) {
         log(tag + " TLS handshake failed");
         conn.close();
+        if (observer) {
+            observer->tls_started(id, false);
+            observer->closed(id, "TLS handshake failed");
+        }
         co_return;
     }
+    if (implicit_tls && observer) observer->tls_started(id, true);
     session_context ctx;
     ctx.tls_active = implicit_tls;
     ctx.tls_available = tls != nullptr && options.starttls;
     ctx.timestamp_seed = std::to_string(::getpid()) + "." + std::to_string(id);
     session s(config, std::move(ctx));
+
+    const write_watchers watchers{rec.get(), observer, id};
+    // Lock-step checking (hold_reply_end): a reply goes out but its last octet, and a client
+    // that sends anything before that octet follows did not wait for the reply.
+    const auto deliver_holding = [&](connection& c, const server_action& a, const write_watchers& w,
+                                     std::string& buf) -> awaitable<delivered> {
+        const auto hold = options.hold_reply_end;
+        const std::size_t size = a.size();
+        if (hold.count() == 0 || a.replies == 0 || a.delivery.disconnect_at ||
+            size <= a.unsolicited)
+            co_return co_await deliver(c, a, w, buf);
+        // The cut: before the reply's last octet (injected bytes after it go with that octet).
+        const std::size_t cut = size - a.unsolicited - 1;
+        std::vector<std::string_view> head, tail;
+        std::size_t base = 0;
+        for (auto p : a.parts) {
+            const auto split = std::clamp(cut, base, base + p.size()) - base;
+            if (split > 0) head.push_back(p.substr(0, split));
+            if (split < p.size()) tail.push_back(p.substr(split));
+            base += p.size();
+        }
+        server_action first = a;
+        first.parts = head;
+        first.replies = 0;
+        first.unsolicited = 0;
+        if (!head.empty())
+            if (const auto d = co_await deliver(c, first, w, buf); d != delivered::ok) co_return d;
+        co_await c.sleep(hold);
+        if (w.observer && c.waiting() > 0) w.observer->early_bytes(w.session);
+        server_action rest;
+        rest.what = server_action::type::write;
+        rest.parts = tail;
+        rest.replies = a.replies;
+        rest.unsolicited = a.unsolicited;
+        co_return co_await deliver(c, rest, w, buf);
+    };
 
     std::vector<char> buffer(16 * 1024);
     std::string scratch; // coalesced small replies of one write
@@ -397,7 +465,7 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
     while (active) {
         switch (action.what) {
         case server_action::type::write:
-            switch (co_await deliver(conn, action, rec.get(), scratch)) {
+            switch (co_await deliver_holding(conn, action, watchers, scratch)) {
             case delivered::ok:
                 // An idle connection keeps no large buffer from a burst of pipelined replies.
                 if (scratch.capacity() > max_idle_scratch) std::string().swap(scratch);
@@ -421,6 +489,7 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
                 break;
             }
             if (rec) rec->client_bytes({buffer.data(), n});
+            if (observer) observer->client_bytes(id, {buffer.data(), n}, conn.tls_active());
             action = s.on_read({buffer.data(), n});
             break;
         }
@@ -428,6 +497,7 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
             const bool ok = co_await conn.handshake();
             log(tag + (ok ? " STLS: TLS started" : " STLS: TLS handshake failed"));
             if (rec) rec->tls(ok);
+            if (observer) observer->tls_started(id, ok);
             action = s.on_tls_done(ok);
             break;
         }
@@ -455,6 +525,7 @@ awaitable<void> server::impl::run_connection(tcp::socket socket, bool implicit_t
     s.on_disconnect();
     conn.close();
     log(tag + " " + reason);
+    if (observer) observer->closed(id, reason);
 }
 
 server::server(server_config config, server_options options) : impl_(std::make_unique<impl>()) {

@@ -140,15 +140,18 @@ server_action session::next_action() {
         gathered_ = 0;
         // Replies without faults that are ready together (pipelined commands) go out in one
         // gathered write: one system call instead of one per reply.
-        if (!o.delivery.any() && !o.endless && output_.size() > 1) {
+        if (!o.delivery.any() && !o.endless && !o.unsolicited && output_.size() > 1) {
             for (const auto& item : output_) {
-                if (item.delivery.any() || item.endless || gathered_ == max_gathered) break;
+                if (item.delivery.any() || item.endless || item.unsolicited ||
+                    gathered_ == max_gathered)
+                    break;
                 add_parts(item);
                 ++gathered_;
             }
             if (gathered_ > 1) {
                 auto a = just(server_action::type::write);
                 a.parts = parts_;
+                a.replies = gathered_;
                 return a;
             }
             parts_.clear();
@@ -158,6 +161,8 @@ server_action session::next_action() {
         auto a = just(o.delivery.hang ? server_action::type::hang : server_action::type::write);
         a.parts = parts_;
         a.delivery = o.delivery;
+        a.replies = o.endless ? 0 : 1;
+        a.unsolicited = o.unsolicited;
         return a;
     }
     switch (after_) {
@@ -243,13 +248,16 @@ void session::dispatch(std::string_view line) {
     if (cmd.id != command_id::pass || ec) pending_user_.reset(); // PASS must follow USER directly
     if (ec) return err(keyword, diag.message);
 
+    command_message_.reset();
+    if (cmd.arg_count > 0 &&
+        (cmd.id == command_id::list || cmd.id == command_id::uidl || cmd.id == command_id::retr ||
+         cmd.id == command_id::top || cmd.id == command_id::dele))
+        command_message_ = parse_message_number(cmd.args[0]);
+    if (cmd.id == command_id::auth) auth_replies_ = 0;
+
     // A scenario rule whose replacement is an -ERR refuses the command: its effects do not
     // happen, so the server's state matches what the client was told.
-    const auto n = occurrence(keyword) + 1;
-    if (const rule* r = config_.faults.match(keyword, command_state_, n);
-        r && r->change.replace && r->change.replace->starts_with("-ERR")) {
-        return reply(keyword, {});
-    }
+    if (refused_by_rule(keyword)) return reply(keyword, {});
 
     const auto arg = [&](std::size_t i) {
         return i < cmd.arg_count ? cmd.args[i] : std::string_view{};
@@ -318,9 +326,10 @@ void session::reply_shared(std::string_view command, std::string status_line, st
 void session::queue(std::string_view command, std::string head, std::string_view body,
                     std::string_view tail, message_ptr owner, bool multi_line, bool is_error) {
     const std::string key = command.empty() ? last_command_ : std::string(command);
-    const auto n = count_occurrence(key);
-    const rule* r = config_.faults.match(
-        key, key == "greeting" ? session_state::authorization : command_state_, n);
+    const auto context = next_reply(key, head);
+    const rule* r = config_.faults.match(context);
+    count_reply(context);
+    if (r) r->served->fetch_add(1);
     outgoing o = plain(std::move(head), config_.faults.session_fault);
     o.body_owner = std::move(owner);
     o.body = body;
@@ -353,6 +362,7 @@ void session::queue(std::string_view command, std::string head, std::string_view
             o.body_owner.reset();
         }
         o.head += c.append;
+        o.unsolicited = c.append.size();
         if (c.tls_failure && after_ == after_output::start_tls) after_ = after_output::tls_garbage;
         if (o.delivery.hang) {
             after_ = after_output::hang;
@@ -383,22 +393,48 @@ void session::push(outgoing o) {
     output_.push_back(std::move(o));
 }
 
-std::size_t session::occurrence(const std::string& keyword) const noexcept {
-    const auto it = occurrences_.find(keyword);
-    return it == occurrences_.end() ? 0 : it->second;
+reply_context session::next_reply(std::string_view key,
+                                  std::optional<std::string_view> status_line) const {
+    reply_context c;
+    c.command = key;
+    const bool greeting = key == "greeting";
+    c.state = greeting ? session_state::authorization : command_state_;
+    const auto it = occurrences_.find(std::string(key));
+    c.occurrence = (it == occurrences_.end() ? 0 : it->second) + 1;
+    c.role = greeting ? reply_role::greeting : role_of_command(key);
+    const bool auth = key == "AUTH";
+    // AUTH's replies are challenges ("+ ") until the one that ends the exchange; before a reply
+    // is made (status_line unknown) it counts as a challenge.
+    if (auth && status_line && !status_line->starts_with("+ ")) c.role = reply_role::login;
+    c.login_first = key == "USER" || key == "APOP" || (auth && auth_replies_ == 0);
+    c.role_occurrence = role_replies_[static_cast<std::size_t>(c.role)] + 1;
+    c.login_first_occurrence = c.login_first ? login_first_replies_ + 1 : 0;
+    if (!greeting && key == last_command_) c.message = command_message_;
+    c.tls_active = context_.tls_active;
+    return c;
 }
 
-std::size_t session::count_occurrence(const std::string& keyword) {
+void session::count_reply(const reply_context& c) {
     // Bounded: a client sending endless distinct keywords cannot grow the map forever; past
     // the bound, new keywords count as their first occurrence.
-    if (const auto it = occurrences_.find(keyword); it != occurrences_.end()) return ++it->second;
-    if (occurrences_.size() < max_tracked_keywords) occurrences_.emplace(keyword, 1);
-    return 1;
+    const std::string key(c.command);
+    if (const auto it = occurrences_.find(key); it != occurrences_.end())
+        ++it->second;
+    else if (occurrences_.size() < max_tracked_keywords)
+        occurrences_.emplace(key, 1);
+    ++role_replies_[static_cast<std::size_t>(c.role)];
+    if (c.login_first) ++login_first_replies_;
+    if (c.command == "AUTH") ++auth_replies_;
 }
 
-std::int64_t session::octet_delta(std::string_view command) const noexcept {
-    const auto n = occurrence(std::string(command)) + 1;
-    const rule* r = config_.faults.match(command, command_state_, n);
+bool session::refused_by_rule(std::string_view key,
+                              std::optional<std::string_view> status_line) const {
+    const rule* r = config_.faults.match(next_reply(key, status_line));
+    return r && r->change.replace && r->change.replace->starts_with("-ERR");
+}
+
+std::int64_t session::octet_delta(std::string_view command) const {
+    const rule* r = config_.faults.match(next_reply(command, std::nullopt));
     return r ? r->change.octet_delta : 0;
 }
 
@@ -577,6 +613,8 @@ void session::scram_step(std::string_view cmd, std::string_view msg) {
 
 void session::finish_sasl(std::string_view cmd, const user* who, std::string_view failure) {
     sasl_.reset();
+    // As for other commands: a rule that answers the outcome with -ERR refuses the login.
+    if (who && refused_by_rule(cmd, "+OK")) return reply(cmd, {});
     if (!who) return login_failed(cmd, failure);
     login(cmd, who);
 }

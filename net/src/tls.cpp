@@ -51,14 +51,18 @@ std::string read_file(const std::filesystem::path& p) {
 } // namespace
 
 pem_identity make_self_signed(const std::string& common_name) {
+    return make_self_signed(common_name, self_signed_options{});
+}
+
+pem_identity make_self_signed(const std::string& common_name, const self_signed_options& options) {
     pkey_ptr key(EVP_EC_gen("P-256"));
     check(key != nullptr, "EVP_EC_gen");
     x509_ptr cert(X509_new());
     check(cert != nullptr, "X509_new");
     X509_set_version(cert.get(), 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), options.not_before_seconds);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), options.not_after_seconds);
     X509_set_pubkey(cert.get(), key.get());
     X509_NAME* name = X509_get_subject_name(cert.get());
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
@@ -68,10 +72,10 @@ pem_identity make_self_signed(const std::string& common_name) {
                                0);
     X509_set_issuer_name(cert.get(), name);
     add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
+    const std::string own = common_name == "localhost" ? "" : "DNS:" + common_name;
+    const std::string local = options.localhost_names ? "DNS:localhost,IP:127.0.0.1" : "";
     add_extension(cert.get(), NID_subject_alt_name,
-                  ((common_name == "localhost" ? "" : "DNS:" + common_name + ",") +
-                   "DNS:localhost,IP:127.0.0.1")
-                      .c_str());
+                  (own + (own.empty() || local.empty() ? "" : ",") + local).c_str());
     check(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0, "X509_sign");
 
     pem_identity id;

@@ -70,6 +70,10 @@ struct client_options {
     // On by default: a dead server never hangs the caller.
     std::chrono::milliseconds connect_timeout = std::chrono::seconds(30);
     std::chrono::milliseconds operation_timeout = std::chrono::seconds(60);
+    // A server that keeps a connection alive by dripping octets (one every few seconds) never
+    // trips operation_timeout: once a reply's first octet came, a reply still slower than this
+    // many octets a second after operation_timeout has passed fails as a timeout. 0: off.
+    std::size_t min_transfer_rate = 1024;
     limits protocol_limits;
     // Commands in flight when the server advertises PIPELINING; 1 forces lock-step.
     std::size_t pipeline_window = 32;

@@ -27,6 +27,7 @@ struct baseline_entry {
     std::string id;
     verdict v = verdict::pass;
     std::size_t line = 0;
+    std::string word; // as written: a verdict, or a client case's finer outcome ("n/a", ...)
 };
 
 struct baseline {
@@ -34,8 +35,11 @@ struct baseline {
     std::vector<baseline_entry> entries; // in file order
 };
 
-// "passed", "failed", "skipped" or "error"; nullopt for anything else.
+// "passed", "failed", "skipped" or "error", or a client case's outcome ("non-strict", "info",
+// "n/a", "inconclusive"), as its verdict; nullopt for anything else.
 std::optional<verdict> parse_verdict(std::string_view word) noexcept;
+// The word a result is written with: its outcome when it has one, else its verdict's.
+std::string_view result_word(const case_result& r) noexcept;
 
 // Lines of `ID VERDICT`; `#` comments and blank lines are ignored; `[NAME]` starts the section
 // NAME. With `section` empty the file must have no section header; otherwise the entries of
@@ -52,6 +56,7 @@ struct verdict_change {
     std::string id;
     std::optional<verdict> expected;     // nullopt: the case is not in the baseline
     std::optional<verdict> now;          // nullopt: the case is no longer in the suite
+    std::string expected_word, now_word; // as written (outcomes are finer than verdicts)
     const case_result* result = nullptr; // this run's result, when the case ran
     std::size_t baseline_line = 0;       // of the baseline's entry, when there is one
 };

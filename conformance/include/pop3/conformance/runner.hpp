@@ -32,6 +32,11 @@ struct case_result {
     double seconds = 0;
     bool retried = false;
     bool timed_out = false; // an error because a reply did not come in time: retried once
+    // Client cases (client_runner.hpp): the finer outcome ("non-strict", "info", "n/a",
+    // "inconclusive", ...; empty: the verdict's word) and the evidence behind it (wire trace
+    // excerpt, exit status, delivered bytes).
+    std::string outcome;
+    std::string evidence;
 };
 
 // What the server under test offers, learned by a probe session (or known, when embedded).

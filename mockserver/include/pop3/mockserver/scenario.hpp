@@ -3,9 +3,13 @@
 // faults per command or per session. Loaded from TOML (docs/scenarios.md), or built in code.
 #pragma once
 
+#include "pop3/mockserver/deviation.hpp"
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,14 +50,38 @@ struct reply_change {
     }
 };
 
-// A rule matches a reply by command keyword ("RETR", or "greeting"), state and occurrence.
+// A rule matches a reply by command keyword ("RETR", or "greeting"), state and occurrence, or by
+// its role in the dialogue (deviation.hpp).
 struct rule {
-    std::string command;                   // upper case keyword, "greeting", or "*" for any
-    std::optional<session_state> state;    // any state when unset
-    std::optional<std::size_t> occurrence; // the Nth time this command is seen (1-based)
+    std::string command;                // upper case keyword, "greeting", "*" for any; empty
+                                        // when `role` names the reply
+    std::optional<reply_role> role;     // instead of `command`
+    std::optional<session_state> state; // any state when unset
+    // The Nth reply of this command (or, with `role`, of this role) in a session (1-based).
+    std::optional<std::size_t> occurrence;
+    std::optional<std::uint64_t> message; // only replies about this message (LIST N, RETR N, ...)
+    std::optional<bool> tls;              // only replies sent inside (true) or outside TLS
+    bool once = false;                    // applied at most once by a server, over all its sessions
     reply_change change;
     fault delivery;
     std::size_t source_line = 0; // where the rule was written, for messages
+    // How many replies the rule changed; shared by the copies of a scenario, so that whoever
+    // configured a server can read it.
+    std::shared_ptr<std::atomic<std::size_t>> served =
+        std::make_shared<std::atomic<std::size_t>>(0);
+};
+
+// What the session knows about a reply it is about to send: what rules match against.
+struct reply_context {
+    std::string_view command;                           // upper-case keyword, or "greeting"
+    session_state state = session_state::authorization; // when the command arrived
+    std::size_t occurrence = 1; // of this command's replies in the session, this one included
+    reply_role role = reply_role::other;
+    bool login_first = false;        // also the first reply of a login attempt (USER, APOP, AUTH)
+    std::size_t role_occurrence = 1; // of this role's replies in the session, this one included
+    std::size_t login_first_occurrence = 0; // of first replies of login attempts, when one
+    std::optional<std::uint64_t> message;   // the message-number argument, when there is one
+    bool tls_active = false;
 };
 
 struct scenario {
@@ -69,7 +97,10 @@ struct scenario {
     // STLS in plaintext are kept and answered inside TLS. For testing clients and the runner.
     bool stls_keeps_plaintext = false;
 
-    // The first rule that matches, or nullptr.
+    // The first rule that matches, or nullptr (deviation.cpp). A `once` rule that was served
+    // matches nothing.
+    const rule* match(const reply_context& reply) const noexcept;
+    // The same for the Nth reply to `command` in `state`, outside TLS, about no message.
     const rule* match(std::string_view command, session_state state,
                       std::size_t occurrence) const noexcept;
 };

@@ -7,11 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace pop3::mock {
@@ -47,6 +49,32 @@ scenario_file load_scenario(const std::filesystem::path& file);
 // message, gives the default scenario name (its stem) and the folder that relative maildrop
 // paths resolve against. Throws only scenario_error, whatever the bytes.
 scenario_file parse_scenario(std::string_view text, const std::filesystem::path& name_for_messages);
+
+// Client-case files (docs/client-conformance.md) are TOML too, read here: `[[case]]` tables
+// whose keys hold strings, integers, booleans or arrays of strings or of integers, each with an
+// optional `[case.server]` table of such keys and an optional `[case.deviation]`: a [[rule]]
+// that names a `role` (served once: `once` is set). The meaning of the other keys is the
+// caller's, which reports its own problems with their lines.
+struct case_value {
+    std::variant<std::string, std::int64_t, bool, std::vector<std::string>,
+                 std::vector<std::int64_t>>
+        value;
+    std::size_t line = 0;
+};
+
+struct case_table {
+    std::size_t line = 0; // of the [[case]] header
+    std::map<std::string, case_value> keys;
+    std::map<std::string, case_value> server;
+    std::optional<rule> deviation;
+};
+
+// Throws scenario_error `FILE:LINE: problem` for TOML errors, nesting, keys of other types,
+// tables other than [case.server] and [case.deviation], top-level keys other than [[case]],
+// and any problem of the deviation's rule.
+std::vector<case_table> parse_case_tables(std::string_view text,
+                                          const std::filesystem::path& name_for_messages);
+std::vector<case_table> load_case_tables(const std::filesystem::path& file);
 
 // How deeply a scenario file may nest: each part of a dotted key or table header counts one
 // level, and an array's elements (of [[table]] too) one more: in `[server.capabilities]`,

@@ -5,6 +5,7 @@
 
 #include "pop3/mockserver/config.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -15,6 +16,25 @@
 #include <string_view>
 
 namespace pop3::mock {
+
+// Watches every connection of a server (the client-conformance runner, tests): what each side
+// sent, when, and whether inside TLS. Called on the connection's I/O thread (from several at
+// once when the server runs several threads); `session` numbers the connections from 1.
+class connection_observer {
+public:
+    virtual ~connection_observer() = default;
+    virtual void opened(std::uint64_t session, bool implicit_tls) = 0;
+    virtual void client_bytes(std::uint64_t session, std::string_view bytes, bool tls) = 0;
+    // Bytes written; `replies_ended` replies ended with them (0: a reply goes on), followed by
+    // `unsolicited` octets that answer nothing (a scenario's response injection).
+    virtual void server_bytes(std::uint64_t session, std::string_view bytes, bool tls,
+                              std::size_t replies_ended, std::size_t unsolicited) = 0;
+    virtual void tls_started(std::uint64_t session, bool ok) = 0;
+    // With hold_reply_end: the client sent bytes while the last octet of a reply was held back,
+    // i.e. before the reply ended.
+    virtual void early_bytes(std::uint64_t session) = 0;
+    virtual void closed(std::uint64_t session, std::string_view reason) = 0;
+};
 
 struct server_options {
     std::string listen = "127.0.0.1:0";        // plain listener, HOST:PORT (0 = ephemeral)
@@ -27,6 +47,10 @@ struct server_options {
     // Write each session as a transcript file into this folder.
     std::optional<std::filesystem::path> record_dir;
     bool mask_credentials = true; // in recordings and logs
+    std::shared_ptr<connection_observer> observer;
+    // Lock-step checking: hold back the last octet of every reply this long, so that a client
+    // command sent before the reply ended is seen as such (connection_observer::early_bytes).
+    std::chrono::milliseconds hold_reply_end{0};
 };
 
 class server {

@@ -7,6 +7,7 @@
 #include "pop3/mockserver/maildrop.hpp"
 #include "pop3/mockserver/scenario.hpp"
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -44,6 +45,9 @@ struct server_action {
     // until the next call into the session.
     std::span<const std::string_view> parts;
     fault delivery;
+    std::size_t replies = 1;              // write: how many replies end with it (0: one goes on)
+    std::size_t unsolicited = 0;          // write: octets at its end that answer nothing (a
+                                          // scenario's `append`, response injection)
     std::chrono::seconds idle_timeout{0}; // for read
 
     std::size_t size() const noexcept {
@@ -101,7 +105,8 @@ private:
         std::string_view body;  // shared with the maildrop, never copied
         std::string_view tail;  // a terminator after a shared body (TOP), static
         fault delivery;
-        bool endless = false; // keep sending body lines after this write
+        bool endless = false;        // keep sending body lines after this write
+        std::size_t unsolicited = 0; // octets appended after the reply (response injection)
     };
     // Every reply, including the ones the session makes up itself, carries the session-wide
     // fault (docs/scenarios.md: [session] applies to every reply).
@@ -158,9 +163,15 @@ private:
     // The message numbered by `arg` if it exists and is not deleted; replies -ERR otherwise.
     const message* message_arg(std::string_view cmd, std::string_view arg);
     std::vector<std::string> capability_lines() const;
-    std::int64_t octet_delta(std::string_view command) const noexcept;
-    std::size_t occurrence(const std::string& keyword) const noexcept;
-    std::size_t count_occurrence(const std::string& keyword);
+    // The next reply's description for the scenario's rules (`status_line` unknown before the
+    // reply is made), and counting it once it is queued.
+    reply_context next_reply(std::string_view key,
+                             std::optional<std::string_view> status_line = std::nullopt) const;
+    void count_reply(const reply_context& reply);
+    // A rule replaces the next reply with -ERR: the command must not take effect.
+    bool refused_by_rule(std::string_view key,
+                         std::optional<std::string_view> status_line = std::nullopt) const;
+    std::int64_t octet_delta(std::string_view command) const;
     static constexpr std::size_t max_tracked_keywords = 64;
 
     const server_config& config_;
@@ -173,7 +184,11 @@ private:
     std::deque<outgoing> output_;
     after_output after_ = after_output::read;
     bool stop_processing_ = false;
-    std::map<std::string, std::size_t> occurrences_;
+    std::map<std::string, std::size_t> occurrences_; // replies per command keyword
+    std::array<std::size_t, static_cast<std::size_t>(reply_role::other) + 1> role_replies_{};
+    std::size_t login_first_replies_ = 0;
+    std::size_t auth_replies_ = 0;                 // of the AUTH exchange under way
+    std::optional<std::uint64_t> command_message_; // the current command's message number
     std::size_t consecutive_errors_ = 0;
 
     std::optional<std::string> pending_user_; // USER given, PASS expected next

@@ -18,6 +18,14 @@ struct pem_identity {
 // subjectAltName DNS:localhost and IP:127.0.0.1, so clients can verify it when given it as CA.
 pem_identity make_self_signed(const std::string& common_name = "localhost");
 
+// Certificates that clients must refuse, for testing them (client conformance).
+struct self_signed_options {
+    bool localhost_names = true;        // subjectAltName DNS:localhost and IP:127.0.0.1
+    long not_before_seconds = -3600;    // from now
+    long not_after_seconds = 24 * 3600; // from now: negative for an expired certificate
+};
+pem_identity make_self_signed(const std::string& common_name, const self_signed_options& options);
+
 // A server context (TLS 1.2 and later) using the identity. Throws on bad PEM.
 boost::asio::ssl::context make_server_context(const pem_identity& id);
 // Reads the certificate and key files; throws std::runtime_error naming the file on failure.

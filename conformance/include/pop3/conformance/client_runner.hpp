@@ -1,0 +1,77 @@
+// The reactive client runner (docs/client-conformance.md): for each client case, pop3kit's mock
+// server with the case's one deviation plays a correct server, the client under test does the
+// case's task, and the runner judges what it observed: the wire trace, the client's exit, its
+// resources and the messages it delivered, against the global rules, the control run and the
+// case's expectation.
+#pragma once
+
+#include "pop3/conformance/client_case.hpp"
+#include "pop3/conformance/runner.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pop3::conformance {
+
+// What a run asks of the client: the adapter contract's values.
+struct run_request {
+    client_task task = client_task::fetch_all;
+    std::string login = "any";
+    client_tls tls = client_tls::none;
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;
+    std::string user = "user", password = "pass";
+    std::filesystem::path ca_file; // PEM of the CA to trust
+    std::filesystem::path out_dir, state_dir;
+    std::chrono::seconds client_timeout{5}; // the I/O timeout the client is asked to use
+};
+
+// How a client run ended.
+struct process_result {
+    bool started = false;
+    int exit_code = -1;       // when it exited
+    int signal = 0;           // when a signal ended it (the adapter's 128+N counts as signal N)
+    bool killed = false;      // by the runner, at the deadline
+    bool unsupported = false; // the adapter's 125
+    double seconds = 0;
+    long max_rss_kib = 0;
+    std::string output; // the tail of what it wrote on stdout and stderr
+};
+
+// The client under test: pop3kit's client library (forked, so that it is observed, bounded
+// and killed like any program), or an adapter (--command).
+struct client_program {
+    std::optional<std::string> command; // the adapter template; nullopt: pop3kit's library
+    std::string name() const;
+};
+
+// Runs one run of the task and waits, killing the process group at `deadline`.
+process_result run_client_program(const client_program& program, const run_request& request,
+                                  std::chrono::milliseconds deadline);
+
+struct client_run_options {
+    client_program program;
+    std::chrono::milliseconds deadline{20000}; // a run's wall time before it is killed
+    std::chrono::seconds client_timeout{5};    // asked of the client (POP3KIT_TIMEOUT)
+    std::chrono::milliseconds hold{50};        // lock-step: the last octet of a reply waits
+    long max_memory_kib = 512 * 1024;
+    std::uintmax_t max_output_octets = 64 * 1024 * 1024;
+    std::filesystem::path work_dir; // scratch; a private temporary folder when empty
+    std::function<void(const case_result&)> on_result; // progress, as cases end
+};
+
+// Runs the cases in order, each with the control run it needs (run once per control key).
+// The results point into `cases`.
+std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
+                                          const client_run_options& options);
+
+// The outcome words of client cases, finer than verdicts: "passed", "failed", "non-strict",
+// "info", "n/a", "inconclusive", "error".
+verdict verdict_of_outcome(std::string_view outcome) noexcept;
+
+} // namespace pop3::conformance

@@ -1,0 +1,206 @@
+// Running the client under test: a forked child per run, in its own process group, waited for
+// with wait4 (exit status, signal, peak memory) and killed as a group at the deadline.
+#include "pop3/conformance/client_runner.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <pop3/client/client.hpp>
+#include <set>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace pop3::conformance {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The adapter contract's exit status for "this client cannot be asked for that".
+constexpr int exit_unsupported = 125;
+// The largest message the library's task accepts (a fetcher's configured size limit).
+constexpr std::size_t library_max_message = 64 * 1024 * 1024;
+// How much of a client's stdout and stderr is kept for the evidence.
+constexpr std::size_t max_output_tail = 4096;
+
+void replace_all(std::string& s, std::string_view what, const std::string& with) {
+    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
+        s.replace(pos, what.size(), with);
+}
+
+std::string url_of(const run_request& r) {
+    return std::string(r.tls == client_tls::implicit ? "pop3s" : "pop3") + "://" + r.user + ":" +
+           r.password + "@" + r.host + ":" + std::to_string(r.port);
+}
+
+// The contract's values, by placeholder name (docs/client-conformance.md).
+std::vector<std::pair<std::string, std::string>> contract_values(const run_request& r) {
+    return {{"host", r.host},
+            {"port", std::to_string(r.port)},
+            {"user", r.user},
+            {"pass", r.password},
+            {"ca", r.ca_file.string()},
+            {"task", std::string(to_string(r.task))},
+            {"message", std::to_string(fetch_one_message)},
+            {"login", r.login},
+            {"tls", std::string(to_string(r.tls))},
+            {"out", r.out_dir.string()},
+            {"state", r.state_dir.string()},
+            {"url", url_of(r)},
+            {"timeout", std::to_string(r.client_timeout.count())}};
+}
+
+void write_file(const fs::path& file, std::string_view bytes) {
+    std::ofstream out(file, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+// pop3kit's client library doing the task; the child's exit status: 0 done, 1 failed (the
+// reason on stderr), 125 unsupported.
+int library_task(const run_request& r) {
+    try {
+        client_options o;
+        o.host = r.host;
+        o.port = r.port;
+        o.connect_timeout = o.operation_timeout = r.client_timeout;
+        // A mail fetcher's message size limit: a server's endless body is refused at it.
+        o.max_buffered_body = library_max_message;
+        o.tls = r.tls == client_tls::implicit   ? tls_mode::implicit
+                : r.tls == client_tls::starttls ? tls_mode::starttls
+                                                : tls_mode::none;
+        o.tls_settings.ca_file = r.ca_file.string();
+        client c(o);
+        if (r.login == "apop")
+            c.apop(r.user, r.password);
+        else if (r.login.starts_with("sasl:"))
+            c.auth(*parse_sasl_mechanism(std::string_view(r.login).substr(5)), r.user, r.password);
+        else {
+            c.user(r.user);
+            c.pass_(r.password);
+        }
+        const auto save = [&](std::uint64_t n) {
+            const auto m = c.retr(n);
+            write_file(r.out_dir / ("message-" + std::to_string(n)), m.content);
+        };
+        switch (r.task) {
+        case client_task::status: c.stat(); break;
+        case client_task::fetch_one: save(fetch_one_message); break;
+        case client_task::fetch_all:
+        case client_task::delete_after_fetch:
+            for (const auto& e : c.list().entries) {
+                save(e.message);
+                if (r.task == client_task::delete_after_fetch) c.dele(e.message);
+            }
+            break;
+        case client_task::fetch_new: {
+            const fs::path seen_file = r.state_dir / "seen-uids";
+            std::set<std::string> seen;
+            std::ifstream in(seen_file);
+            for (std::string uid; std::getline(in, uid);)
+                seen.insert(uid);
+            std::vector<std::string> now;
+            for (const auto& e : c.uidl().entries) {
+                if (!seen.count(e.uid)) save(e.message);
+                now.push_back(e.uid);
+            }
+            c.quit();
+            std::string text;
+            for (const auto& uid : now)
+                text += uid + "\n";
+            write_file(seen_file, text);
+            return 0;
+        }
+        }
+        c.quit();
+        return 0;
+    } catch (const std::exception& e) {
+        const std::string line = std::string("pop3kit client: ") + e.what() + "\n";
+        [[maybe_unused]] const auto n = ::write(2, line.data(), line.size());
+        return 1;
+    }
+}
+
+} // namespace
+
+std::string client_program::name() const {
+    return command ? "pop3-conformance client: " + *command
+                   : "pop3-conformance client: pop3kit client library";
+}
+
+process_result run_client_program(const client_program& program, const run_request& request,
+                                  std::chrono::milliseconds deadline) {
+    process_result res;
+    std::string command;
+    if (program.command) {
+        command = *program.command;
+        for (const auto& [name, value] : contract_values(request))
+            replace_all(command, "{" + name + "}", value);
+    }
+    // stdout and stderr go to a file, read back for the evidence.
+    const fs::path log =
+        request.out_dir.parent_path() / (request.out_dir.filename().string() + ".log");
+    const auto started = std::chrono::steady_clock::now();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        res.output = "cannot fork: " + std::string(std::strerror(errno));
+        return res;
+    }
+    if (pid == 0) {
+        ::setpgid(0, 0); // its own group: the deadline kills the client, not only the shell
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        const int null = ::open("/dev/null", O_RDONLY);
+        if (null >= 0) ::dup2(null, 0);
+        if (!program.command) ::_exit(library_task(request));
+        for (const auto& [name, value] : contract_values(request)) {
+            std::string env = "POP3KIT_";
+            for (char ch : name)
+                env += static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+            ::setenv(env.c_str(), value.c_str(), 1);
+        }
+        ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::setpgid(pid, pid); // also here: no race with a kill before the child ran setpgid
+    res.started = true;
+    int status = 0;
+    rusage usage{};
+    while (true) {
+        const pid_t done = ::wait4(pid, &status, WNOHANG, &usage);
+        if (done == pid) break;
+        if (done < 0 && errno != EINTR) break;
+        if (std::chrono::steady_clock::now() - started > deadline) {
+            ::kill(-pid, SIGKILL);
+            ::wait4(pid, &status, 0, &usage);
+            res.killed = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(-pid, SIGKILL); // whatever the adapter left running in its group
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    res.max_rss_kib = usage.ru_maxrss;
+    if (!res.killed) {
+        if (WIFEXITED(status)) {
+            res.exit_code = WEXITSTATUS(status);
+            if (program.command && res.exit_code > 128 && res.exit_code < 128 + 65)
+                res.signal = res.exit_code - 128;
+            res.unsupported = res.exit_code == exit_unsupported;
+        } else if (WIFSIGNALED(status)) {
+            res.signal = WTERMSIG(status);
+        }
+    }
+    std::ifstream in(log, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    res.output = text.size() > max_output_tail ? text.substr(text.size() - max_output_tail) : text;
+    return res;
+}
+
+} // namespace pop3::conformance

@@ -1,0 +1,583 @@
+#include "pop3/conformance/client_runner.hpp"
+
+#include "pop3/conformance/embedded.hpp"
+#include "wire_trace.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <pop3/mockserver/server.hpp>
+#include <pop3/net/tls.hpp>
+#include <pop3/protocol/text.hpp>
+#include <sstream>
+#include <unistd.h>
+
+namespace pop3::conformance {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The message fetch-new's second run must find (and only it).
+mock::message_ptr new_message() {
+    return mock::make_message("default-4",
+                              "From: dave@pop3kit.test\r\nTo: user@pop3kit.test\r\n"
+                              "Subject: New\r\n\r\nThis one arrived between runs.\r\n");
+}
+
+// What the client declared it changes in a delivered message (.pop3kit-delivery).
+struct delivery_changes {
+    bool lf = false, from_line = false, trailing_newline = false;
+    std::vector<std::string> headers;
+};
+
+delivery_changes read_declaration(const fs::path& out_dir) {
+    delivery_changes d;
+    std::ifstream in(out_dir / ".pop3kit-delivery");
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line == "lf")
+            d.lf = true;
+        else if (line == "from-line")
+            d.from_line = true;
+        else if (line == "trailing-newline")
+            d.trailing_newline = true;
+        else if (line.starts_with("header ")) {
+            d.headers.push_back(line.substr(7));
+        }
+    }
+    return d;
+}
+
+// Undoes what the client declared, on a message as the server had it (`original`) or as the
+// client stored it: both end up comparable.
+std::string normalize(std::string bytes, const delivery_changes& d, bool delivered) {
+    if (d.lf) {
+        std::string out;
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+            if (!(bytes[i] == '\r' && i + 1 < bytes.size() && bytes[i + 1] == '\n'))
+                out += bytes[i];
+        bytes = std::move(out);
+    }
+    if (delivered && d.from_line && bytes.starts_with("From ")) {
+        const auto eol = bytes.find('\n');
+        bytes.erase(0, eol == std::string::npos ? bytes.size() : eol + 1);
+    }
+    if (delivered && !d.headers.empty()) {
+        // Header fields the client added at the top, with their continuation lines.
+        while (true) {
+            const auto colon = bytes.find(':');
+            const auto eol = bytes.find('\n');
+            if (colon == std::string::npos || eol == std::string::npos || colon > eol) break;
+            const std::string_view name(bytes.data(), colon);
+            if (std::none_of(d.headers.begin(), d.headers.end(),
+                             [&](const std::string& h) { return iequals(h, name); }))
+                break;
+            auto end = eol + 1;
+            while (end < bytes.size() && (bytes[end] == ' ' || bytes[end] == '\t')) {
+                const auto next = bytes.find('\n', end);
+                end = next == std::string::npos ? bytes.size() : next + 1;
+            }
+            bytes.erase(0, end);
+        }
+    }
+    if (d.trailing_newline) {
+        if (bytes.ends_with("\r\n"))
+            bytes.resize(bytes.size() - 2);
+        else if (bytes.ends_with("\n"))
+            bytes.resize(bytes.size() - 1);
+    }
+    return bytes;
+}
+
+struct delivered_message {
+    std::string name;
+    std::string bytes;                  // as stored
+    std::optional<std::size_t> matches; // index into the run's originals, when exact
+};
+
+struct run_outcome {
+    process_result process;
+    std::vector<delivered_message> delivered;
+    std::uintmax_t output_octets = 0;
+    std::vector<std::string> expected;  // what a correct client delivers in this run
+    std::vector<std::string> originals; // every message it could have delivered
+};
+
+// Everything one execution of a case (or its control run) showed.
+struct observation {
+    std::vector<run_outcome> runs; // two for fetch-new
+    std::vector<wire_event> events;
+    std::vector<rule_breach> breaches, notes;
+    std::size_t commands = 0;
+    std::size_t connections = 0;
+    bool deviation_served = false;
+    std::optional<std::size_t> deviation_event;
+    std::size_t left_in_maildrop = 0;
+    std::string error; // the runner could not run it
+
+    bool unsupported() const {
+        return std::any_of(runs.begin(), runs.end(),
+                           [](const run_outcome& r) { return r.process.unsupported; });
+    }
+    // Exit statuses of the runs, e.g. "0" or "0, 1", for comparing with the control run.
+    std::string exits() const {
+        std::string s;
+        for (const auto& r : runs)
+            s += (s.empty() ? "" : ", ") + (r.process.killed ? std::string("killed")
+                                            : r.process.signal
+                                                ? "signal " + std::to_string(r.process.signal)
+                                                : std::to_string(r.process.exit_code));
+        return s;
+    }
+};
+
+// The identities of a whole client run: the CA the client trusts, and the certificates that
+// it must refuse.
+struct identities {
+    net::pem_identity good = net::make_self_signed("localhost");
+    net::pem_identity untrusted = net::make_self_signed("localhost");
+    net::pem_identity expired = net::make_self_signed("localhost", {true, -2 * 86400, -86400});
+    net::pem_identity wrong_name = net::make_self_signed("wrong-name.pop3kit.test", {false});
+    const net::pem_identity& of(certificate_kind k) const {
+        switch (k) {
+        case certificate_kind::untrusted: return untrusted;
+        case certificate_kind::expired: return expired;
+        case certificate_kind::wrong_name: return wrong_name;
+        case certificate_kind::good: break;
+        }
+        return good;
+    }
+};
+
+class executor {
+public:
+    explicit executor(const client_run_options& o) : opt_(o) {
+        if (opt_.work_dir.empty()) {
+            std::string tmpl = (fs::temp_directory_path() / "pop3kit-clients-XXXXXX").string();
+            if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a work folder");
+            work_ = tmpl;
+            owned_ = true;
+        } else {
+            work_ = opt_.work_dir;
+            fs::create_directories(work_);
+        }
+        ca_file_ = work_ / "ca.pem";
+        std::ofstream(ca_file_) << ids_.good.certificate;
+    }
+    ~executor() {
+        std::error_code ec;
+        if (owned_ && !std::getenv("POP3KIT_KEEP_WORK")) fs::remove_all(work_, ec);
+    }
+
+    observation execute(const client_case& c, bool with_deviation, const std::string& tag) {
+        observation obs;
+        try {
+            run(c, with_deviation, tag, obs);
+        } catch (const std::exception& e) {
+            obs.error = e.what();
+        }
+        return obs;
+    }
+
+private:
+    void run(const client_case& c, bool with_deviation, const std::string& tag, observation& obs) {
+        const fs::path dir = work_ / tag;
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        fs::create_directories(dir / "state");
+
+        auto config = mock::default_config();
+        auto mail = embedded_maildrop(c.server.maildrop);
+        config.users[0].mail = mail;
+        config.apop = c.server.apop;
+        config.user_command = c.server.user_command;
+        config.mechanisms = c.server.mechanisms;
+        config.pipelining = c.server.pipelining;
+        config.resp_codes = c.server.resp_codes;
+        config.login_delay = c.server.login_delay;
+        config.idle_timeout = std::chrono::seconds(60);
+        wire_trace::settings ts;
+        ts.pipelining = c.server.pipelining;
+        ts.tls_required = c.tls == client_tls::starttls;
+        ts.damaged.insert(c.breaks.begin(), c.breaks.end());
+        if (with_deviation && c.deviation) {
+            mock::rule r = *c.deviation;
+            r.served = std::make_shared<std::atomic<std::size_t>>(0); // this execution's count
+            ts.served = r.served;
+            config.faults.rules.push_back(std::move(r));
+        }
+        auto trace = std::make_shared<wire_trace>(ts);
+
+        const bool twice = c.task == client_task::fetch_new;
+        for (int k = 1; k <= (twice ? 2 : 1); ++k) {
+            run_outcome out;
+            for (const auto& m : mail->snapshot())
+                out.originals.push_back(m->content);
+            if (k == 2) {
+                // Between the runs a message arrives: the second run must fetch it, only it.
+                auto now = mail->snapshot();
+                now.push_back(new_message());
+                mail = std::make_shared<mock::maildrop>(now);
+                config.users[0].mail = mail;
+                out.originals.push_back(new_message()->content);
+                out.expected = {new_message()->content};
+            } else if (c.task != client_task::status) {
+                for (const auto& m : mail->snapshot())
+                    if (c.task != client_task::fetch_one || out.expected.empty())
+                        out.expected.push_back(m->content);
+                if (c.task == client_task::fetch_one) {
+                    const auto all = mail->snapshot();
+                    out.expected.clear();
+                    if (all.size() >= fetch_one_message)
+                        out.expected.push_back(all[fetch_one_message - 1]->content);
+                }
+            }
+            mock::server_options so;
+            so.listen = "127.0.0.1:0";
+            if (c.tls == client_tls::implicit) so.tls_listen = "127.0.0.1:0";
+            so.starttls = c.server.stls;
+            so.identity = ids_.of(c.server.certificate);
+            so.threads = 1;
+            so.observer = trace;
+            so.hold_reply_end = c.server.pipelining ? std::chrono::milliseconds(0) : opt_.hold;
+            mock::server server(config, so);
+            server.start();
+            trace->next_run();
+
+            run_request req;
+            req.task = c.task;
+            req.login = c.login;
+            req.tls = c.tls;
+            req.port = c.tls == client_tls::implicit ? *server.tls_port() : server.port();
+            req.ca_file = ca_file_;
+            req.out_dir = dir / ("out-" + std::to_string(k));
+            req.state_dir = dir / "state";
+            req.client_timeout = opt_.client_timeout;
+            fs::create_directories(req.out_dir);
+            out.process = run_client_program(opt_.program, req, opt_.deadline);
+            server.stop();
+            collect(req.out_dir, out);
+            obs.runs.push_back(std::move(out));
+            if (obs.runs.back().process.unsupported) break;
+        }
+        obs.left_in_maildrop = mail->snapshot().size();
+        obs.events = trace->events();
+        obs.breaches = trace->breaches();
+        obs.notes = trace->notes();
+        obs.commands = trace->commands();
+        obs.connections = trace->connections();
+        obs.deviation_event = trace->deviation_event();
+        // Counted when the reply was made: a reply cut short (a drip killed at the deadline)
+        // was served all the same, though its bytes may never have reached the trace.
+        obs.deviation_served = ts.served && ts.served->load() > 0;
+    }
+
+    static void collect(const fs::path& out_dir, run_outcome& out) {
+        const auto changes = read_declaration(out_dir);
+        std::vector<std::string> originals;
+        for (const auto& o : out.originals)
+            originals.push_back(normalize(o, changes, false));
+        std::vector<fs::path> files;
+        std::error_code ec;
+        for (fs::recursive_directory_iterator it(out_dir, ec), end; !ec && it != end;
+             it.increment(ec)) {
+            if (!it->is_regular_file()) continue;
+            out.output_octets += it->file_size(ec);
+            if (!it->path().filename().string().starts_with(".")) files.push_back(it->path());
+        }
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+            delivered_message m;
+            m.name = f.filename().string();
+            std::ifstream in(f, std::ios::binary);
+            // Bounded: the output limit is judged on the sizes; a huge file is not read whole.
+            std::string bytes(std::min<std::uintmax_t>(fs::file_size(f, ec), 64 << 20), '\0');
+            in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+            m.bytes = std::move(bytes);
+            const auto n = normalize(m.bytes, changes, true);
+            for (std::size_t i = 0; i < originals.size(); ++i)
+                if (originals[i] == n) m.matches = i;
+            out.delivered.push_back(std::move(m));
+        }
+        // Expected messages compare normalized too.
+        for (auto& e : out.expected)
+            e = normalize(e, changes, false);
+        for (auto& o : out.originals)
+            o = normalize(o, changes, false);
+    }
+
+    const client_run_options& opt_;
+    identities ids_;
+    fs::path work_, ca_file_;
+    bool owned_ = false;
+};
+
+// ---- judging ----
+
+// The delivered messages as a sorted list of their normalized bytes (for comparing with what
+// a run should deliver).
+std::vector<std::string> delivered_set(const run_outcome& r) {
+    std::vector<std::string> out;
+    for (const auto& d : r.delivered)
+        out.push_back(d.matches ? r.originals[*d.matches] : "\x01" + d.bytes);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool delivered_as_expected(const run_outcome& r) {
+    auto want = r.expected;
+    std::sort(want.begin(), want.end());
+    return delivered_set(r) == want;
+}
+
+// Whether a control run shows the client can do the task; the reason when not.
+std::optional<std::string> control_failure(const client_case& c, const observation& o) {
+    if (!o.error.empty()) return "the control run could not be run: " + o.error;
+    if (o.unsupported()) return "the adapter says the client cannot do this";
+    for (std::size_t i = 0; i < o.runs.size(); ++i) {
+        const auto& r = o.runs[i].process;
+        const std::string which = o.runs.size() > 1 ? " (run " + std::to_string(i + 1) + ")" : "";
+        if (r.killed) return "the control run" + which + " did not end before the deadline";
+        if (r.signal)
+            return "the control run" + which + " ended by signal " + std::to_string(r.signal);
+        if (r.exit_code != 0)
+            return "the control run" + which + " exited " + std::to_string(r.exit_code);
+        if (!delivered_as_expected(o.runs[i]))
+            return "the control run" + which + " delivered " +
+                   std::to_string(o.runs[i].delivered.size()) + " message(s), not the " +
+                   std::to_string(o.runs[i].expected.size()) + " expected exactly";
+    }
+    if (c.task == client_task::delete_after_fetch && o.left_in_maildrop != 0)
+        return "the control run left " + std::to_string(o.left_in_maildrop) +
+               " message(s) in the maildrop";
+    return std::nullopt;
+}
+
+std::string describe_delivery(const run_outcome& r) {
+    if (r.delivered.empty()) return "nothing";
+    std::string s;
+    for (const auto& d : r.delivered) {
+        if (!s.empty()) s += "; ";
+        s += d.name + (d.matches
+                           ? " = message " + std::to_string(*d.matches + 1) + " exactly"
+                           : " (" + std::to_string(d.bytes.size()) + " octets) equals no message");
+    }
+    return s;
+}
+
+std::string format_event(const wire_event& e) {
+    std::ostringstream s;
+    s.setf(std::ios::fixed);
+    s.precision(1);
+    s << "  +" << e.ms << " ms #" << e.connection << (e.tls ? " tls " : " ") << e.who << ": ";
+    if (e.who == 'C' || e.who == 'S')
+        s << printable(e.text, 200)
+          << (e.text.size() < e.octets && e.text.size() <= 200
+                  ? " ... (" + std::to_string(e.octets) + " octets)"
+                  : "");
+    else
+        s << e.text;
+    if (e.deviation) s << "   <== the deviation";
+    return s.str();
+}
+
+std::string evidence_of(const client_case& c, const observation& o, const observation* control,
+                        std::optional<std::size_t> focus) {
+    std::ostringstream s;
+    s << "task " << to_string(c.task) << ", login " << c.login << ", tls " << to_string(c.tls);
+    if (c.deviation)
+        s << "; deviation: role " << mock::reply_role_name(*c.deviation->role)
+          << (c.deviation->message ? " of message " + std::to_string(*c.deviation->message) : "")
+          << (o.deviation_served ? " (served)" : " (never reached)");
+    s << "\n";
+    for (std::size_t i = 0; i < o.runs.size(); ++i) {
+        const auto& r = o.runs[i];
+        s << "run " << i + 1 << ": exit "
+          << (r.process.killed   ? std::string("killed at the deadline")
+              : r.process.signal ? "by signal " + std::to_string(r.process.signal)
+                                 : std::to_string(r.process.exit_code));
+        s.setf(std::ios::fixed);
+        s.precision(2);
+        s << " after " << r.process.seconds << " s, peak memory " << r.process.max_rss_kib / 1024
+          << " MiB, output " << r.output_octets << " octets; delivered: " << describe_delivery(r)
+          << "\n";
+    }
+    if (control) s << "control run: exit " << control->exits() << "\n";
+    for (const auto& n : o.notes)
+        s << "note (not judged): " << n.rule << ": " << n.detail << "\n";
+    // The dialogue around the point of interest (the first breach, else the deviation).
+    const auto& ev = o.events;
+    if (!ev.empty()) {
+        const std::size_t at =
+            std::min(focus.value_or(o.deviation_event.value_or(0)), ev.size() - 1);
+        const std::size_t from = at > 6 ? at - 6 : 0;
+        const std::size_t to = std::min(ev.size(), at + 10);
+        s << "wire (events " << from + 1 << "-" << to << " of " << ev.size() << "):\n";
+        for (std::size_t i = from; i < to; ++i)
+            s << format_event(ev[i]) << "\n";
+    }
+    for (const auto& r : o.runs) {
+        if (r.process.output.empty()) continue;
+        auto tail = r.process.output;
+        if (tail.size() > 600) tail = "..." + tail.substr(tail.size() - 600);
+        s << "client output: " << printable(tail, 600) << "\n";
+        break;
+    }
+    return s.str();
+}
+
+case_result judge(const client_case& c, const observation& o, const observation* control,
+                  std::optional<std::string> control_problem, const client_run_options& opt) {
+    case_result r;
+    r.tc = &c.meta;
+    const auto set = [&](verdict v, std::string outcome, std::string reason,
+                         std::optional<std::size_t> focus = std::nullopt) {
+        r.v = v;
+        r.outcome = std::move(outcome);
+        r.reason = std::move(reason);
+        r.evidence = evidence_of(c, o, control, focus);
+        return r;
+    };
+    if (!o.error.empty())
+        return set(verdict::error, "error", "the runner could not run the case: " + o.error);
+    if (control_problem)
+        return set(verdict::skip, "inconclusive",
+                   "the client cannot do this task without any deviation: " + *control_problem);
+    if (o.unsupported())
+        return set(verdict::skip, "n/a", "the adapter says the client cannot be asked for this");
+    // Global rules, whatever the case's level.
+    for (std::size_t i = 0; i < o.runs.size(); ++i) {
+        const auto& p = o.runs[i].process;
+        if (p.killed)
+            return set(verdict::fail, "failed",
+                       "the client did not end within " +
+                           std::to_string(opt.deadline.count() / 1000) +
+                           " s and was killed (a client must end within its timeout)");
+        if (p.signal)
+            return set(verdict::fail, "failed",
+                       "the client was ended by signal " + std::to_string(p.signal) +
+                           " (a crash: bad input from a server must end in a clear error)");
+        if (p.max_rss_kib > opt.max_memory_kib)
+            return set(verdict::fail, "failed",
+                       "the client's memory grew to " + std::to_string(p.max_rss_kib / 1024) +
+                           " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) +
+                           " MiB): a server's say-so must not grow a client without bound");
+        if (o.runs[i].output_octets > opt.max_output_octets)
+            return set(verdict::fail, "failed",
+                       "the client wrote " + std::to_string(o.runs[i].output_octets) +
+                           " octets of mail (limit " + std::to_string(opt.max_output_octets) + ")");
+    }
+    if (!o.breaches.empty()) {
+        const auto& b = o.breaches.front();
+        return set(verdict::fail, "failed", b.rule + ": " + b.detail, b.event);
+    }
+    for (const auto& run : o.runs)
+        for (const auto& d : run.delivered)
+            if (!d.matches)
+                return set(verdict::fail, "failed",
+                           "the client delivered " + d.name +
+                               ", which equals none of the server's messages: a delivered "
+                               "message must be exact or absent");
+    if (c.deviation && !o.deviation_served)
+        return set(verdict::skip, "n/a",
+                   "the client never reached the deviation's role (" +
+                       std::string(mock::reply_role_name(*c.deviation->role)) +
+                       "): it took another path");
+    if (c.expect == expectation::info)
+        return set(verdict::pass, "info",
+                   "reported, not judged (the RFC binds the server here): the client exited " +
+                       o.exits() + " and delivered " +
+                       describe_delivery(o.runs.empty() ? run_outcome{} : o.runs.back()));
+    bool met = true;
+    std::string why_not;
+    if (c.expect == expectation::proceed) {
+        for (const auto& run : o.runs)
+            if (!delivered_as_expected(run)) met = false;
+        if (o.exits() != control->exits()) met = false;
+        if (c.task == client_task::delete_after_fetch &&
+            o.left_in_maildrop != control->left_in_maildrop)
+            met = false;
+        if (!met)
+            why_not = "the client did not end as in its control run (exit " + o.exits() +
+                      ", control " + control->exits() + "; delivered " +
+                      describe_delivery(o.runs.back()) + ")";
+    } else { // notice
+        const bool exit_differs = o.exits() != control->exits();
+        bool damaged_missing = false;
+        if (!c.breaks.empty()) {
+            damaged_missing = true;
+            for (const auto& run : o.runs) {
+                const auto want = delivered_set(run);
+                for (const auto& d : run.delivered)
+                    for (auto b : c.breaks)
+                        if (d.matches && *d.matches + 1 == b) damaged_missing = false;
+                // The others are there, exactly.
+                std::size_t others = 0;
+                for (const auto& e : run.expected) {
+                    bool damaged = false;
+                    for (auto b : c.breaks)
+                        if (b <= run.originals.size() && run.originals[b - 1] == e) damaged = true;
+                    if (!damaged) ++others;
+                }
+                if (run.delivered.size() != others) damaged_missing = false;
+            }
+        }
+        const bool stopped = o.commands < control->commands;
+        met = exit_differs || damaged_missing || stopped;
+        if (!met)
+            why_not = "the client did not notice: it exited " + o.exits() +
+                      " as in its control run, delivered " + describe_delivery(o.runs.back()) +
+                      ", and went on sending commands";
+    }
+    if (met) return set(verdict::pass, "passed", {});
+    if (!c.why.empty()) why_not += " — " + c.why;
+    switch (c.meta.lvl) {
+    case level::must: return set(verdict::fail, "failed", why_not);
+    case level::should: return set(verdict::fail, "non-strict", why_not);
+    case level::may: return set(verdict::pass, "info", why_not);
+    }
+    return r;
+}
+
+} // namespace
+
+verdict verdict_of_outcome(std::string_view outcome) noexcept {
+    if (outcome == "passed" || outcome == "info") return verdict::pass;
+    if (outcome == "failed" || outcome == "non-strict") return verdict::fail;
+    if (outcome == "n/a" || outcome == "inconclusive" || outcome == "skipped") return verdict::skip;
+    return verdict::error;
+}
+
+std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
+                                          const client_run_options& options) {
+    executor ex(options);
+    std::map<std::string, std::pair<observation, std::optional<std::string>>> controls;
+    std::vector<case_result> results;
+    std::size_t n = 0;
+    for (const auto& c : cases) {
+        const auto started = std::chrono::steady_clock::now();
+        const auto key = c.control_key();
+        auto it = controls.find(key);
+        if (it == controls.end()) {
+            client_case control = c;
+            control.server.certificate = certificate_kind::good;
+            control.deviation.reset();
+            control.breaks.clear();
+            auto o = ex.execute(control, false, "control-" + std::to_string(controls.size() + 1));
+            auto problem = control_failure(control, o);
+            it = controls.emplace(key, std::make_pair(std::move(o), std::move(problem))).first;
+        }
+        const auto& [control_obs, control_problem] = it->second;
+        observation o;
+        if (!control_problem) o = ex.execute(c, true, "case-" + std::to_string(++n));
+        auto r = judge(c, o, &control_obs, control_problem, options);
+        if (control_problem) r.evidence = evidence_of(c, control_obs, nullptr, std::nullopt);
+        r.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        results.push_back(std::move(r));
+        if (options.on_result) options.on_result(results.back());
+    }
+    return results;
+}
+
+} // namespace pop3::conformance

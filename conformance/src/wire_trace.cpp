@@ -1,0 +1,235 @@
+#include "wire_trace.hpp"
+
+#include <pop3/protocol/text.hpp>
+
+namespace pop3::conformance {
+namespace {
+
+// Bytes of the trace kept in full; past it, events keep their size and a short prefix.
+constexpr std::size_t max_kept_octets = 512 * 1024;
+constexpr std::size_t prefix_past_limit = 80;
+// A client "line" longer than this is cut: what matters is that it ended.
+constexpr std::size_t max_client_line = 64 * 1024;
+
+std::string keyword_of(std::string_view line) {
+    std::string k;
+    for (char ch : line) {
+        if (ch == ' ' || ch == '\r' || ch == '\n') break;
+        k += ascii_upper(ch);
+    }
+    return k;
+}
+
+std::optional<std::uint64_t> argument_of(std::string_view line) {
+    const auto sp = line.find(' ');
+    if (sp == std::string_view::npos) return std::nullopt;
+    auto rest = line.substr(sp + 1);
+    rest = rest.substr(0, rest.find_first_of(" \r\n"));
+    return parse_decimal(rest);
+}
+
+} // namespace
+
+std::string printable(std::string_view bytes, std::size_t limit) {
+    std::string out;
+    const auto shown = bytes.substr(0, limit);
+    for (unsigned char ch : shown) {
+        if (ch == '\r')
+            out += "\\r";
+        else if (ch == '\n')
+            out += "\\n";
+        else if (ch == '\\')
+            out += "\\\\";
+        else if (ch < 0x20 || ch == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[ch >> 4];
+            out += hex[ch & 15];
+        } else
+            out += static_cast<char>(ch);
+    }
+    if (bytes.size() > limit) out += "... (" + std::to_string(bytes.size()) + " octets)";
+    return out;
+}
+
+wire_trace::wire_trace(settings s) : settings_(std::move(s)) {}
+
+void wire_trace::next_run() {
+    std::lock_guard g(mutex_);
+    base_ = highest_;
+}
+
+void wire_trace::add(std::uint64_t session, char who, bool tls, std::string_view bytes) {
+    wire_event e;
+    e.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+               .count();
+    e.connection = session;
+    e.who = who;
+    e.tls = tls;
+    e.octets = bytes.size();
+    const std::size_t keep =
+        kept_octets_ < max_kept_octets ? bytes.size() : std::min(bytes.size(), prefix_past_limit);
+    e.text.assign(bytes.substr(0, keep));
+    kept_octets_ += keep;
+    events_.push_back(std::move(e));
+}
+
+void wire_trace::breach(std::string rule, std::string detail) {
+    breaches_.push_back(
+        {std::move(rule), std::move(detail), events_.empty() ? 0 : events_.size() - 1});
+}
+
+void wire_trace::opened(std::uint64_t session, bool implicit_tls) {
+    std::lock_guard g(mutex_);
+    const auto id = base_ + session;
+    highest_ = std::max(highest_, id);
+    connections_[id];
+    add(id, 'O', false, implicit_tls ? "connected (implicit TLS port)" : "connected");
+}
+
+void wire_trace::tls_started(std::uint64_t session, bool ok) {
+    std::lock_guard g(mutex_);
+    add(base_ + session, 'T', ok, ok ? "TLS started" : "TLS handshake failed");
+}
+
+void wire_trace::early_bytes(std::uint64_t session) {
+    std::lock_guard g(mutex_);
+    connections_[base_ + session].early = true;
+}
+
+void wire_trace::closed(std::uint64_t session, std::string_view reason) {
+    std::lock_guard g(mutex_);
+    add(base_ + session, 'X', false, reason);
+}
+
+void wire_trace::client_bytes(std::uint64_t session, std::string_view bytes, bool tls) {
+    std::lock_guard g(mutex_);
+    const auto id = base_ + session;
+    add(id, 'C', tls, bytes);
+    auto& c = connections_[id];
+    for (char ch : bytes) {
+        if (ch != '\n') {
+            if (c.partial.size() < max_client_line) c.partial += ch;
+            continue;
+        }
+        std::string line = std::move(c.partial);
+        c.partial.clear();
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        client_line(id, c, line, tls);
+    }
+}
+
+void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::string& line,
+                             bool tls) {
+    ++c.lines;
+    const std::string keyword = keyword_of(line);
+    const bool quit = keyword == "QUIT";
+    if (!quit) ++commands_;
+    // A client that gives up may say QUIT at any moment; anything else must wait for the end
+    // of the reply to its previous line (RFC 1939 §3, and RFC 2449 §6.6 without PIPELINING).
+    if (!settings_.pipelining && !quit && !c.lock_step_broken && (c.lines > c.replies || c.early)) {
+        c.lock_step_broken = true;
+        // After unsolicited plaintext any line-by-line reader loses step: a note, not a breach.
+        auto& list = c.unsolicited ? notes_ : breaches_;
+        list.push_back(
+            {"lock-step",
+             "on connection " + std::to_string(id) + " the client sent \"" + printable(line, 60) +
+                 "\" before the server's " +
+                 (c.replies == 0 ? std::string("greeting")
+                                 : "reply to \"" +
+                                       printable(c.outstanding.empty() ? std::string("?")
+                                                                       : c.outstanding.front(),
+                                                 60) +
+                                       "\"") +
+                 " had ended; PIPELINING was not advertised, so a client that sends early has "
+                 "lost step (it took injected or unfinished bytes for a reply)",
+             events_.size() - 1});
+    }
+    c.early = false;
+    if (settings_.tls_required && !tls &&
+        (keyword == "USER" || keyword == "PASS" || keyword == "APOP" || keyword == "AUTH"))
+        breach("credentials before TLS", "the client sent " + keyword +
+                                             " in plaintext although it was required to use "
+                                             "TLS (RFC 2595 §2.2, RFC 8314 §5)");
+    if (keyword == "DELE") {
+        const auto n = argument_of(line);
+        const bool intact = n && retrieved_.count(*n) && !settings_.damaged.count(*n);
+        if (!intact && !c.bad_dele) {
+            breach("DELE of a damaged message",
+                   "the client sent \"" + printable(line, 40) +
+                       "\" for a message that did not arrive intact (a message is deleted only "
+                       "once it is safely stored)");
+            c.bad_dele = breaches_.size() - 1;
+        }
+    }
+    if (quit && c.bad_dele) {
+        breaches_[*c.bad_dele].detail += ", and its QUIT committed the deletion";
+        c.bad_dele.reset();
+    }
+    if (c.outstanding.size() < 1024) c.outstanding.push_back(line);
+}
+
+void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, bool tls,
+                              std::size_t replies_ended, std::size_t unsolicited) {
+    std::lock_guard g(mutex_);
+    const auto id = base_ + session;
+    add(id, 'S', tls, bytes);
+    if (settings_.served) {
+        const auto now = settings_.served->load();
+        if (now != served_seen_) {
+            served_seen_ = now;
+            events_.back().deviation = true;
+            if (!deviation_event_) deviation_event_ = events_.size() - 1;
+        }
+    }
+    auto& c = connections_[id];
+    if (c.reply_start.size() < 4) c.reply_start += bytes.substr(0, 4 - c.reply_start.size());
+    for (std::size_t i = 0; i < replies_ended; ++i) {
+        const bool ok = c.reply_start.starts_with("+OK");
+        c.reply_start.clear();
+        if (c.replies++ == 0 || c.outstanding.empty()) { // the greeting, or unasked
+            if (unsolicited) c.unsolicited = true;
+            continue;
+        }
+        const std::string answered = c.outstanding.front();
+        c.outstanding.erase(c.outstanding.begin());
+        // Bytes injected after STLS's +OK are the client's to discard (RFC 2595 §4, the
+        // STARTTLS injection class); elsewhere they are unsolicited lines.
+        if (unsolicited && keyword_of(answered) != "STLS") c.unsolicited = true;
+        if (ok && keyword_of(answered) == "RETR")
+            if (const auto n = argument_of(answered); n && !settings_.damaged.count(*n))
+                retrieved_.insert(*n);
+    }
+}
+
+std::vector<wire_event> wire_trace::events() const {
+    std::lock_guard g(mutex_);
+    return events_;
+}
+
+std::vector<rule_breach> wire_trace::breaches() const {
+    std::lock_guard g(mutex_);
+    return breaches_;
+}
+
+std::vector<rule_breach> wire_trace::notes() const {
+    std::lock_guard g(mutex_);
+    return notes_;
+}
+
+std::size_t wire_trace::commands() const {
+    std::lock_guard g(mutex_);
+    return commands_;
+}
+
+std::size_t wire_trace::connections() const {
+    std::lock_guard g(mutex_);
+    return connections_.size();
+}
+
+std::optional<std::size_t> wire_trace::deviation_event() const {
+    std::lock_guard g(mutex_);
+    return deviation_event_;
+}
+
+} // namespace pop3::conformance

@@ -1,0 +1,190 @@
+// The reactive client runner (docs/client-conformance.md): case files, the deviation engine's
+// roles, and the global rules, each proven to catch a client broken on purpose.
+#include <catch2/catch.hpp>
+#include <pop3/conformance/client_runner.hpp>
+#include <pop3/mockserver/memory_driver.hpp>
+#include <pop3/mockserver/scenario_file.hpp>
+
+using namespace pop3::conformance;
+namespace mock = pop3::mock;
+
+namespace {
+
+std::string parse_error(std::string_view text) {
+    try {
+        parse_client_cases(text, "cases.toml");
+    } catch (const transcript_error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+// A case's keys up to `task` (line 7 is the task line).
+constexpr std::string_view head = R"(
+[[case]]
+id = "client/t/x"
+title = "t"
+rfc = "1939 §3"
+level = "MUST"
+task = "status"
+expect = "notice"
+)";
+
+// One case: `head` with its task replaced, plus `extra` (tables or keys).
+std::vector<client_case> one_case(std::string_view extra, std::string_view task = "status") {
+    std::string text(head);
+    text.replace(text.find("status"), 6, task);
+    return parse_client_cases(text + std::string(extra), "cases.toml");
+}
+
+// The replies of a fresh mock session to `input`, with `dev` as the scenario's only rule
+// (served counts start from 0: copies of a rule share their count).
+std::string session_output(mock::rule dev, std::string_view input) {
+    auto config = mock::default_config();
+    dev.served = std::make_shared<std::atomic<std::size_t>>(0);
+    config.faults.rules.push_back(dev);
+    mock::memory_driver d(config, {});
+    return d.start() + d.send(input);
+}
+
+mock::rule deviation_of(std::string_view table) {
+    auto cases = one_case(std::string("[case.deviation]\n") + std::string(table));
+    return *cases.at(0).deviation;
+}
+
+} // namespace
+
+TEST_CASE("client case files: keys and mistakes", "[client-runner]") {
+    const auto c = one_case("breaks = [2]\nlogin = \"sasl:plain\"\ntls = \"starttls\"\n"
+                            "[case.server]\npipelining = true\n[case.deviation]\nrole = \"retr\"\n"
+                            "message = 2\ndisconnect = 10\n");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].meta.id == "client/t/x");
+    CHECK(c[0].meta.dir == direction::client);
+    CHECK(c[0].login == "sasl:PLAIN");
+    CHECK(c[0].tls == client_tls::starttls);
+    CHECK(c[0].breaks == std::vector<std::uint64_t>{2});
+    CHECK(c[0].server.pipelining);
+    REQUIRE(c[0].deviation);
+    CHECK(c[0].deviation->role == mock::reply_role::retr);
+    CHECK(c[0].deviation->message == 2u);
+    CHECK(c[0].deviation->once);
+
+    CHECK(parse_error(std::string(head) + "colour = \"red\"\n") ==
+          "cases.toml:9: unknown key 'colour' in [[case]]");
+    CHECK(parse_error(std::string(head) + "[case.deviation]\ncommand = \"RETR\"\nhang = true\n") ==
+          "cases.toml:9: [case.deviation] needs a 'role' (docs/client-conformance.md)");
+    CHECK(parse_error(std::string(head) + "[case.deviation]\nrole = \"retrieve\"\nhang = true\n")
+              .starts_with("cases.toml:10: 'role' must be one of"));
+    CHECK(parse_error(std::string(head) + "[case.deviation]\nrole = \"stat\"\nmessage = 1\n"
+                                          "hang = true\n")
+              .starts_with("cases.toml:11: 'message' needs role"));
+    CHECK(parse_error(std::string(head) + "[case.deviation]\nrole = \"stat\"\n"
+                                          "drop_terminator = true\n")
+              .starts_with("cases.toml:11: 'drop_terminator' needs a multi-line command"));
+    CHECK(parse_error("[[case]]\nid = \"client/a\"\ntitle = \"t\"\nrfc = \"1\"\n"
+                      "level = \"MUST\"\ntask = \"fetch\"\nexpect = \"notice\"\n") ==
+          "cases.toml:6: 'task' must be one of \"status\", \"fetch-all\", \"fetch-one\", "
+          "\"fetch-new\", \"delete-after-fetch\"");
+    CHECK(parse_error(std::string(head) + std::string(head)) ==
+          "cases.toml:10: duplicate case id client/t/x (first at cases.toml:2)");
+}
+
+TEST_CASE("deviation roles: the reply's role, whatever path the client took", "[client-runner]") {
+    SECTION("login-first is USER's reply, or APOP's, or AUTH's first") {
+        const auto dev = deviation_of("role = \"login-first\"\nreply = \"-ERR deviated\\r\\n\"\n");
+        CHECK(session_output(dev, "USER user\r\n").find("-ERR deviated") != std::string::npos);
+        CHECK(session_output(dev, "AUTH PLAIN\r\n").find("-ERR deviated") != std::string::npos);
+        CHECK(session_output(dev, "CAPA\r\n").find("-ERR deviated") == std::string::npos);
+    }
+    SECTION("login is the reply that ends the login, and an -ERR there refuses it") {
+        const auto dev = deviation_of("role = \"login\"\nreply = \"-ERR deviated\\r\\n\"\n");
+        const auto out = session_output(dev, "USER user\r\nPASS pass\r\nSTAT\r\n");
+        CHECK(out.find("+OK send PASS") != std::string::npos);
+        CHECK(out.find("-ERR deviated") != std::string::npos);
+        CHECK(out.find("+OK 3 ") == std::string::npos); // not logged in
+        // AUTH PLAIN with an initial response: the outcome is the login reply.
+        const auto sasl = session_output(dev, "AUTH PLAIN AHVzZXIAcGFzcw==\r\nSTAT\r\n");
+        CHECK(sasl.find("-ERR deviated") != std::string::npos);
+        CHECK(sasl.find("+OK 3 ") == std::string::npos);
+    }
+    SECTION("message = N picks the reply about that message, once") {
+        const auto dev = deviation_of("role = \"retr\"\nmessage = 2\nreply = \"-ERR two\\r\\n\"\n");
+        const auto out = session_output(dev, "USER user\r\nPASS pass\r\nRETR 1\r\nRETR 2\r\n"
+                                             "RETR 2\r\n");
+        CHECK(out.find("-ERR two") != std::string::npos);
+        CHECK(out.find("-ERR two") == out.rfind("-ERR two")); // served once
+        CHECK(out.find("Subject: Welcome") != std::string::npos);
+    }
+    SECTION("tls = true matches only replies inside TLS") {
+        const auto dev = deviation_of("role = \"capa\"\ntls = true\nreply = \"-ERR no\\r\\n\"\n");
+        CHECK(session_output(dev, "CAPA\r\n").find("-ERR no") == std::string::npos);
+    }
+}
+
+namespace {
+
+// Runs `cases_text` against broken_client.py MODE; the one result.
+case_result run_broken(std::string_view mode, std::string_view task, std::string_view extra,
+                       std::chrono::seconds deadline = std::chrono::seconds(20)) {
+    static std::vector<client_case> keep; // results point into their cases
+    keep = one_case(extra, task);
+    client_run_options o;
+    o.program.command = std::string("exec python3 '") + POP3_SOURCE_DIR +
+                        "/tests/conformance/broken_client.py' " + std::string(mode);
+    o.deadline = deadline;
+    auto results = run_client_cases(keep, o);
+    REQUIRE(results.size() == 1);
+    INFO(results[0].reason << "\n" << results[0].evidence);
+    return results[0];
+}
+
+} // namespace
+
+TEST_CASE("global rules catch clients broken on purpose", "[client-runner]") {
+    SECTION("credentials in plaintext after a refused STLS") {
+        const auto r = run_broken("plaintext-after-stls", "status",
+                                  "tls = \"starttls\"\n[case.deviation]\nrole = \"stls\"\n"
+                                  "reply = \"-ERR not now\\r\\n\"\n");
+        CHECK(r.v == verdict::fail);
+        CHECK(r.reason.starts_with("credentials before TLS: the client sent USER in plaintext"));
+    }
+    SECTION("a pipelined command without PIPELINING") {
+        const auto r = run_broken("pipeline", "status",
+                                  "[case.deviation]\nrole = \"stat\"\n"
+                                  "reply = \"-ERR no\\r\\n\"\n");
+        CHECK(r.v == verdict::fail);
+        CHECK(r.reason.starts_with("lock-step: on connection 1 the client sent \"PASS pass\""));
+    }
+    SECTION("a truncated message delivered") {
+        const auto r = run_broken("truncated", "fetch-all",
+                                  "breaks = [2]\n"
+                                  "[case.deviation]\nrole = \"retr\"\nmessage = 2\n"
+                                  "disconnect = 60\n");
+        CHECK(r.v == verdict::fail);
+        CHECK(r.reason.starts_with("the client delivered m2, which equals none of the server's"));
+    }
+    SECTION("a DELE after a broken RETR, committed by QUIT") {
+        const auto r = run_broken("dele-broken", "delete-after-fetch",
+                                  "breaks = [2]\n"
+                                  "[case.deviation]\nrole = \"retr\"\nmessage = 2\n"
+                                  "drop_terminator = true\n");
+        CHECK(r.v == verdict::fail);
+        CHECK(r.reason.starts_with("DELE of a damaged message: the client sent \"DELE 2\""));
+        CHECK(r.reason.ends_with("and its QUIT committed the deletion"));
+    }
+    SECTION("a hang: killed at the deadline") {
+        const auto r =
+            run_broken("wait-for-close", "status",
+                       "[case.deviation]\nrole = \"quit\"\nhang = true\n", std::chrono::seconds(4));
+        CHECK(r.v == verdict::fail);
+        CHECK(r.reason.starts_with("the client did not end within 4 s and was killed"));
+    }
+    SECTION("the same client passes where it is not broken (the rules are not always on)") {
+        const auto r = run_broken("wait-for-close", "status",
+                                  "[case.deviation]\nrole = \"stat\"\n"
+                                  "reply = \"-ERR no\\r\\n\"\n");
+        CHECK(r.v == verdict::fail); // it did not notice the -ERR: the expectation, not a rule
+        CHECK(r.reason.starts_with("the client did not notice"));
+    }
+}
