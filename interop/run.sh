@@ -9,8 +9,8 @@
 #   c. pop3-conformance server against Dovecot (plain, --starttls, pop3s), verdicts compared
 #      with interop/dovecot-expected.txt (pop3-conformance --expect, one [RUN] section each);
 #   d. Python poplib, curl, fetchmail and mpop against pop3-mockserver;
-#   e. pop3-conformance client against pop3-client, poplib, curl, fetchmail and mpop (through
-#      the interop/conformance_client_*.py wrappers), verdicts compared with
+#   e. pop3-conformance client (the client cases, docs/client-conformance.md) against poplib,
+#      curl, fetchmail and mpop through interop/adapters/PROGRAM.py, verdicts compared with
 #      interop/clients-expected.txt (pop3-conformance --expect, one [PROGRAM] section each).
 #
 # Prints "ok CHECK" or "FAIL CHECK: reason" per check and "N passed, N failed" last; exits 1
@@ -536,63 +536,67 @@ fi
 
 # =============================================================================================
 if want conformance-clients; then
-section "e. pop3-conformance client against pop3-client, poplib, curl, fetchmail, mpop"
-# The runner plays the server of each client-direction case on 127.0.0.1 and starts the
-# program through its wrapper (interop/conformance_client_*.py: {args} mapped to what the
-# program can do; docs/interop.md). pop3-client is the reference: it must pass everything.
+section "e. pop3-conformance client against poplib, curl, fetchmail, mpop"
+# For each client case (conformance/client-cases/, docs/client-conformance.md) the runner starts
+# pop3kit's mock server with the case's one deviation on 127.0.0.1 and runs the client through
+# its adapter (interop/adapters/PROGRAM.py, docs/client-adapters.md). pop3-client and the
+# client library are checked by ctest (conformance_client_program, conformance_client_library).
 # Each program's verdicts are compared with its [PROGRAM] section of
 # interop/clients-expected.txt by pop3-conformance itself (--expect, --expect-section), as in
-# part c; --update-expected writes the sections instead (--update-expect).
+# part c; --update-expected writes the sections instead (--update-expect). The programs run
+# side by side: each spends most of its time waiting on its own client.
 CC=$TMP/clients
 mkdir -p "$CC/tmp"
 : > "$CC/verdicts.txt"
 verdicts=0
 incomplete=0
 differing=()
-for program in pop3-client poplib curl fetchmail mpop; do
-    # exec: the runner kills only the shell it started when a client overruns (2 x step
-    # timeout); with exec that is the client itself. The wrappers bound their program too.
-    case $program in
-        pop3-client) template="exec '$CLIENT' {url} --ca {ca} {args}" ;;
-        *) template="exec python3 '$HERE/conformance_client_$program.py' {url} {ca} {args}" ;;
-    esac
+programs=(poplib curl fetchmail mpop)
+t0=$(date +%s)
+for program in "${programs[@]}"; do
     if [ $update_expected -eq 1 ]; then
         expect=(--update-expect "$CC/clients-$program.txt" --expect-section "$program")
     else
         expect=(--expect "$HERE/clients-expected.txt" --expect-section "$program")
     fi
-    t0=$(date +%s)
-    # TMPDIR: the runner's CA file and the wrappers' folders stay inside the stage's folder.
-    TMPDIR=$CC/tmp POP3KIT_INTEROP_KEEP=$([ $keep -eq 1 ] && echo 1) \
-        "$CONFORMANCE" client --command "$template" --transcripts "$ROOT/conformance/transcripts" \
+    # TMPDIR: the runner's work folders and the adapters' files stay inside the stage's folder.
+    mkdir -p "$CC/tmp/$program"
+    (TMPDIR=$CC/tmp/$program POP3KIT_KEEP_WORK=$([ $keep -eq 1 ] && echo 1) \
+        "$CONFORMANCE" client --jobs 3 --command "exec python3 '$HERE/adapters/$program.py'" \
         --no-color --json "$CC/clients-$program.json" "${expect[@]}" >"$CC/$program.log" 2>&1
-    code=$?
+     echo $? >"$CC/$program.code") &
+done
+wait
+for program in "${programs[@]}"; do
+    code=$(cat "$CC/$program.code")
     # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
-    # malformed transcript or a malformed expected file.
-    if [ $code -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$CC/clients-$program.txt" ]; }; then
+    # malformed case file or a malformed expected file.
+    if [ "$code" -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$CC/clients-$program.txt" ]; }; then
         fail "conformance-clients [$program]: pop3-conformance exited $code:"
         tail -5 "$CC/$program.log" | sed 's/^/  /'
         incomplete=1
         continue
     fi
-    echo "  [$program] $(grep -a 'passed, .* failed' "$CC/$program.log" | tail -1) ($(($(date +%s) - t0)) s)"
+    echo "  [$program] $(grep -a 'passed, .* failed' "$CC/$program.log" | tail -1)"
     if [ $update_expected -eq 1 ]; then
         grep -v '^#' "$CC/clients-$program.txt" >> "$CC/verdicts.txt"
-    elif [ $code -eq 0 ]; then
+    elif [ "$code" -eq 0 ]; then
         n=$(sed -n 's/^baseline: matches .* (\([0-9]*\) verdicts\{0,1\})$/\1/p' "$CC/$program.log")
         verdicts=$((verdicts + ${n:-0}))
     else
         differing+=("$program")
     fi
 done
+echo "  (the four programs side by side: $(($(date +%s) - t0)) s)"
 if [ $update_expected -eq 1 ]; then
     if [ $incomplete -eq 0 ]; then
         {
             echo "# pop3-conformance client against real clients, as interop/run.sh runs them through"
-            echo "# interop/conformance_client_*.py: a [PROGRAM] section per program, one line per case,"
+            echo "# interop/adapters/PROGRAM.py: a [PROGRAM] section per program, one line per case,"
             echo "# ID VERDICT; each program is checked with --expect FILE --expect-section PROGRAM."
+            echo "# Every failure is explained in docs/interop.md (the rule, the evidence)."
             echo "# $(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib."
-            echo "# Regenerate after changing transcripts or wrappers: interop/run.sh --update-expected"
+            echo "# Regenerate after changing client cases or adapters: interop/run.sh --update-expected"
             cat "$CC/verdicts.txt"
         } > "$HERE/clients-expected.txt"
         ok "conformance-clients: wrote interop/clients-expected.txt ($(grep -c ' ' "$CC/verdicts.txt") verdicts); review and commit it"
@@ -606,7 +610,7 @@ else
     for program in "${differing[@]}"; do
         sed -n '/^baseline /,/^baseline: /p' "$CC/$program.log" | sed 's/^/  /'
     done
-    echo "  Rerun one: $CONFORMANCE client --command \"python3 interop/conformance_client_PROGRAM.py {url} {ca} {args}\" --only ID"
+    echo "  Rerun one: $CONFORMANCE client --command \"exec python3 interop/adapters/PROGRAM.py\" --only ID"
     echo "  (interop/run.sh --only conformance-clients --keep keeps the logs and the wrappers' folders.)"
     echo "  If the change is intended (transcripts or wrappers changed), regenerate the file,"
     echo "  review its diff and commit it: interop/run.sh --update-expected"

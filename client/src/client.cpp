@@ -239,15 +239,15 @@ struct client::impl {
         // The drip defence (min_transfer_rate): counted from the first octet, so that a server
         // that is slow to start answering (a failed-login penalty) is not taken for a drip.
         const auto check_rate = [&](const sansio::action& done, std::size_t n) {
-            if (done.what != sansio::action::type::read || n == 0 || !opt.min_transfer_rate)
-                return;
+            if (done.what != sansio::action::type::read || n == 0 || !opt.min_transfer_rate) return;
             const auto now = std::chrono::steady_clock::now();
             if (!first_octet) first_octet = now;
             received += n;
             const auto elapsed = now - *first_octet;
             if (elapsed <= opt.operation_timeout) return;
             const double seconds = std::chrono::duration<double>(elapsed).count();
-            if (static_cast<double>(received) >= seconds * static_cast<double>(opt.min_transfer_rate))
+            if (static_cast<double>(received) >=
+                seconds * static_cast<double>(opt.min_transfer_rate))
                 return;
             session.mark_unusable();
             throw protocol_error(make_error_code(error::timeout),

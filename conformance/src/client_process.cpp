@@ -4,10 +4,13 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <pop3/client/client.hpp>
+#include <pop3/protocol/text.hpp>
 #include <set>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -124,22 +127,70 @@ int library_task(const run_request& r) {
     }
 }
 
+std::optional<std::string> environment(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
 } // namespace
 
 std::string client_program::name() const {
-    return command ? "pop3-conformance client: " + *command
-                   : "pop3-conformance client: pop3kit client library";
+    return title.empty() ? "pop3-conformance client: " + command : title;
+}
+
+int library_adapter_main() {
+    run_request r;
+    const auto need = [](const char* name) {
+        auto v = environment(name);
+        if (!v) throw std::invalid_argument(std::string(name) + " is not set");
+        return *v;
+    };
+    try {
+        r.host = need("POP3KIT_HOST");
+        const auto port = parse_decimal(need("POP3KIT_PORT"));
+        if (!port || *port > 65535) throw std::invalid_argument("POP3KIT_PORT is no port");
+        r.port = static_cast<std::uint16_t>(*port);
+        r.user = need("POP3KIT_USER");
+        r.password = need("POP3KIT_PASS");
+        r.ca_file = need("POP3KIT_CA");
+        r.login = need("POP3KIT_LOGIN");
+        r.out_dir = need("POP3KIT_OUT");
+        r.state_dir = need("POP3KIT_STATE");
+        const auto task_name = need("POP3KIT_TASK");
+        const auto tls_name = need("POP3KIT_TLS");
+        const auto timeout = parse_decimal(environment("POP3KIT_TIMEOUT").value_or("5"));
+        if (!timeout || *timeout == 0 || *timeout > 3600)
+            throw std::invalid_argument("POP3KIT_TIMEOUT is no number of seconds");
+        r.client_timeout = std::chrono::seconds(*timeout);
+        std::optional<client_task> task;
+        for (auto t : {client_task::status, client_task::fetch_all, client_task::fetch_one,
+                       client_task::fetch_new, client_task::delete_after_fetch})
+            if (to_string(t) == task_name) task = t;
+        std::optional<client_tls> tls;
+        for (auto t : {client_tls::none, client_tls::starttls, client_tls::implicit})
+            if (to_string(t) == tls_name) tls = t;
+        const bool login_known = r.login == "any" || r.login == "user" || r.login == "apop" ||
+                                 (r.login.starts_with("sasl:") &&
+                                  parse_sasl_mechanism(std::string_view(r.login).substr(5)));
+        if (!task || !tls || !login_known) return exit_unsupported;
+        r.task = *task;
+        r.tls = *tls;
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr,
+                     "pop3-conformance library-client: %s (run it as an adapter: "
+                     "docs/client-conformance.md)\n",
+                     e.what());
+        return 2;
+    }
+    return library_task(r);
 }
 
 process_result run_client_program(const client_program& program, const run_request& request,
                                   std::chrono::milliseconds deadline) {
     process_result res;
-    std::string command;
-    if (program.command) {
-        command = *program.command;
-        for (const auto& [name, value] : contract_values(request))
-            replace_all(command, "{" + name + "}", value);
-    }
+    std::string command = program.command;
+    for (const auto& [name, value] : contract_values(request))
+        replace_all(command, "{" + name + "}", value);
     // stdout and stderr go to a file, read back for the evidence.
     const fs::path log =
         request.out_dir.parent_path() / (request.out_dir.filename().string() + ".log");
@@ -158,7 +209,6 @@ process_result run_client_program(const client_program& program, const run_reque
         }
         const int null = ::open("/dev/null", O_RDONLY);
         if (null >= 0) ::dup2(null, 0);
-        if (!program.command) ::_exit(library_task(request));
         for (const auto& [name, value] : contract_values(request)) {
             std::string env = "POP3KIT_";
             for (char ch : name)
@@ -190,8 +240,7 @@ process_result run_client_program(const client_program& program, const run_reque
     if (!res.killed) {
         if (WIFEXITED(status)) {
             res.exit_code = WEXITSTATUS(status);
-            if (program.command && res.exit_code > 128 && res.exit_code < 128 + 65)
-                res.signal = res.exit_code - 128;
+            if (res.exit_code > 128 && res.exit_code < 128 + 65) res.signal = res.exit_code - 128;
             res.unsupported = res.exit_code == exit_unsupported;
         } else if (WIFSIGNALED(status)) {
             res.signal = WTERMSIG(status);

@@ -4,12 +4,15 @@
 #include "wire_trace.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <pop3/mockserver/server.hpp>
 #include <pop3/net/tls.hpp>
 #include <pop3/protocol/text.hpp>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace pop3::conformance {
@@ -548,35 +551,68 @@ verdict verdict_of_outcome(std::string_view outcome) noexcept {
     return verdict::error;
 }
 
+namespace {
+
+// Calls work(0..count-1) on `jobs` threads (the calling one among them).
+template <class Work>
+void parallel_for(std::size_t count, unsigned jobs, Work work) {
+    std::atomic<std::size_t> next{0};
+    const auto loop = [&] {
+        for (std::size_t i; (i = next.fetch_add(1)) < count;)
+            work(i);
+    };
+    std::vector<std::thread> helpers;
+    for (unsigned j = 1; j < std::max(jobs, 1u) && j < count; ++j)
+        helpers.emplace_back(loop);
+    loop();
+    for (auto& t : helpers)
+        t.join();
+}
+
+struct control_run {
+    observation obs;
+    std::optional<std::string> problem; // why the client cannot do the task
+};
+
+} // namespace
+
 std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
                                           const client_run_options& options) {
     executor ex(options);
-    std::map<std::string, std::pair<observation, std::optional<std::string>>> controls;
-    std::vector<case_result> results;
-    std::size_t n = 0;
-    for (const auto& c : cases) {
+    // One control run per control key, in the order the cases first need them.
+    std::map<std::string, std::size_t> control_of;
+    std::vector<const client_case*> control_cases;
+    for (const auto& c : cases)
+        if (control_of.emplace(c.control_key(), control_cases.size()).second)
+            control_cases.push_back(&c);
+    std::vector<control_run> controls(control_cases.size());
+    parallel_for(control_cases.size(), options.jobs, [&](std::size_t i) {
+        client_case control = *control_cases[i];
+        control.server.certificate = certificate_kind::good;
+        control.deviation.reset();
+        control.breaks.clear();
+        controls[i].obs = ex.execute(control, false, "control-" + std::to_string(i + 1));
+        controls[i].problem = control_failure(control, controls[i].obs);
+    });
+
+    std::vector<case_result> results(cases.size());
+    std::mutex progress;
+    parallel_for(cases.size(), options.jobs, [&](std::size_t i) {
+        const auto& c = cases[i];
         const auto started = std::chrono::steady_clock::now();
-        const auto key = c.control_key();
-        auto it = controls.find(key);
-        if (it == controls.end()) {
-            client_case control = c;
-            control.server.certificate = certificate_kind::good;
-            control.deviation.reset();
-            control.breaks.clear();
-            auto o = ex.execute(control, false, "control-" + std::to_string(controls.size() + 1));
-            auto problem = control_failure(control, o);
-            it = controls.emplace(key, std::make_pair(std::move(o), std::move(problem))).first;
-        }
-        const auto& [control_obs, control_problem] = it->second;
+        const auto& control = controls[control_of.at(c.control_key())];
         observation o;
-        if (!control_problem) o = ex.execute(c, true, "case-" + std::to_string(++n));
-        auto r = judge(c, o, &control_obs, control_problem, options);
-        if (control_problem) r.evidence = evidence_of(c, control_obs, nullptr, std::nullopt);
+        if (!control.problem) o = ex.execute(c, true, "case-" + std::to_string(i + 1));
+        auto r = judge(c, o, &control.obs, control.problem, options);
+        if (control.problem) r.evidence = evidence_of(c, control.obs, nullptr, std::nullopt);
         r.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        results.push_back(std::move(r));
-        if (options.on_result) options.on_result(results.back());
-    }
+        results[i] = std::move(r);
+        if (options.on_result) {
+            std::lock_guard g(progress);
+            options.on_result(results[i]);
+        }
+    });
     return results;
 }
 

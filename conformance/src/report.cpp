@@ -189,13 +189,13 @@ void write_json(std::ostream& out, const std::string& title,
             << ", \"rfc\": " << json_escape(r.tc->rfc)
             << ", \"level\": " << json_escape(to_string(r.tc->lvl))
             << ", \"result\": " << json_escape(to_string(r.v))
-            << ", \"outcome\": " << json_escape(r.outcome.empty() ? to_string(r.v) : r.outcome)
             << ", \"reason\": " << json_escape(r.reason)
             << ", \"expected\": " << json_escape(r.expected)
             << ", \"actual\": " << json_escape(r.actual)
             << ", \"file\": " << json_escape(r.tc->file.string())
             << ", \"line\": " << (r.line ? r.line : r.tc->line) << ", \"seconds\": " << r.seconds
             << ", \"retried\": " << (r.retried ? "true" : "false")
+            << ", \"outcome\": " << json_escape(r.outcome.empty() ? to_string(r.v) : r.outcome)
             << ", \"evidence\": " << json_escape(r.evidence) << "}";
     }
     out << "\n  ]\n}\n";

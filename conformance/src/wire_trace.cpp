@@ -8,6 +8,8 @@ namespace {
 // Bytes of the trace kept in full; past it, events keep their size and a short prefix.
 constexpr std::size_t max_kept_octets = 512 * 1024;
 constexpr std::size_t prefix_past_limit = 80;
+// How much of a CAPA reply is kept to look for PIPELINING.
+constexpr std::size_t max_capa_reply = 64 * 1024;
 // A client "line" longer than this is cut: what matters is that it ended.
 constexpr std::size_t max_client_line = 64 * 1024;
 
@@ -127,7 +129,8 @@ void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::s
     if (!quit) ++commands_;
     // A client that gives up may say QUIT at any moment; anything else must wait for the end
     // of the reply to its previous line (RFC 1939 §3, and RFC 2449 §6.6 without PIPELINING).
-    if (!settings_.pipelining && !quit && !c.lock_step_broken && (c.lines > c.replies || c.early)) {
+    if (!settings_.pipelining && !c.pipelining && !quit && !c.lock_step_broken &&
+        (c.lines > c.replies || c.early)) {
         c.lock_step_broken = true;
         // After unsolicited plaintext any line-by-line reader loses step: a note, not a breach.
         auto& list = c.unsolicited ? notes_ : breaches_;
@@ -184,6 +187,11 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
     }
     auto& c = connections_[id];
     if (c.reply_start.size() < 4) c.reply_start += bytes.substr(0, 4 - c.reply_start.size());
+    // What a CAPA reply advertises is what the client may rely on, whatever the server's
+    // set-up (a deviation may add PIPELINING): keep its text to look for it.
+    if (!c.outstanding.empty() && keyword_of(c.outstanding.front()) == "CAPA" &&
+        c.reply_text.size() < max_capa_reply)
+        c.reply_text += bytes.substr(0, max_capa_reply - c.reply_text.size());
     for (std::size_t i = 0; i < replies_ended; ++i) {
         const bool ok = c.reply_start.starts_with("+OK");
         c.reply_start.clear();
@@ -193,6 +201,14 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
         }
         const std::string answered = c.outstanding.front();
         c.outstanding.erase(c.outstanding.begin());
+        if (keyword_of(answered) == "CAPA") {
+            for (std::size_t at = 0;
+                 (at = c.reply_text.find("\nPIPELINING", at)) != std::string::npos; ++at) {
+                const char next = at + 11 < c.reply_text.size() ? c.reply_text[at + 11] : '\r';
+                if (next == '\r' || next == '\n' || next == ' ') c.pipelining = true;
+            }
+            c.reply_text.clear();
+        }
         // Bytes injected after STLS's +OK are the client's to discard (RFC 2595 §4, the
         // STARTTLS injection class); elsewhere they are unsolicited lines.
         if (unsolicited && keyword_of(answered) != "STLS") c.unsolicited = true;

@@ -76,6 +76,8 @@ private:
         std::set<std::uint64_t> retrieved;    // messages whose RETR reply ended (+OK), intact
         std::optional<std::size_t> bad_dele;  // the breach of a DELE, for the QUIT after it
         bool unsolicited = false; // the server sent unsolicited plaintext (not after STLS)
+        std::string reply_text;   // the reply under way, when it answers CAPA (bounded)
+        bool pipelining = false;  // a CAPA reply on this connection listed PIPELINING
     };
     void add(std::uint64_t session, char who, bool tls, std::string_view bytes);
     void client_line(std::uint64_t id, connection_state& c, const std::string& line, bool tls);

@@ -31,6 +31,7 @@ namespace {
 
 constexpr const char* usage = R"(usage: pop3-conformance server [options]
        pop3-conformance client [options]
+       pop3-conformance library-client
        pop3-conformance fixtures DIR [--format maildir|mbox|eml] [--transcripts DIR] [--only P]
 
 Replays RFC 1939/2449/2595/5034/3206/6856 dialogue transcripts (docs/transcripts.md) and
@@ -75,6 +76,11 @@ client: plays a correct server with one deviation per case against a client, ask
                         failure); default 30
   --hold MS             hold back the last octet of each reply this long (lock-step
                         checking; default 50)
+  --jobs N              run N cases side by side (default 1; each has its own server and
+                        client; clients spend most of a case waiting)
+library-client: pop3kit's client library as an adapter (what 'client' runs by default): does
+  the task the POP3KIT_* environment describes (docs/client-conformance.md) and exits 0, 1 or
+  125.
 fixtures: writes the maildrops the server cases name into DIR, one folder each
   (generate-3-500 for generate:3:500), holding the messages the embedded server serves, and
   DIR/index.txt (MAILDROP FOLDER MESSAGES OCTETS), for a server loaded by hand
@@ -144,6 +150,7 @@ struct options {
     std::vector<std::string> only;
     double timeout = 5;
     double deadline = 30;
+    unsigned jobs = 1;
     long hold_ms = 50;
     std::string client_cases = POP3_DEFAULT_CLIENT_CASES;
     std::optional<std::string> junit, json;
@@ -167,6 +174,8 @@ options parse_args(int argc, char** argv) {
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
             std::exit(pop3::exit_code_after_stdout("pop3-conformance", 0));
+        } else if (a == "library-client" && i == 1 && argc == 2) {
+            o.mode = a;
         } else if (a == "server" || a == "client") {
             if (!o.mode.empty()) throw cli_error("give 'server' or 'client' once");
             o.mode = a;
@@ -214,6 +223,10 @@ options parse_args(int argc, char** argv) {
             const auto n = pop3::parse_decimal(v);
             if (!n || *n > 10000) throw cli_error("--hold: expected 0..10000 milliseconds");
             o.hold_ms = static_cast<long>(*n);
+        } else if (a == "--jobs") {
+            const auto n = pop3::parse_decimal(value());
+            if (!n || *n == 0 || *n > 64) throw cli_error("--jobs: expected 1..64");
+            o.jobs = static_cast<unsigned>(*n);
         } else if (a == "--cases")
             o.client_cases = value();
         else if (a == "--command")
@@ -299,6 +312,14 @@ pop3::conformance::run_options base_run_options(const options& o) {
     return ropt;
 }
 
+// This program's own path, for running it again as the library's adapter.
+std::string self_path() {
+    std::error_code ec;
+    const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw std::runtime_error("cannot find this program's path: " + ec.message());
+    return p.string();
+}
+
 // The client direction: for each client case the runner starts pop3kit's mock server with the
 // case's deviation, runs the client under test (pop3kit's library, or --command) and judges.
 int run_client_direction(const options& o) {
@@ -312,7 +333,14 @@ int run_client_direction(const options& o) {
     for (const auto& c : all)
         if (selected(o, c.meta)) chosen.push_back(c);
     client_run_options ropt;
-    ropt.program.command = o.command;
+    if (o.command) {
+        ropt.program.command = *o.command;
+    } else {
+        // pop3kit's client library: this program, as an adapter (library-client).
+        ropt.program.command = "exec '" + self_path() + "' library-client";
+        ropt.program.title = "pop3-conformance client: pop3kit client library";
+    }
+    ropt.jobs = o.jobs;
     ropt.client_timeout = std::chrono::seconds(static_cast<long>(std::max(1.0, o.timeout)));
     ropt.deadline = std::chrono::milliseconds(static_cast<long>(o.deadline * 1000));
     ropt.hold = std::chrono::milliseconds(o.hold_ms);
@@ -524,6 +552,7 @@ int main(int argc, char** argv) {
         // A malformed baseline stops the run before it starts.
         if (o.expect && !o.list)
             o.expected = pop3::conformance::read_baseline(*o.expect, o.expect_section);
+        if (o.mode == "library-client") return pop3::conformance::library_adapter_main();
         if (o.mode == "fixtures") return write_fixtures_command(o);
         if (o.mode == "client") return run_client_direction(o);
         return run_server_direction(o);

@@ -93,6 +93,7 @@ const rule* scenario::match(const reply_context& reply) const noexcept {
         // A listing (LIST, UIDL without argument) is about every message.
         if (r.message && reply.message && *r.message != *reply.message) continue;
         if (r.tls && *r.tls != reply.tls_active) continue;
+        if (r.with_argument && *r.with_argument != reply.has_argument) continue;
         if (r.once && r.served->load() > 0) continue;
         return &r;
     }

@@ -52,9 +52,9 @@ namespace {
 constexpr std::int64_t max_delay_ms = 86'400'000; // one day
 
 constexpr std::array rule_only_keys = {
-    "command",      "role",      "message",    "tls",     "once",        "state",
-    "occurrence",   "reply",     "append",     "bare_lf", "octet_delta", "drop_terminator",
-    "endless_body", "huge_line", "tls_failure"};
+    "command",         "role",         "message",   "tls",        "once",    "form",
+    "state",           "occurrence",   "reply",     "append",     "bare_lf", "octet_delta",
+    "drop_terminator", "endless_body", "huge_line", "tls_failure"};
 constexpr std::array multiline_commands = {"RETR", "TOP", "LIST", "UIDL", "CAPA", "*"};
 
 template <std::size_t N>
@@ -722,6 +722,14 @@ private:
                                "or \"dele\"");
             } else if (key == "tls") {
                 r.tls = bool_value(v, key, line);
+            } else if (key == "form") {
+                const std::string f = string_value(v, key, line);
+                if (!r.role || (*r.role != reply_role::list && *r.role != reply_role::uidl &&
+                                *r.role != reply_role::lang))
+                    fail(line, "'form' needs role \"list\", \"uidl\" or \"lang\"");
+                if (f != "single" && f != "listing")
+                    fail(line, "'form' must be \"single\" (with an argument) or \"listing\"");
+                r.with_argument = f == "single";
             } else if (key == "once") {
                 r.once = bool_value(v, key, line);
             } else if (key == "reply") {

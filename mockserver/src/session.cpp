@@ -8,6 +8,7 @@
 #include <pop3/protocol/dot_codec.hpp>
 #include <pop3/protocol/line.hpp>
 #include <pop3/protocol/text.hpp>
+#include <utility>
 
 namespace pop3::mock {
 namespace {
@@ -95,6 +96,25 @@ server_action session::on_read(std::string_view bytes) {
 
 server_action session::on_write_done() {
     if (!output_.empty()) {
+        if (output_.front().streaming()) {
+            // A huge line: the next chunk of it, then the rest of the reply.
+            constexpr std::size_t chunk = 64 * 1024;
+            auto& o = output_.front();
+            queued_octets_ -= o.head.size();
+            o.head.clear();
+            o.body = {};
+            o.delivery = config_.faults.session_fault;
+            if (o.filler) {
+                if (filler_chunk_.empty()) filler_chunk_.assign(chunk, 'x');
+                const auto n = std::min(o.filler, chunk);
+                o.body = std::string_view(filler_chunk_).substr(0, n);
+                o.filler -= n;
+            } else {
+                o.head = std::exchange(o.after_filler, {});
+                queued_octets_ += o.head.size();
+            }
+            return next_action();
+        }
         if (output_.front().endless) {
             // A body that never ends: keep the same item and send more lines.
             auto& o = output_.front();
@@ -140,9 +160,10 @@ server_action session::next_action() {
         gathered_ = 0;
         // Replies without faults that are ready together (pipelined commands) go out in one
         // gathered write: one system call instead of one per reply.
-        if (!o.delivery.any() && !o.endless && !o.unsolicited && output_.size() > 1) {
+        if (!o.delivery.any() && !o.endless && !o.unsolicited && !o.streaming() &&
+            output_.size() > 1) {
             for (const auto& item : output_) {
-                if (item.delivery.any() || item.endless || item.unsolicited ||
+                if (item.delivery.any() || item.endless || item.unsolicited || item.streaming() ||
                     gathered_ == max_gathered)
                     break;
                 add_parts(item);
@@ -161,8 +182,9 @@ server_action session::next_action() {
         auto a = just(o.delivery.hang ? server_action::type::hang : server_action::type::write);
         a.parts = parts_;
         a.delivery = o.delivery;
-        a.replies = o.endless ? 0 : 1;
-        a.unsolicited = o.unsolicited;
+        const bool goes_on = o.endless || o.streaming();
+        a.replies = goes_on ? 0 : 1;
+        a.unsolicited = goes_on ? 0 : o.unsolicited;
         return a;
     }
     switch (after_) {
@@ -249,6 +271,7 @@ void session::dispatch(std::string_view line) {
     if (ec) return err(keyword, diag.message);
 
     command_message_.reset();
+    command_has_argument_ = cmd.arg_count > 0;
     if (cmd.arg_count > 0 &&
         (cmd.id == command_id::list || cmd.id == command_id::uidl || cmd.id == command_id::retr ||
          cmd.id == command_id::top || cmd.id == command_id::dele))
@@ -350,18 +373,27 @@ void session::queue(std::string_view command, std::string head, std::string_view
             o.tail = {};
             o.body_owner.reset();
             const auto first_eol = all.find("\r\n") + 2;
-            if (c.huge_line) all.insert(first_eol, std::string(c.huge_line, 'x') + "\r\n");
             if (c.drop_terminator || c.endless_body) all.resize(all.size() - 3); // ".\r\n"
+            // A huge line goes out in chunks after the status line (a gigabyte is never
+            // built), unless a delivery fault needs the whole reply's offsets.
+            if (c.huge_line && !o.delivery.any() && !c.endless_body) {
+                o.after_filler = "\r\n" + all.substr(first_eol);
+                all.resize(first_eol);
+                o.filler = c.huge_line;
+            } else if (c.huge_line) {
+                all.insert(first_eol, std::string(c.huge_line, 'x') + "\r\n");
+            }
             o.head = std::move(all);
             o.endless = c.endless_body;
         }
         if (c.bare_lf) {
             o.head = replace_crlf_with_lf(o.head + std::string(o.body) + std::string(o.tail));
+            o.after_filler = replace_crlf_with_lf(o.after_filler);
             o.body = {};
             o.tail = {};
             o.body_owner.reset();
         }
-        o.head += c.append;
+        (o.streaming() ? o.after_filler : o.head) += c.append;
         o.unsolicited = c.append.size();
         if (c.tls_failure && after_ == after_output::start_tls) after_ = after_output::tls_garbage;
         if (o.delivery.hang) {
@@ -409,7 +441,10 @@ reply_context session::next_reply(std::string_view key,
     c.login_first = key == "USER" || key == "APOP" || (auth && auth_replies_ == 0);
     c.role_occurrence = role_replies_[static_cast<std::size_t>(c.role)] + 1;
     c.login_first_occurrence = c.login_first ? login_first_replies_ + 1 : 0;
-    if (!greeting && key == last_command_) c.message = command_message_;
+    if (!greeting && key == last_command_) {
+        c.message = command_message_;
+        c.has_argument = command_has_argument_;
+    }
     c.tls_active = context_.tls_active;
     return c;
 }

@@ -1,5 +1,7 @@
 // The reactive client runner (docs/client-conformance.md): case files, the deviation engine's
 // roles, and the global rules, each proven to catch a client broken on purpose.
+#include "wire_trace.hpp" // conformance/src: the runner's internal trace
+
 #include <catch2/catch.hpp>
 #include <pop3/conformance/client_runner.hpp>
 #include <pop3/mockserver/memory_driver.hpp>
@@ -176,9 +178,9 @@ TEST_CASE("global rules catch clients broken on purpose", "[client-runner]") {
     SECTION("a hang: killed at the deadline") {
         const auto r =
             run_broken("wait-for-close", "status",
-                       "[case.deviation]\nrole = \"quit\"\nhang = true\n", std::chrono::seconds(4));
+                       "[case.deviation]\nrole = \"quit\"\nhang = true\n", std::chrono::seconds(10));
         CHECK(r.v == verdict::fail);
-        CHECK(r.reason.starts_with("the client did not end within 4 s and was killed"));
+        CHECK(r.reason.starts_with("the client did not end within 10 s and was killed"));
     }
     SECTION("the same client passes where it is not broken (the rules are not always on)") {
         const auto r = run_broken("wait-for-close", "status",
@@ -186,5 +188,68 @@ TEST_CASE("global rules catch clients broken on purpose", "[client-runner]") {
                                   "reply = \"-ERR no\\r\\n\"\n");
         CHECK(r.v == verdict::fail); // it did not notice the -ERR: the expectation, not a rule
         CHECK(r.reason.starts_with("the client did not notice"));
+    }
+}
+
+TEST_CASE("deviation roles: form picks the listing or the single-message reply",
+          "[client-runner]") {
+    const auto dev =
+        deviation_of("role = \"uidl\"\nform = \"single\"\nreply = \"-ERR one\\r\\n\"\n");
+    const auto listing = session_output(dev, "USER user\r\nPASS pass\r\nUIDL\r\n");
+    CHECK(listing.find("-ERR one") == std::string::npos);
+    const auto single = session_output(dev, "USER user\r\nPASS pass\r\nUIDL 1\r\n");
+    CHECK(single.find("-ERR one") != std::string::npos);
+}
+
+TEST_CASE("wire trace: the lock-step rule", "[client-runner]") {
+    wire_trace::settings s;
+    SECTION("two commands in one write without PIPELINING break it") {
+        wire_trace t(s);
+        t.opened(1, false);
+        t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+        t.client_bytes(1, "USER u\r\nPASS p\r\n", false);
+        REQUIRE(t.breaches().size() == 1);
+        CHECK(t.breaches()[0].rule == "lock-step");
+    }
+    SECTION("PIPELINING listed in a CAPA reply the client saw allows it") {
+        wire_trace t(s);
+        t.opened(1, false);
+        t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+        t.client_bytes(1, "CAPA\r\n", false);
+        t.server_bytes(1, "+OK\r\nUSER\r\nPIPELINING\r\n.\r\n", false, 1, 0);
+        t.client_bytes(1, "USER u\r\nPASS p\r\n", false);
+        CHECK(t.breaches().empty());
+    }
+    SECTION("QUIT may come at any time") {
+        wire_trace t(s);
+        t.opened(1, false);
+        t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+        t.client_bytes(1, "STAT\r\n", false);
+        t.server_bytes(1, "+OK 3", false, 0, 0);
+        t.client_bytes(1, "QUIT\r\n", false);
+        CHECK(t.breaches().empty());
+    }
+    SECTION("after an unsolicited line, losing step is a note, not a breach") {
+        wire_trace t(s);
+        t.opened(1, false);
+        t.server_bytes(1, "+OK hi\r\n+OK extra\r\n", false, 1, 10);
+        t.client_bytes(1, "USER u\r\n", false);
+        t.early_bytes(1);
+        t.client_bytes(1, "PASS p\r\n", false);
+        CHECK(t.breaches().empty());
+        REQUIRE(t.notes().size() == 1);
+        CHECK(t.notes()[0].rule == "lock-step");
+    }
+    SECTION("but not after STLS: injected bytes there are the client's to discard") {
+        wire_trace t(s);
+        t.opened(1, false);
+        t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+        t.client_bytes(1, "STLS\r\n", false);
+        t.server_bytes(1, "+OK go\r\n+OK injected\r\n", false, 1, 15);
+        t.tls_started(1, true);
+        t.client_bytes(1, "CAPA\r\n", true);
+        t.early_bytes(1);
+        t.client_bytes(1, "USER u\r\n", true);
+        CHECK(t.breaches().size() == 1);
     }
 }

@@ -106,7 +106,8 @@ TEST_CASE("expect: a malformed baseline is FILE:LINE: reason") {
     CHECK(parse_error("a/1 passed extra\n") ==
           "b.txt:1: expected 'ID VERDICT', got 'a/1 passed extra'");
     CHECK(parse_error("# c\na/1 pass\n") ==
-          "b.txt:2: unknown verdict 'pass' (passed, failed, skipped or error)");
+          "b.txt:2: unknown verdict 'pass' (passed, failed, skipped, error, non-strict, info, "
+          "n/a or inconclusive)");
     CHECK(parse_error("a/1 passed\na/1 failed\n") == "b.txt:2: case 'a/1' again (first at line 1)");
     CHECK(parse_error("[plain\na/1 passed\n", "plain")
               .starts_with("b.txt:1: expected a section header '[NAME]'"));
@@ -122,7 +123,8 @@ TEST_CASE("expect: a malformed baseline is FILE:LINE: reason") {
     CHECK(parse_error("[x]\na/1 passed\n", "y") == "b.txt: no section [y]");
     // Every section is checked, not only the one asked for; the same id in two sections is fine.
     CHECK(parse_error("[x]\na/1 passed\n[y]\na/1 passed\na/2 maybe\n", "x") ==
-          "b.txt:5: unknown verdict 'maybe' (passed, failed, skipped or error)");
+          "b.txt:5: unknown verdict 'maybe' (passed, failed, skipped, error, non-strict, info, "
+          "n/a or inconclusive)");
     CHECK_THROWS_AS(read_baseline("/nonexistent/pop3kit/baseline.txt"), baseline_error);
 }
 
@@ -277,8 +279,10 @@ TEST_CASE("expect: pop3-conformance refuses a bad baseline (exit 2) and unwritab
     auto r = conformance(s, {"--expect", bad});
     CHECK(r.status == 2);
     CHECK(r.out.empty());
-    CHECK(r.err == "pop3-conformance: " + bad +
-                       ":3: unknown verdict 'FAILED' (passed, failed, skipped or error)\n");
+    CHECK(r.err ==
+          "pop3-conformance: " + bad +
+              ":3: unknown verdict 'FAILED' (passed, failed, skipped, error, non-strict, info, "
+              "n/a or inconclusive)\n");
     r = conformance(s, {"--expect", (s.dir / "missing.txt").string()});
     CHECK(r.status == 2);
     CHECK(r.err.starts_with("pop3-conformance: " + (s.dir / "missing.txt").string() +

@@ -322,7 +322,8 @@ TEST_CASE("scenario file errors: wrong types and values") {
 }
 
 TEST_CASE("scenario file errors: rule consistency") {
-    CHECK(error_of("\n[[rule]]\nreply = \"x\"\n") == "t.toml:2: 'command' is missing in [[rule]]");
+    CHECK(error_of("\n[[rule]]\nreply = \"x\"\n") ==
+          "t.toml:2: [[rule]] needs 'command' or 'role'");
     CHECK(error_of("[[rule]]\ncommand = \"LIST 1\"\nreply = \"x\"\n") ==
           "t.toml:2: 'command' must be a command keyword (e.g. \"RETR\"), \"greeting\" or \"*\"");
     CHECK(error_of("[[rule]]\ncommand = \"\"\nreply = \"x\"\n") ==
@@ -336,7 +337,7 @@ TEST_CASE("scenario file errors: rule consistency") {
           "t.toml:1: [[rule]] for 'STAT' changes nothing (give a reply change or a delivery "
           "fault)");
     CHECK(error_of("[[rule]]\ncommand = \"RETR\"\ntls_failure = true\n") ==
-          "t.toml:3: 'tls_failure' needs command = \"STLS\"");
+          "t.toml:3: 'tls_failure' needs command = \"STLS\" (or role = \"stls\")");
     for (const char* key : {"drop_terminator = true", "endless_body = true", "huge_line = 5"}) {
         const std::string name(std::string_view(key).substr(0, std::string_view(key).find(' ')));
         CHECK(error_of("[[rule]]\ncommand = \"STAT\"\n" + std::string(key) + "\n") ==

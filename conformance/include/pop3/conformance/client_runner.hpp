@@ -43,12 +43,18 @@ struct process_result {
     std::string output; // the tail of what it wrote on stdout and stderr
 };
 
-// The client under test: pop3kit's client library (forked, so that it is observed, bounded
-// and killed like any program), or an adapter (--command).
+// The client under test: an adapter run with /bin/sh (--command), observed, bounded and killed
+// like any program. pop3kit's client library is one too: `pop3-conformance library-client`.
 struct client_program {
-    std::optional<std::string> command; // the adapter template; nullopt: pop3kit's library
+    std::string command; // the adapter template
+    std::string title;   // for reports; default "pop3-conformance client: COMMAND"
     std::string name() const;
 };
+
+// pop3kit's client library as an adapter: reads the contract from the environment (POP3KIT_*),
+// does the task and returns the exit status (0 done, 1 failed, 125 unsupported, 2 when the
+// environment is not an adapter's). What `pop3-conformance library-client` runs.
+int library_adapter_main();
 
 // Runs one run of the task and waits, killing the process group at `deadline`.
 process_result run_client_program(const client_program& program, const run_request& request,
@@ -62,6 +68,7 @@ struct client_run_options {
     long max_memory_kib = 512 * 1024;
     std::uintmax_t max_output_octets = 64 * 1024 * 1024;
     std::filesystem::path work_dir; // scratch; a private temporary folder when empty
+    unsigned jobs = 1;              // cases run side by side (each has its own server)
     std::function<void(const case_result&)> on_result; // progress, as cases end
 };
 

@@ -61,7 +61,10 @@ struct rule {
     std::optional<std::size_t> occurrence;
     std::optional<std::uint64_t> message; // only replies about this message (LIST N, RETR N, ...)
     std::optional<bool> tls;              // only replies sent inside (true) or outside TLS
-    bool once = false;                    // applied at most once by a server, over all its sessions
+    // With a role: only replies to the command with an argument (true: LIST N, UIDL N, LANG
+    // TAG) or without one (false: the listings). Scenario files say form = "single"/"listing".
+    std::optional<bool> with_argument;
+    bool once = false; // applied at most once by a server, over all its sessions
     reply_change change;
     fault delivery;
     std::size_t source_line = 0; // where the rule was written, for messages
@@ -81,6 +84,7 @@ struct reply_context {
     std::size_t role_occurrence = 1; // of this role's replies in the session, this one included
     std::size_t login_first_occurrence = 0; // of first replies of login attempts, when one
     std::optional<std::uint64_t> message;   // the message-number argument, when there is one
+    bool has_argument = false;              // the command had an argument
     bool tls_active = false;
 };
 

@@ -107,6 +107,11 @@ private:
         fault delivery;
         bool endless = false;        // keep sending body lines after this write
         std::size_t unsolicited = 0; // octets appended after the reply (response injection)
+        // A huge line (huge_line) is streamed, not built: this many filler octets still to
+        // send after `head`, then `after_filler` (the line's CRLF and the rest of the reply).
+        std::size_t filler = 0;
+        std::string after_filler;
+        bool streaming() const noexcept { return filler || !after_filler.empty(); }
     };
     // Every reply, including the ones the session makes up itself, carries the session-wide
     // fault (docs/scenarios.md: [session] applies to every reply).
@@ -189,6 +194,7 @@ private:
     std::size_t login_first_replies_ = 0;
     std::size_t auth_replies_ = 0;                 // of the AUTH exchange under way
     std::optional<std::uint64_t> command_message_; // the current command's message number
+    bool command_has_argument_ = false;
     std::size_t consecutive_errors_ = 0;
 
     std::optional<std::string> pending_user_; // USER given, PASS expected next
@@ -202,6 +208,7 @@ private:
     std::vector<message_ptr> messages_;
     std::vector<bool> deleted_;
     std::string endless_chunk_;
+    std::string filler_chunk_; // the huge line's octets, a chunk at a time
     static constexpr std::size_t max_gathered = 64;
     std::vector<std::string_view> parts_; // the write in progress
     std::size_t gathered_ = 0;            // replies it covers
