@@ -82,6 +82,8 @@ public:
                     if (m < 1) fail(v.line, "'breaks' must be an array of message numbers");
                     c.breaks.push_back(static_cast<std::uint64_t>(m));
                 }
+            } else if (key == "detectable") {
+                c.detectable = flag(key, v);
             } else if (key == "why") {
                 c.why = text(key, v);
             } else if (key == "cve") {

@@ -111,7 +111,10 @@ struct observation {
     std::vector<run_outcome> runs; // two for fetch-new
     std::vector<wire_event> events;
     std::vector<rule_breach> breaches, notes;
-    std::size_t commands = 0;
+    std::vector<wire_trace::command> commands;
+    std::optional<wire_trace::deviated> deviated;
+    bool unsolicited_seen = false;
+    std::uint64_t server_octets = 0; // what the server sent, over every connection
     std::size_t connections = 0;
     bool deviation_served = false;
     std::optional<std::size_t> deviation_event;
@@ -267,7 +270,11 @@ private:
         obs.events = trace->events();
         obs.breaches = trace->breaches();
         obs.notes = trace->notes();
-        obs.commands = trace->commands();
+        obs.commands = trace->command_log();
+        obs.deviated = trace->deviated_command();
+        obs.unsolicited_seen = trace->unsolicited_seen();
+        for (const auto& e : obs.events)
+            if (e.who == 'S') obs.server_octets += e.octets;
         obs.connections = trace->connections();
         obs.deviation_event = trace->deviation_event();
         // Counted when the reply was made: a reply cut short (a drip killed at the deadline)
@@ -429,6 +436,51 @@ std::string evidence_of(const client_case& c, const observation& o, const observ
     return s.str();
 }
 
+// A command as compared between a run and its control run: the keyword, and the message
+// number of commands about one message.
+std::string comparable(const std::string& line) {
+    std::string keyword;
+    for (char ch : line.substr(0, line.find(' ')))
+        keyword += ascii_upper(ch);
+    if (keyword == "RETR" || keyword == "DELE" || keyword == "TOP" || keyword == "LIST" ||
+        keyword == "UIDL") {
+        const auto rest = line.find(' ');
+        if (rest != std::string::npos)
+            keyword += " " + line.substr(rest + 1, line.find(' ', rest + 1) - rest - 1);
+    }
+    return keyword;
+}
+
+// The client's next command on the deviated reply's connection ("" when it sent none: it
+// closed or was cut off). What it does next shows whether it took the reply for a success.
+std::string next_on_connection(const std::vector<wire_trace::command>& log, std::uint64_t conn,
+                               std::optional<std::size_t> after) {
+    for (std::size_t i = after ? *after + 1 : 0; i < log.size(); ++i)
+        if (log[i].connection == conn) return comparable(log[i].line);
+    return {};
+}
+
+std::string next_after_deviation(const observation& o) {
+    if (!o.deviated) return {};
+    return next_on_connection(o.commands, o.deviated->connection, o.deviated->command);
+}
+
+// In the control run: the command after the first one like the deviated one (the same
+// keyword and message), or after the greeting.
+std::string next_in_control(const observation& o, const observation& control) {
+    if (!o.deviated) return {};
+    if (!o.deviated->command) {
+        if (control.commands.empty()) return {};
+        return next_on_connection(control.commands, control.commands.front().connection,
+                                  std::nullopt);
+    }
+    const auto wanted = comparable(o.commands[*o.deviated->command].line);
+    for (std::size_t i = 0; i < control.commands.size(); ++i)
+        if (comparable(control.commands[i].line) == wanted)
+            return next_on_connection(control.commands, control.commands[i].connection, i);
+    return "(none: the control run never sent " + wanted + ")";
+}
+
 case_result judge(const client_case& c, const observation& o, const observation* control,
                   std::optional<std::string> control_problem, const client_run_options& opt) {
     case_result r;
@@ -451,6 +503,16 @@ case_result judge(const client_case& c, const observation& o, const observation*
     // Global rules, whatever the case's level.
     for (std::size_t i = 0; i < o.runs.size(); ++i) {
         const auto& p = o.runs[i].process;
+        // A huge but finite reply at full speed that outlasted the deadline: the runner's
+        // limit, not the client's fault (it may have been storing it correctly).
+        if (p.killed && c.deviation && c.deviation->change.huge_line &&
+            !c.deviation->change.endless_body && !c.deviation->delivery.any())
+            return set(verdict::error, "error",
+                       "the client was still receiving the " +
+                           std::to_string(c.deviation->change.huge_line) +
+                           "-octet line when the runner's deadline (" +
+                           std::to_string(opt.deadline.count() / 1000) +
+                           " s) ended the run; give a longer --deadline to judge it");
         if (p.killed)
             return set(verdict::fail, "failed",
                        "the client did not end within " +
@@ -465,22 +527,31 @@ case_result judge(const client_case& c, const observation& o, const observation*
                        "the client's memory grew to " + std::to_string(p.max_rss_kib / 1024) +
                            " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) +
                            " MiB): a server's say-so must not grow a client without bound");
-        if (o.runs[i].output_octets > opt.max_output_octets)
+        // Storing what the server sent is no fault, however large; writing more than it sent
+        // (a loop appending blank lines) is.
+        const auto disk_bound = 2 * o.server_octets + opt.output_slack_octets;
+        if (o.runs[i].output_octets > disk_bound)
             return set(verdict::fail, "failed",
                        "the client wrote " + std::to_string(o.runs[i].output_octets) +
-                           " octets of mail (limit " + std::to_string(opt.max_output_octets) + ")");
+                           " octets of mail, more than twice the " +
+                           std::to_string(o.server_octets) +
+                           " octets the server sent: a client must not write without bound");
     }
     if (!o.breaches.empty()) {
         const auto& b = o.breaches.front();
         return set(verdict::fail, "failed", b.rule + ": " + b.detail, b.event);
     }
-    for (const auto& run : o.runs)
-        for (const auto& d : run.delivered)
-            if (!d.matches)
-                return set(verdict::fail, "failed",
-                           "the client delivered " + d.name +
-                               ", which equals none of the server's messages: a delivered "
-                               "message must be exact or absent");
+    // Exact or absent — unless the server made that undetectable: a case that says so
+    // (`detectable = false`, e.g. a lone "." inside a body), or unsolicited lines that a
+    // line-by-line reader takes for the next reply (reported in the evidence instead).
+    if (c.detectable && !o.unsolicited_seen)
+        for (const auto& run : o.runs)
+            for (const auto& d : run.delivered)
+                if (!d.matches)
+                    return set(verdict::fail, "failed",
+                               "the client delivered " + d.name +
+                                   ", which equals none of the server's messages: a delivered "
+                                   "message must be exact or absent");
     if (c.deviation && !o.deviation_served)
         return set(verdict::skip, "n/a",
                    "the client never reached the deviation's role (" +
@@ -525,12 +596,16 @@ case_result judge(const client_case& c, const observation& o, const observation*
                 if (run.delivered.size() != others) damaged_missing = false;
             }
         }
-        const bool stopped = o.commands < control->commands;
+        const bool stopped = next_after_deviation(o) != next_in_control(o, *control);
         met = exit_differs || damaged_missing || stopped;
-        if (!met)
+        if (!met) {
+            const auto next = next_after_deviation(o);
             why_not = "the client did not notice: it exited " + o.exits() +
                       " as in its control run, delivered " + describe_delivery(o.runs.back()) +
-                      ", and went on sending commands";
+                      ", and its next command after the deviated reply was " +
+                      (next.empty() ? std::string("none") : "\"" + next + "\"") +
+                      ", as after a good reply in the control run";
+        }
     }
     if (met) return set(verdict::pass, "passed", {});
     if (!c.why.empty()) why_not += " — " + c.why;

@@ -1,6 +1,7 @@
 #include "wire_trace.hpp"
 
 #include <pop3/protocol/text.hpp>
+#include <utility>
 
 namespace pop3::conformance {
 namespace {
@@ -8,6 +9,8 @@ namespace {
 // Bytes of the trace kept in full; past it, events keep their size and a short prefix.
 constexpr std::size_t max_kept_octets = 512 * 1024;
 constexpr std::size_t prefix_past_limit = 80;
+// Client lines kept for comparing a case with its control run.
+constexpr std::size_t max_logged_commands = 10000;
 // How much of a CAPA reply is kept to look for PIPELINING.
 constexpr std::size_t max_capa_reply = 64 * 1024;
 // A client "line" longer than this is cut: what matters is that it ended.
@@ -124,13 +127,18 @@ void wire_trace::client_bytes(std::uint64_t session, std::string_view bytes, boo
 void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::string& line,
                              bool tls) {
     ++c.lines;
-    const std::string keyword = keyword_of(line);
+    const bool sasl_response = std::exchange(c.sasl_next, false);
+    const std::string keyword = sasl_response ? std::string("*SASL*") : keyword_of(line);
     const bool quit = keyword == "QUIT";
-    if (!quit) ++commands_;
+    std::size_t log_index = std::string::npos;
+    if (command_log_.size() < max_logged_commands) {
+        log_index = command_log_.size();
+        command_log_.push_back({id, sasl_response ? keyword : line});
+    }
+    const bool pipelining = settings_.pipelining || c.pipelining;
     // A client that gives up may say QUIT at any moment; anything else must wait for the end
     // of the reply to its previous line (RFC 1939 §3, and RFC 2449 §6.6 without PIPELINING).
-    if (!settings_.pipelining && !c.pipelining && !quit && !c.lock_step_broken &&
-        (c.lines > c.replies || c.early)) {
+    if (!pipelining && !quit && !c.lock_step_broken && (c.lines > c.replies || c.early)) {
         c.lock_step_broken = true;
         // After unsolicited plaintext any line-by-line reader loses step: a note, not a breach.
         auto& list = c.unsolicited ? notes_ : breaches_;
@@ -154,10 +162,17 @@ void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::s
         breach("credentials before TLS", "the client sent " + keyword +
                                              " in plaintext although it was required to use "
                                              "TLS (RFC 2595 §2.2, RFC 8314 §5)");
+    const auto intact = [&](std::uint64_t n) {
+        return retrieved_.count(n) && !settings_.damaged.count(n);
+    };
+    if (keyword == "RSET") c.deleted.clear();
     if (keyword == "DELE") {
         const auto n = argument_of(line);
-        const bool intact = n && retrieved_.count(*n) && !settings_.damaged.count(*n);
-        if (!intact && !c.bad_dele) {
+        if (n) c.deleted.insert(*n);
+        // In lock-step the client knew, when it sent DELE, whether the message had arrived
+        // intact. A pipelining client may send DELE before the message's reply has come; it is
+        // judged at QUIT, which is what commits a deletion (RFC 1939 §6).
+        if (!pipelining && (!n || !intact(*n)) && !c.bad_dele) {
             breach("DELE of a damaged message",
                    "the client sent \"" + printable(line, 40) +
                        "\" for a message that did not arrive intact (a message is deleted only "
@@ -165,11 +180,26 @@ void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::s
             c.bad_dele = breaches_.size() - 1;
         }
     }
-    if (quit && c.bad_dele) {
-        breaches_[*c.bad_dele].detail += ", and its QUIT committed the deletion";
-        c.bad_dele.reset();
+    if (quit) {
+        if (c.bad_dele) {
+            breaches_[*c.bad_dele].detail += ", and its QUIT committed the deletion";
+            c.bad_dele.reset();
+        } else {
+            for (auto n : c.deleted)
+                if (!intact(n)) {
+                    breach("DELE of a damaged message",
+                           "the client's QUIT committed the deletion of message " +
+                               std::to_string(n) +
+                               ", which did not arrive intact (RFC 1939 §6: QUIT removes the "
+                               "messages marked deleted)");
+                    break;
+                }
+        }
     }
-    if (c.outstanding.size() < 1024) c.outstanding.push_back(line);
+    if (c.outstanding.size() < 1024) {
+        c.outstanding.push_back(line);
+        c.outstanding_log.push_back(log_index);
+    }
 }
 
 void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, bool tls,
@@ -183,6 +213,13 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
             served_seen_ = now;
             events_.back().deviation = true;
             if (!deviation_event_) deviation_event_ = events_.size() - 1;
+            if (!deviated_) {
+                auto& dc = connections_[id];
+                deviated_ = deviated{id, std::nullopt};
+                if (dc.replies > 0 && !dc.outstanding_log.empty() &&
+                    dc.outstanding_log.front() != std::string::npos)
+                    deviated_->command = dc.outstanding_log.front();
+            }
         }
     }
     auto& c = connections_[id];
@@ -194,13 +231,17 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
         c.reply_text += bytes.substr(0, max_capa_reply - c.reply_text.size());
     for (std::size_t i = 0; i < replies_ended; ++i) {
         const bool ok = c.reply_start.starts_with("+OK");
+        const std::string reply_started = std::move(c.reply_start);
         c.reply_start.clear();
         if (c.replies++ == 0 || c.outstanding.empty()) { // the greeting, or unasked
-            if (unsolicited) c.unsolicited = true;
+            if (unsolicited) c.unsolicited = unsolicited_seen_ = true;
             continue;
         }
         const std::string answered = c.outstanding.front();
         c.outstanding.erase(c.outstanding.begin());
+        c.outstanding_log.erase(c.outstanding_log.begin());
+        // A "+ " continuation: the client's next line is a SASL response.
+        c.sasl_next = reply_started.starts_with("+ ");
         if (keyword_of(answered) == "CAPA") {
             for (std::size_t at = 0;
                  (at = c.reply_text.find("\nPIPELINING", at)) != std::string::npos; ++at) {
@@ -211,7 +252,7 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
         }
         // Bytes injected after STLS's +OK are the client's to discard (RFC 2595 §4, the
         // STARTTLS injection class); elsewhere they are unsolicited lines.
-        if (unsolicited && keyword_of(answered) != "STLS") c.unsolicited = true;
+        if (unsolicited && keyword_of(answered) != "STLS") c.unsolicited = unsolicited_seen_ = true;
         if (ok && keyword_of(answered) == "RETR")
             if (const auto n = argument_of(answered); n && !settings_.damaged.count(*n))
                 retrieved_.insert(*n);
@@ -233,9 +274,19 @@ std::vector<rule_breach> wire_trace::notes() const {
     return notes_;
 }
 
-std::size_t wire_trace::commands() const {
+std::vector<wire_trace::command> wire_trace::command_log() const {
     std::lock_guard g(mutex_);
-    return commands_;
+    return command_log_;
+}
+
+std::optional<wire_trace::deviated> wire_trace::deviated_command() const {
+    std::lock_guard g(mutex_);
+    return deviated_;
+}
+
+bool wire_trace::unsolicited_seen() const {
+    std::lock_guard g(mutex_);
+    return unsolicited_seen_;
 }
 
 std::size_t wire_trace::connections() const {

@@ -56,7 +56,22 @@ public:
     void next_run();
     std::vector<wire_event> events() const;
     std::vector<rule_breach> breaches() const;
-    std::size_t commands() const; // client lines other than QUIT, over every connection
+    // Every client line, in order, with its connection ("*SASL*" for a SASL response, whose
+    // bytes differ from run to run); bounded.
+    struct command {
+        std::uint64_t connection = 0;
+        std::string line;
+    };
+    std::vector<command> command_log() const;
+    // The command whose reply carried the deviation: its index in command_log(), or
+    // nullopt with the connection when the deviation was the greeting.
+    struct deviated {
+        std::uint64_t connection = 0;
+        std::optional<std::size_t> command;
+    };
+    std::optional<deviated> deviated_command() const;
+    // A connection got unsolicited bytes (not after STLS): what follows is reported, not judged.
+    bool unsolicited_seen() const;
     std::size_t connections() const;
     std::optional<std::size_t> deviation_event() const;
     // What the dialogue showed that is reported, not judged: a client that takes an
@@ -71,10 +86,13 @@ private:
         std::size_t replies = 0; // server replies ended, the greeting included
         bool early = false;      // bytes arrived while a reply's last octet was held back
         bool lock_step_broken = false;
-        std::vector<std::string> outstanding; // client lines not answered yet, oldest first
-        std::string reply_start;              // the first octets of the reply under way
-        std::set<std::uint64_t> retrieved;    // messages whose RETR reply ended (+OK), intact
-        std::optional<std::size_t> bad_dele;  // the breach of a DELE, for the QUIT after it
+        std::vector<std::string> outstanding;     // client lines not answered yet, oldest first
+        std::vector<std::size_t> outstanding_log; // their indexes in command_log_ (or npos)
+        bool sasl_next = false;                   // the next line answers a "+ " challenge
+        std::set<std::uint64_t> deleted;          // DELE'd since the last RSET
+        std::string reply_start;                  // the first octets of the reply under way
+        std::set<std::uint64_t> retrieved;        // messages whose RETR reply ended (+OK), intact
+        std::optional<std::size_t> bad_dele;      // the breach of a DELE, for the QUIT after it
         bool unsolicited = false; // the server sent unsolicited plaintext (not after STLS)
         std::string reply_text;   // the reply under way, when it answers CAPA (bounded)
         bool pipelining = false;  // a CAPA reply on this connection listed PIPELINING
@@ -93,7 +111,9 @@ private:
     // Messages whose RETR reply ended (+OK) intact, on any connection: a client may fetch on
     // one connection and delete on the next (message numbers hold while nothing is deleted).
     std::set<std::uint64_t> retrieved_;
-    std::size_t commands_ = 0;
+    std::vector<command> command_log_;
+    std::optional<deviated> deviated_;
+    bool unsolicited_seen_ = false;
     std::size_t served_seen_ = 0;
     std::optional<std::size_t> deviation_event_;
     std::uint64_t base_ = 0, highest_ = 0;

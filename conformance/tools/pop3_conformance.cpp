@@ -76,7 +76,7 @@ client: plays a correct server with one deviation per case against a client, ask
                         failure); default 30
   --hold MS             hold back the last octet of each reply this long (lock-step
                         checking; default 50)
-  --jobs N              run N cases side by side (default 1; each has its own server and
+  --jobs N              run N cases side by side (default 4; each has its own server and
                         client; clients spend most of a case waiting)
 library-client: pop3kit's client library as an adapter (what 'client' runs by default): does
   the task the POP3KIT_* environment describes (docs/client-conformance.md) and exits 0, 1 or
@@ -150,7 +150,7 @@ struct options {
     std::vector<std::string> only;
     double timeout = 5;
     double deadline = 30;
-    unsigned jobs = 1;
+    unsigned jobs = 4;
     long hold_ms = 50;
     std::string client_cases = POP3_DEFAULT_CLIENT_CASES;
     std::optional<std::string> junit, json;

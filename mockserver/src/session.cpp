@@ -351,6 +351,11 @@ void session::queue(std::string_view command, std::string head, std::string_view
     const std::string key = command.empty() ? last_command_ : std::string(command);
     const auto context = next_reply(key, head);
     const rule* r = config_.faults.match(context);
+    // A rule whose only changes are for multi-line replies does not match a single-line one
+    // (LIST 1 for a rule meant for the listing): it waits for a reply it can change.
+    if (r && !multi_line && !r->change.replace && r->change.append.empty() && !r->change.bare_lf &&
+        !r->change.octet_delta && !r->change.tls_failure && !r->delivery.any())
+        r = nullptr;
     count_reply(context);
     if (r) r->served->fetch_add(1);
     outgoing o = plain(std::move(head), config_.faults.session_fault);

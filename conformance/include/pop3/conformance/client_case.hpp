@@ -61,6 +61,9 @@ struct client_case {
     client_tls tls = client_tls::none;
     expectation expect = expectation::proceed;
     std::vector<std::uint64_t> breaks; // messages the deviation damages
+    // False when no client can tell the damage (a lone "." ends a body early): the
+    // exact-or-absent rule does not apply to this case.
+    bool detectable = true;
     std::string why, cve, safe;
     server_setup server;
     std::optional<mock::rule> deviation;

@@ -66,7 +66,9 @@ struct client_run_options {
     std::chrono::seconds client_timeout{5};    // asked of the client (POP3KIT_TIMEOUT)
     std::chrono::milliseconds hold{50};        // lock-step: the last octet of a reply waits
     long max_memory_kib = 512 * 1024;
-    std::uintmax_t max_output_octets = 64 * 1024 * 1024;
+    // A client may write twice what the server sent (line-end conversion, added headers) plus
+    // this much; more is a client writing without bound.
+    std::uintmax_t output_slack_octets = 1024 * 1024;
     std::filesystem::path work_dir; // scratch; a private temporary folder when empty
     unsigned jobs = 1;              // cases run side by side (each has its own server)
     std::function<void(const case_result&)> on_result; // progress, as cases end
