@@ -45,7 +45,7 @@ std::string printable(std::string_view bytes, std::size_t limit) {
             out += "\\n";
         else if (ch == '\\')
             out += "\\\\";
-        else if (ch < 0x20 || ch == 0x7f) {
+        else if (ch < 0x20 || ch >= 0x7f) { // also every octet >= 0x80: the JSON stays UTF-8
             static constexpr char hex[] = "0123456789abcdef";
             out += "\\x";
             out += hex[ch >> 4];
@@ -140,18 +140,21 @@ void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::s
     // of the reply to its previous line (RFC 1939 §3, and RFC 2449 §6.6 without PIPELINING).
     if (!pipelining && !quit && !c.lock_step_broken && (c.lines > c.replies || c.early)) {
         c.lock_step_broken = true;
+        // The reply not yet ended: the oldest unanswered one, or (bytes that came while a
+        // reply's last octet was held back) the one that ended just after them.
+        const std::string held = c.lines > c.replies
+                                     ? (c.replies == 0          ? std::string("greeting")
+                                        : c.outstanding.empty() ? std::string("?")
+                                                                : c.outstanding.front())
+                                     : c.last_answered;
+        const std::string unfinished =
+            held == "greeting" ? held : "reply to \"" + printable(held, 60) + "\"";
         // After unsolicited plaintext any line-by-line reader loses step: a note, not a breach.
         auto& list = c.unsolicited ? notes_ : breaches_;
         list.push_back(
             {"lock-step",
              "on connection " + std::to_string(id) + " the client sent \"" + printable(line, 60) +
-                 "\" before the server's " +
-                 (c.replies == 0 ? std::string("greeting")
-                                 : "reply to \"" +
-                                       printable(c.outstanding.empty() ? std::string("?")
-                                                                       : c.outstanding.front(),
-                                                 60) +
-                                       "\"") +
+                 "\" before the server's " + unfinished +
                  " had ended; PIPELINING was not advertised, so a client that sends early has "
                  "lost step (it took injected or unfinished bytes for a reply)",
              events_.size() - 1});
@@ -178,23 +181,12 @@ void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::s
                        "\" for a message that did not arrive intact (a message is deleted only "
                        "once it is safely stored)");
             c.bad_dele = breaches_.size() - 1;
+            c.bad_dele_reported = true;
         }
     }
-    if (quit) {
-        if (c.bad_dele) {
-            breaches_[*c.bad_dele].detail += ", and its QUIT committed the deletion";
-            c.bad_dele.reset();
-        } else {
-            for (auto n : c.deleted)
-                if (!intact(n)) {
-                    breach("DELE of a damaged message",
-                           "the client's QUIT committed the deletion of message " +
-                               std::to_string(n) +
-                               ", which did not arrive intact (RFC 1939 §6: QUIT removes the "
-                               "messages marked deleted)");
-                    break;
-                }
-        }
+    if (quit && c.bad_dele) {
+        breaches_[*c.bad_dele].detail += ", and its QUIT committed the deletion";
+        c.bad_dele.reset();
     }
     if (c.outstanding.size() < 1024) {
         c.outstanding.push_back(line);
@@ -239,6 +231,20 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
         }
         const std::string answered = c.outstanding.front();
         c.outstanding.erase(c.outstanding.begin());
+        c.last_answered = answered;
+        // QUIT commits the deletions when the server takes it, after the replies before it
+        // went out: a pipelining client's DELE of a message whose RETR reply had not yet come
+        // is judged here (RFC 1939 §6).
+        if (keyword_of(answered) == "QUIT" && !c.bad_dele_reported)
+            for (auto n : c.deleted)
+                if (!retrieved_.count(n) || settings_.damaged.count(n)) {
+                    breach("DELE of a damaged message",
+                           "the client's QUIT committed the deletion of message " +
+                               std::to_string(n) +
+                               ", which did not arrive intact (RFC 1939 §6: QUIT removes the "
+                               "messages marked deleted)");
+                    break;
+                }
         c.outstanding_log.erase(c.outstanding_log.begin());
         // A "+ " continuation: the client's next line is a SASL response.
         c.sasl_next = reply_started.starts_with("+ ");

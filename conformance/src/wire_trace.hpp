@@ -90,9 +90,11 @@ private:
         std::vector<std::size_t> outstanding_log; // their indexes in command_log_ (or npos)
         bool sasl_next = false;                   // the next line answers a "+ " challenge
         std::set<std::uint64_t> deleted;          // DELE'd since the last RSET
-        std::string reply_start;                  // the first octets of the reply under way
-        std::set<std::uint64_t> retrieved;        // messages whose RETR reply ended (+OK), intact
-        std::optional<std::size_t> bad_dele;      // the breach of a DELE, for the QUIT after it
+        bool bad_dele_reported = false;
+        std::string last_answered = "greeting"; // the command of the last reply that ended
+        std::string reply_start;                // the first octets of the reply under way
+        std::set<std::uint64_t> retrieved;      // messages whose RETR reply ended (+OK), intact
+        std::optional<std::size_t> bad_dele;    // the breach of a DELE, for the QUIT after it
         bool unsolicited = false; // the server sent unsolicited plaintext (not after STLS)
         std::string reply_text;   // the reply under way, when it answers CAPA (bounded)
         bool pipelining = false;  // a CAPA reply on this connection listed PIPELINING
@@ -119,7 +121,8 @@ private:
     std::uint64_t base_ = 0, highest_ = 0;
 };
 
-// An event's text for people: control characters as \r, \n, \xHH; cut at `limit` octets.
+// An event's text for people and JSON: CR and LF as \r and \n, other control octets and every
+// octet >= 0x7f as \xHH; cut at `limit` octets.
 std::string printable(std::string_view bytes, std::size_t limit = 160);
 
 } // namespace pop3::conformance

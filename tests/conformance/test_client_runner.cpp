@@ -176,9 +176,9 @@ TEST_CASE("global rules catch clients broken on purpose", "[client-runner]") {
         CHECK(r.reason.ends_with("and its QUIT committed the deletion"));
     }
     SECTION("a hang: killed at the deadline") {
-        const auto r =
-            run_broken("wait-for-close", "status",
-                       "[case.deviation]\nrole = \"quit\"\nhang = true\n", std::chrono::seconds(10));
+        const auto r = run_broken("wait-for-close", "status",
+                                  "[case.deviation]\nrole = \"quit\"\nhang = true\n",
+                                  std::chrono::seconds(10));
         CHECK(r.v == verdict::fail);
         CHECK(r.reason.starts_with("the client did not end within 10 s and was killed"));
     }
@@ -251,5 +251,32 @@ TEST_CASE("wire trace: the lock-step rule", "[client-runner]") {
         t.early_bytes(1);
         t.client_bytes(1, "USER u\r\n", true);
         CHECK(t.breaches().size() == 1);
+    }
+}
+
+TEST_CASE("wire trace: under PIPELINING a deletion is judged when QUIT commits it",
+          "[client-runner]") {
+    wire_trace::settings s;
+    s.pipelining = true;
+    const auto pipelined = [](wire_trace& t, bool retr_ends) {
+        t.opened(1, false);
+        t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+        t.client_bytes(1, "RETR 3\r\nDELE 3\r\nQUIT\r\n", false);
+        if (retr_ends) t.server_bytes(1, "+OK\r\nbody\r\n.\r\n", false, 1, 0);
+        t.server_bytes(1, "+OK deleted\r\n", false, 1, 0);
+        t.server_bytes(1, "+OK bye\r\n", false, 1, 0);
+    };
+    SECTION("the message's reply came before QUIT's: no breach") {
+        wire_trace t(s);
+        pipelined(t, true);
+        CHECK(t.breaches().empty());
+    }
+    SECTION("a damaged message deleted and committed: a breach") {
+        s.damaged = {3};
+        wire_trace t(s);
+        pipelined(t, true);
+        REQUIRE(t.breaches().size() == 1);
+        CHECK(t.breaches()[0].detail.starts_with("the client's QUIT committed the deletion of "
+                                                 "message 3"));
     }
 }
