@@ -516,6 +516,11 @@ case_result judge(const client_case& c, const observation& o, const observation*
     // Global rules, whatever the case's level.
     for (std::size_t i = 0; i < o.runs.size(); ++i) {
         const auto& p = o.runs[i].process;
+        if (p.max_rss_kib > opt.max_memory_kib)
+            return set(verdict::fail, "failed",
+                       "the client's memory grew to " + std::to_string(p.max_rss_kib / 1024) +
+                           " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) +
+                           " MiB): a server's say-so must not grow a client without bound");
         // A huge but finite reply at full speed that outlasted the deadline: the runner's
         // limit, not the client's fault (it may have been storing it correctly).
         if (p.killed && c.deviation && c.deviation->change.huge_line &&
@@ -535,11 +540,6 @@ case_result judge(const client_case& c, const observation& o, const observation*
             return set(verdict::fail, "failed",
                        "the client was ended by signal " + std::to_string(p.signal) +
                            " (a crash: bad input from a server must end in a clear error)");
-        if (p.max_rss_kib > opt.max_memory_kib)
-            return set(verdict::fail, "failed",
-                       "the client's memory grew to " + std::to_string(p.max_rss_kib / 1024) +
-                           " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) +
-                           " MiB): a server's say-so must not grow a client without bound");
         // Storing what the server sent is no fault, however large; writing more than it sent
         // (a loop appending blank lines) is.
         const auto disk_bound = 2 * o.server_octets + opt.output_slack_octets;

@@ -2,11 +2,7 @@
 
 #include <pop3/client/client.hpp>
 #include <pop3/protocol/text.hpp>
-#include <signal.h>
 #include <sstream>
-#include <sys/wait.h>
-#include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace pop3::conformance {
@@ -18,11 +14,6 @@ std::vector<std::string> words(const std::string& s) {
     for (std::string w; in >> w;)
         out.push_back(w);
     return out;
-}
-
-void replace_all(std::string& s, std::string_view what, const std::string& with) {
-    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
-        s.replace(pos, what.size(), with);
 }
 
 } // namespace
@@ -126,36 +117,6 @@ void judge_client_outcome(case_result& r, const client_outcome& outcome) {
         r.v = verdict::fail;
         r.reason = "the client reported success; it must refuse";
     }
-}
-
-client_outcome run_external_client(std::string command, const std::string& url, unsigned port,
-                                   const std::string& ca_file, const std::string& args,
-                                   std::chrono::milliseconds timeout) {
-    replace_all(command, "{url}", url);
-    replace_all(command, "{port}", std::to_string(port));
-    replace_all(command, "{ca}", ca_file);
-    replace_all(command, "{args}", args);
-    const pid_t pid = fork();
-    if (pid < 0) return {false, "cannot fork"};
-    if (pid == 0) {
-        setpgid(0, 0); // its own process group: a timeout kills the client, not only the shell
-        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return {false, "the client program did not finish in time: " + command};
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {true, {}};
-    return {false, "the client program failed (exit " +
-                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-                       "): " + command};
 }
 
 } // namespace pop3::conformance

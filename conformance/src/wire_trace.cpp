@@ -33,6 +33,41 @@ std::optional<std::uint64_t> argument_of(std::string_view line) {
     return parse_decimal(rest);
 }
 
+// Whether the reply to `command` is multi-line when positive (RFC 1939, 2449, 5034, 6856).
+bool multi_line_reply(std::string_view command) {
+    const std::string k = keyword_of(command);
+    if (k == "RETR" || k == "TOP" || k == "CAPA") return true;
+    const bool argument = command.find(' ') != std::string_view::npos;
+    return !argument && (k == "LIST" || k == "UIDL" || k == "LANG" || k == "AUTH");
+}
+
+// The first octets of each of `count` replies that `bytes` holds from its start, answering
+// `commands` in order: a positive multi-line reply runs to its ".\r\n" line (dot-stuffing
+// keeps that unique), any other to its first line's end.
+std::vector<std::string> reply_starts(std::string_view bytes,
+                                      const std::vector<std::string>& commands, std::size_t count) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < count && i < commands.size() && at < bytes.size(); ++i) {
+        const auto reply = bytes.substr(at);
+        out.emplace_back(reply.substr(0, 4));
+        const auto eol = reply.find("\r\n");
+        if (eol == std::string_view::npos) break;
+        std::size_t end = eol + 2;
+        if (reply.starts_with("+OK") && multi_line_reply(commands[i])) {
+            if (reply.substr(end).starts_with(".\r\n")) {
+                end += 3;
+            } else {
+                const auto term = reply.find("\r\n.\r\n", eol);
+                if (term == std::string_view::npos) break;
+                end = term + 5;
+            }
+        }
+        at += end;
+    }
+    return out;
+}
+
 } // namespace
 
 std::string printable(std::string_view bytes, std::size_t limit) {
@@ -215,6 +250,11 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
         }
     }
     auto& c = connections_[id];
+    // A write that ends several replies (replies gathered under PIPELINING) and starts the
+    // first of them: the start of each is found by the shape of the command it answers.
+    std::vector<std::string> starts;
+    if (replies_ended > 1 && c.reply_start.empty() && c.replies > 0)
+        starts = reply_starts(bytes, c.outstanding, replies_ended);
     if (c.reply_start.size() < 4) c.reply_start += bytes.substr(0, 4 - c.reply_start.size());
     // What a CAPA reply advertises is what the client may rely on, whatever the server's
     // set-up (a deviation may add PIPELINING): keep its text to look for it.
@@ -222,6 +262,7 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
         c.reply_text.size() < max_capa_reply)
         c.reply_text += bytes.substr(0, max_capa_reply - c.reply_text.size());
     for (std::size_t i = 0; i < replies_ended; ++i) {
+        if (i < starts.size()) c.reply_start = starts[i];
         const bool ok = c.reply_start.starts_with("+OK");
         const std::string reply_started = std::move(c.reply_start);
         c.reply_start.clear();

@@ -73,7 +73,7 @@ client: plays a correct server with one deviation per case against a client, ask
                         --command 'exec python3 interop/adapters/curl.py'
   --cases DIR           client case files (default: the source tree's conformance/client-cases)
   --deadline SECONDS    a run's wall time before the client's process group is killed (a
-                        failure); default 30
+                        failure); default 60
   --hold MS             hold back the last octet of each reply this long (lock-step
                         checking; default 50)
   --jobs N              run N cases side by side (default 4; each has its own server and
@@ -149,7 +149,7 @@ struct options {
     std::string transcripts = POP3_DEFAULT_TRANSCRIPTS;
     std::vector<std::string> only;
     double timeout = 5;
-    double deadline = 30;
+    double deadline = 60;
     unsigned jobs = 4;
     long hold_ms = 50;
     std::string client_cases = POP3_DEFAULT_CLIENT_CASES;

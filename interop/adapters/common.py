@@ -252,14 +252,19 @@ def run(argv, env=None, stdout=None, ok_codes=(0,), stderr=None):
     return status, rc
 
 
+# The most of a client's stdout run_capture() returns: the adapter must stay small, or the
+# runner's memory bound (the peak of the whole process group) would blame the client for it.
+MAX_CAPTURE = 16 * 1024 * 1024
+
+
 def run_capture(argv, env=None, ok_codes=(0,), stderr=None):
-    """Like run(), the client's stdout captured: returns (status, returncode, stdout bytes).
-    The output goes through a temporary file, so a client writing much cannot block on a
-    pipe."""
+    """Like run(), the client's stdout captured: returns (status, returncode, stdout bytes, at
+    most MAX_CAPTURE of them). The output goes through a temporary file, so a client writing
+    much cannot block on a pipe."""
     with tempfile.TemporaryFile() as f:
         status, rc = run(argv, env=env, stdout=f, ok_codes=ok_codes, stderr=stderr)
         f.seek(0)
-        return status, rc, f.read()
+        return status, rc, f.read(MAX_CAPTURE)
 
 
 def mda_command(out):

@@ -110,9 +110,12 @@ def main():
     # Each curl run reads its transfers from a config file (-K, mode 600, in {state}): no
     # limit on the number of transfers, and the password is not on a command line.
     common = ["silent", "show-error", "no-buffer", "user = %s" % q("%s:%s" % (r.user, r.password))]
-    # curl's inactivity timeout: a transfer slower than 1 octet/s for IDLE_TIMEOUT s is aborted.
+    # curl's timeouts: a transfer slower than 1 octet/s for IDLE_TIMEOUT s is aborted, and a
+    # whole transfer may take 4 x IDLE_TIMEOUT (--max-time). Waiting for a POP3 reply is bounded
+    # only by libcurl's server response timeout (120 s, which the curl program cannot set), so
+    # without --max-time a server that never answers would hold curl for two minutes.
     common += ["connect-timeout = %d" % IDLE_TIMEOUT, "speed-limit = 1",
-               "speed-time = %d" % IDLE_TIMEOUT]
+               "speed-time = %d" % IDLE_TIMEOUT, "max-time = %d" % (4 * IDLE_TIMEOUT)]
     common += login
     if r.tls != "none":
         common.append("cacert = %s" % q(r.ca))

@@ -280,3 +280,16 @@ TEST_CASE("wire trace: under PIPELINING a deletion is judged when QUIT commits i
                                                  "message 3"));
     }
 }
+
+TEST_CASE("wire trace: replies gathered in one write are told apart", "[client-runner]") {
+    wire_trace::settings s;
+    s.pipelining = true;
+    wire_trace t(s);
+    t.opened(1, false);
+    t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+    t.client_bytes(1, "RETR 2\r\nRETR 3\r\n", false);
+    t.server_bytes(1, "+OK\r\ntwo\r\n.\r\n+OK\r\nthree\r\n.\r\n", false, 2, 0);
+    t.client_bytes(1, "DELE 2\r\nDELE 3\r\nQUIT\r\n", false);
+    t.server_bytes(1, "+OK\r\n+OK\r\n+OK bye\r\n", false, 3, 0);
+    CHECK(t.breaches().empty()); // both messages arrived: their deletion is safe
+}

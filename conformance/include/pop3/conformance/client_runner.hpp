@@ -62,10 +62,12 @@ process_result run_client_program(const client_program& program, const run_reque
 
 struct client_run_options {
     client_program program;
-    std::chrono::milliseconds deadline{20000}; // a run's wall time before it is killed
+    std::chrono::milliseconds deadline{60000}; // a run's wall time before it is killed
     std::chrono::seconds client_timeout{5};    // asked of the client (POP3KIT_TIMEOUT)
     std::chrono::milliseconds hold{50};        // lock-step: the last octet of a reply waits
-    long max_memory_kib = 512 * 1024;
+    // Peak memory of the client's largest process; checked first, even for a client killed at
+    // the deadline (a client that buffers a huge line has passed it by then).
+    long max_memory_kib = 256 * 1024;
     // A client may write twice what the server sent (line-end conversion, added headers) plus
     // this much; more is a client writing without bound.
     std::uintmax_t output_slack_octets = 1024 * 1024;

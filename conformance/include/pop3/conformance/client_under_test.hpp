@@ -1,5 +1,6 @@
-// The client direction: the client under test, either pop3kit's client library in process or
-// an external program, asked to do what a case's `client:` line says.
+// The client-direction transcripts' client: pop3kit's client library asked to do what a case's
+// `client:` line says, in process (the tests replay the transcripts over a memory pipe and over
+// sockets). pop3-conformance client runs the client cases instead (client_runner.hpp).
 #pragma once
 
 #include "pop3/conformance/runner.hpp"
@@ -31,11 +32,5 @@ client_outcome run_library_client(const std::string& url, const std::string& arg
 // A client-direction case passes only when its dialogue matched and the client ended as the
 // case's expect-client: says.
 void judge_client_outcome(case_result& r, const client_outcome& outcome);
-
-// Runs `command` with /bin/sh after replacing {url}, {port}, {ca} (a PEM file) and {args};
-// ok when it exits 0 within `timeout` (it is killed after that).
-client_outcome run_external_client(std::string command, const std::string& url, unsigned port,
-                                   const std::string& ca_file, const std::string& args,
-                                   std::chrono::milliseconds timeout);
 
 } // namespace pop3::conformance
