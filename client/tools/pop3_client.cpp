@@ -46,6 +46,8 @@ Options (anywhere on the line):
                       default: USER/PASS, or the URL's ;AUTH=
   --timeout SECONDS   connect timeout, and how long to wait for the server to make progress
                       (accept or send bytes) during a command (default 60; 0: no limit)
+  --max-message SIZE  the most retr or top writes of one message (octets, or K, M, G); a
+                      longer one is an error (default: no limit)
   --max-listing SIZE  the most a listing (list, uidl, capa, and raw of LIST, UIDL, CAPA, LANG
                       or AUTH) may hold, in octets or with K, M or G (KiB, MiB, GiB); a longer
                       one is an error (default 64M; retr and top stream and have no limit)
@@ -107,6 +109,7 @@ struct options {
     login_kind login = login_kind::none;
     pop3::sasl_mechanism mechanism = pop3::sasl_mechanism::plain;
     std::vector<step> steps;
+    std::uint64_t max_message = 0; // --max-message; 0: no limit
 };
 
 // Whether the URL names a port (parse_pop_url always fills one in from the scheme).
@@ -186,7 +189,7 @@ options parse_args(int argc, char** argv) {
     options o;
     std::optional<std::string> url;
     bool tls = false, starttls = false, insecure = false;
-    std::optional<std::string> ca, auth, timeout, max_listing;
+    std::optional<std::string> ca, auth, timeout, max_listing, max_message;
     bool verbose = false;
 
     for (int i = 1; i < argc; ++i) {
@@ -224,6 +227,8 @@ options parse_args(int argc, char** argv) {
                 timeout = *v3;
             else if (auto v4 = value("--max-listing"))
                 max_listing = *v4;
+            else if (auto v5 = value("--max-message"))
+                max_message = *v5;
             else
                 throw cli_error("unknown option '" + a + "'");
             continue;
@@ -330,6 +335,7 @@ options parse_args(int argc, char** argv) {
         // Listings are the only replies pop3-client keeps in memory but raw's.
         c.max_buffered_body = std::max(c.max_buffered_body, c.protocol_limits.max_listing_octets);
     }
+    if (max_message) o.max_message = parse_size("--max-message", *max_message);
     if (verbose) {
         c.debuglevel = 1;
         c.debug_stream = &std::cerr;
@@ -453,6 +459,21 @@ void log_in(pop3::client& c, const options& o) {
 }
 
 // Runs one command; false when it ended the session (raw QUIT).
+// The most octets retr and top write of one message (--max-message; 0: no limit), and how
+// many the message being written has had.
+std::uint64_t max_message_octets = 0;
+std::uint64_t message_octets = 0;
+
+// Writes a message's bytes, refusing past --max-message: a server that never ends a message
+// must not fill the disk.
+void write_message(std::string_view data) {
+    message_octets += data.size();
+    if (max_message_octets && message_octets > max_message_octets)
+        throw std::runtime_error("the message is larger than --max-message (" +
+                                 std::to_string(max_message_octets) + " octets)");
+    write_out(data);
+}
+
 bool run_step(pop3::client& c, const step& s) {
     switch (s.what) {
     case op::capa: {
@@ -488,8 +509,14 @@ bool run_step(pop3::client& c, const step& s) {
                 write_server_line(std::to_string(e.message) + " " + e.uid);
         }
         break;
-    case op::retr: c.retr(s.arg1, write_out); break;
-    case op::top: c.top(s.arg1, *pop3::parse_decimal(s.arg2), write_out); break;
+    case op::retr:
+        message_octets = 0;
+        c.retr(s.arg1, write_message);
+        break;
+    case op::top:
+        message_octets = 0;
+        c.top(s.arg1, *pop3::parse_decimal(s.arg2), write_message);
+        break;
     case op::dele: write_server_line(c.dele(s.arg1)); break;
     case op::noop: write_server_line(c.noop()); break;
     case op::rset: write_server_line(c.rset()); break;
@@ -529,6 +556,7 @@ int run(options o) {
     if (o.client.debug_stream) o.client.debug_stream = &debug;
     pop3::client c(o.client);
     log_in(c, o);
+    max_message_octets = o.max_message;
     bool open = true;
     for (const auto& s : o.steps)
         if (open) open = run_step(c, s);

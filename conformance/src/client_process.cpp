@@ -1,7 +1,8 @@
-// Running the client under test: a forked child per run, in its own process group, waited for
-// with wait4 (exit status, signal, peak memory) and killed as a group at the deadline.
+// Running the client under test: a child per run (posix_spawn), in its own process group, waited
+// for with wait4 (exit status, signal, peak memory) and killed as a group at the deadline.
 #include "pop3/conformance/client_runner.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -12,10 +13,13 @@
 #include <pop3/client/client.hpp>
 #include <pop3/protocol/text.hpp>
 #include <set>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace pop3::conformance {
 namespace {
@@ -194,31 +198,52 @@ process_result run_client_program(const client_program& program, const run_reque
     // stdout and stderr go to a file, read back for the evidence.
     const fs::path log =
         request.out_dir.parent_path() / (request.out_dir.filename().string() + ".log");
+    // posix_spawn, not fork: the child shares nothing of the runner's memory before exec, so
+    // wait4's peak memory is the client's own (a forked child's would include the runner's),
+    // and no runner thread's lock can be held in it.
+    // The runner's environment (POP3KIT_CLIENT and the like included), with the contract's
+    // variables set.
+    std::vector<std::string> contract;
+    for (const auto& [name, value] : contract_values(request)) {
+        std::string var = "POP3KIT_";
+        for (char ch : name)
+            var += static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+        contract.push_back(var + "=" + value);
+    }
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) {
+        const std::string_view var(*e);
+        const auto name = var.substr(0, var.find('=') + 1);
+        if (std::none_of(contract.begin(), contract.end(),
+                         [&](const std::string& c) { return c.starts_with(name); }))
+            env_strings.emplace_back(var);
+    }
+    env_strings.insert(env_strings.end(), contract.begin(), contract.end());
+    std::vector<char*> envp;
+    for (auto& e : env_strings)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::string sh = "sh", dash_c = "-c";
+    char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawnattr_init(&attr);
+    // Its own process group: the deadline kills the client, not only the shell.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     const auto started = std::chrono::steady_clock::now();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        res.output = "cannot fork: " + std::string(std::strerror(errno));
+    pid_t pid = -1;
+    const int spawned = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (spawned != 0) {
+        res.output = "cannot start /bin/sh: " + std::string(std::strerror(spawned));
         return res;
     }
-    if (pid == 0) {
-        ::setpgid(0, 0); // its own group: the deadline kills the client, not only the shell
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        const int null = ::open("/dev/null", O_RDONLY);
-        if (null >= 0) ::dup2(null, 0);
-        for (const auto& [name, value] : contract_values(request)) {
-            std::string env = "POP3KIT_";
-            for (char ch : name)
-                env += static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
-            ::setenv(env.c_str(), value.c_str(), 1);
-        }
-        ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid); // also here: no race with a kill before the child ran setpgid
     res.started = true;
     int status = 0;
     rusage usage{};

@@ -76,6 +76,9 @@ client: plays a correct server with one deviation per case against a client, ask
                         failure); default 60
   --hold MS             hold back the last octet of each reply this long (lock-step
                         checking; default 50)
+  --max-memory MIB      a client's peak memory (its largest process, the adapter's
+                        included) above this fails the case (default 256; sanitizer builds of
+                        a client need more)
   --jobs N              run N cases side by side (default 4; each has its own server and
                         client; clients spend most of a case waiting)
 library-client: pop3kit's client library as an adapter (what 'client' runs by default): does
@@ -151,6 +154,7 @@ struct options {
     double timeout = 5;
     double deadline = 60;
     unsigned jobs = 4;
+    long max_memory_mib = 256;
     long hold_ms = 50;
     std::string client_cases = POP3_DEFAULT_CLIENT_CASES;
     std::optional<std::string> junit, json;
@@ -223,6 +227,11 @@ options parse_args(int argc, char** argv) {
             const auto n = pop3::parse_decimal(v);
             if (!n || *n > 10000) throw cli_error("--hold: expected 0..10000 milliseconds");
             o.hold_ms = static_cast<long>(*n);
+        } else if (a == "--max-memory") {
+            const auto n = pop3::parse_decimal(value());
+            if (!n || *n < 16 || *n > 1024 * 1024)
+                throw cli_error("--max-memory: expected 16..1048576 MiB");
+            o.max_memory_mib = static_cast<long>(*n);
         } else if (a == "--jobs") {
             const auto n = pop3::parse_decimal(value());
             if (!n || *n == 0 || *n > 64) throw cli_error("--jobs: expected 1..64");
@@ -341,6 +350,7 @@ int run_client_direction(const options& o) {
         ropt.program.title = "pop3-conformance client: pop3kit client library";
     }
     ropt.jobs = o.jobs;
+    ropt.max_memory_kib = o.max_memory_mib * 1024;
     ropt.client_timeout = std::chrono::seconds(static_cast<long>(std::max(1.0, o.timeout)));
     ropt.deadline = std::chrono::milliseconds(static_cast<long>(o.deadline * 1000));
     ropt.hold = std::chrono::milliseconds(o.hold_ms);

@@ -17,7 +17,8 @@ login = env["POP3KIT_LOGIN"]
 tls = env["POP3KIT_TLS"]
 url = env["POP3KIT_URL"]
 out = env["POP3KIT_OUT"]
-base = [client, url, "--ca", env["POP3KIT_CA"], "--timeout", env.get("POP3KIT_TIMEOUT", "5")]
+base = [client, url, "--ca", env["POP3KIT_CA"], "--timeout", env.get("POP3KIT_TIMEOUT", "5"),
+        "--max-message", "64M"]  # a fetcher's message size limit, as the library's task has
 if tls == "starttls":
     base.append("--starttls")
 if login == "apop":
