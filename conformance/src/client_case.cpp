@@ -1,15 +1,55 @@
 #include "pop3/conformance/client_case.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/protocol/text.hpp>
+#include <span>
 #include <variant>
 
 namespace pop3::conformance {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The names of the case files' values, one table per kind: parsed and printed from here.
+template <class E>
+using name_entry = std::pair<std::string_view, E>;
+template <class E>
+using names = std::span<const name_entry<E>>;
+constexpr std::array<name_entry<client_task>, 5> task_names = {
+    {{"status", client_task::status},
+     {"fetch-all", client_task::fetch_all},
+     {"fetch-one", client_task::fetch_one},
+     {"fetch-new", client_task::fetch_new},
+     {"delete-after-fetch", client_task::delete_after_fetch}}};
+constexpr std::array<name_entry<client_tls>, 3> tls_names = {{{"none", client_tls::none},
+                                                              {"starttls", client_tls::starttls},
+                                                              {"implicit", client_tls::implicit}}};
+constexpr std::array<name_entry<expectation>, 3> expectation_names = {
+    {{"proceed", expectation::proceed},
+     {"notice", expectation::notice},
+     {"info", expectation::info}}};
+constexpr std::array<name_entry<certificate_kind>, 4> certificate_names = {
+    {{"good", certificate_kind::good},
+     {"untrusted", certificate_kind::untrusted},
+     {"expired", certificate_kind::expired},
+     {"wrong-name", certificate_kind::wrong_name}}};
+
+template <class E>
+std::string_view name_of(names<E> table, E value) noexcept {
+    for (auto [n, v] : table)
+        if (v == value) return n;
+    return "?";
+}
+
+template <class E>
+std::optional<E> value_of(names<E> table, std::string_view name) noexcept {
+    for (auto [n, v] : table)
+        if (n == name) return v;
+    return std::nullopt;
+}
 
 // Reads one case's keys, failing with FILE:LINE on the first problem.
 class case_reader {
@@ -47,13 +87,7 @@ public:
                     fail(v.line, "'level' must be \"MUST\", \"SHOULD\" or \"MAY\"");
                 has_level = true;
             } else if (key == "task") {
-                c.task =
-                    pick<client_task>(key, v,
-                                      {{"status", client_task::status},
-                                       {"fetch-all", client_task::fetch_all},
-                                       {"fetch-one", client_task::fetch_one},
-                                       {"fetch-new", client_task::fetch_new},
-                                       {"delete-after-fetch", client_task::delete_after_fetch}});
+                c.task = pick<client_task>(key, v, task_names);
                 has_task = true;
             } else if (key == "login") {
                 c.login = text(key, v);
@@ -65,15 +99,9 @@ public:
                     c.login = "sasl:" + upper(c.login.substr(5));
                 }
             } else if (key == "tls") {
-                c.tls = pick<client_tls>(key, v,
-                                         {{"none", client_tls::none},
-                                          {"starttls", client_tls::starttls},
-                                          {"implicit", client_tls::implicit}});
+                c.tls = pick<client_tls>(key, v, tls_names);
             } else if (key == "expect") {
-                c.expect = pick<expectation>(key, v,
-                                             {{"proceed", expectation::proceed},
-                                              {"notice", expectation::notice},
-                                              {"info", expectation::info}});
+                c.expect = pick<expectation>(key, v, expectation_names);
                 has_expect = true;
             } else if (key == "breaks") {
                 const auto* n = std::get_if<std::vector<std::int64_t>>(&v.value);
@@ -144,8 +172,7 @@ private:
     }
 
     template <class E>
-    E pick(std::string_view key, const mock::case_value& v,
-           std::initializer_list<std::pair<std::string_view, E>> choices) const {
+    E pick(std::string_view key, const mock::case_value& v, names<E> choices) const {
         const auto s = text(key, v);
         std::string names;
         for (auto [name, value] : choices) {
@@ -182,12 +209,7 @@ private:
                     s.mechanisms.push_back(*m);
                 }
             } else if (key == "certificate") {
-                s.certificate =
-                    pick<certificate_kind>(key, v,
-                                           {{"good", certificate_kind::good},
-                                            {"untrusted", certificate_kind::untrusted},
-                                            {"expired", certificate_kind::expired},
-                                            {"wrong-name", certificate_kind::wrong_name}});
+                s.certificate = pick<certificate_kind>(key, v, certificate_names);
             } else if (key == "maildrop") {
                 s.maildrop = text(key, v);
                 if (s.maildrop != "default" && s.maildrop != "dots" && s.maildrop != "empty")
@@ -202,42 +224,22 @@ private:
 } // namespace
 
 std::string_view to_string(client_task t) noexcept {
-    switch (t) {
-    case client_task::status: return "status";
-    case client_task::fetch_all: return "fetch-all";
-    case client_task::fetch_one: return "fetch-one";
-    case client_task::fetch_new: return "fetch-new";
-    case client_task::delete_after_fetch: return "delete-after-fetch";
-    }
-    return "?";
+    return name_of<client_task>(task_names, t);
 }
-
 std::string_view to_string(client_tls t) noexcept {
-    switch (t) {
-    case client_tls::none: return "none";
-    case client_tls::starttls: return "starttls";
-    case client_tls::implicit: return "implicit";
-    }
-    return "?";
+    return name_of<client_tls>(tls_names, t);
 }
-
 std::string_view to_string(expectation e) noexcept {
-    switch (e) {
-    case expectation::proceed: return "proceed";
-    case expectation::notice: return "notice";
-    case expectation::info: return "info";
-    }
-    return "?";
+    return name_of<expectation>(expectation_names, e);
 }
-
 std::string_view to_string(certificate_kind c) noexcept {
-    switch (c) {
-    case certificate_kind::good: return "good";
-    case certificate_kind::untrusted: return "untrusted";
-    case certificate_kind::expired: return "expired";
-    case certificate_kind::wrong_name: return "wrong-name";
-    }
-    return "?";
+    return name_of<certificate_kind>(certificate_names, c);
+}
+std::optional<client_task> parse_client_task(std::string_view name) noexcept {
+    return value_of<client_task>(task_names, name);
+}
+std::optional<client_tls> parse_client_tls(std::string_view name) noexcept {
+    return value_of<client_tls>(tls_names, name);
 }
 
 std::string server_setup::key() const {

@@ -166,13 +166,8 @@ int library_adapter_main() {
         if (!timeout || *timeout == 0 || *timeout > 3600)
             throw std::invalid_argument("POP3KIT_TIMEOUT is no number of seconds");
         r.client_timeout = std::chrono::seconds(*timeout);
-        std::optional<client_task> task;
-        for (auto t : {client_task::status, client_task::fetch_all, client_task::fetch_one,
-                       client_task::fetch_new, client_task::delete_after_fetch})
-            if (to_string(t) == task_name) task = t;
-        std::optional<client_tls> tls;
-        for (auto t : {client_tls::none, client_tls::starttls, client_tls::implicit})
-            if (to_string(t) == tls_name) tls = t;
+        const auto task = parse_client_task(task_name);
+        const auto tls = parse_client_tls(tls_name);
         const bool login_known = r.login == "any" || r.login == "user" || r.login == "apop" ||
                                  (r.login.starts_with("sasl:") &&
                                   parse_sasl_mechanism(std::string_view(r.login).substr(5)));

@@ -232,15 +232,12 @@ private:
                 out.originals.push_back(new_message()->content);
                 out.expected = {new_message()->content};
             } else if (c.task != client_task::status) {
-                for (const auto& m : mail->snapshot())
-                    if (c.task != client_task::fetch_one || out.expected.empty())
+                const auto all = mail->snapshot();
+                if (c.task != client_task::fetch_one)
+                    for (const auto& m : all)
                         out.expected.push_back(m->content);
-                if (c.task == client_task::fetch_one) {
-                    const auto all = mail->snapshot();
-                    out.expected.clear();
-                    if (all.size() >= fetch_one_message)
-                        out.expected.push_back(all[fetch_one_message - 1]->content);
-                }
+                else if (all.size() >= fetch_one_message)
+                    out.expected.push_back(all[fetch_one_message - 1]->content);
             }
             mock::server_options so;
             so.listen = "127.0.0.1:0";

@@ -32,6 +32,9 @@ std::string_view to_string(client_task t) noexcept;
 std::string_view to_string(client_tls t) noexcept;
 std::string_view to_string(expectation e) noexcept;
 std::string_view to_string(certificate_kind c) noexcept;
+// The names of to_string; nullopt for any other.
+std::optional<client_task> parse_client_task(std::string_view name) noexcept;
+std::optional<client_tls> parse_client_tls(std::string_view name) noexcept;
 
 // The message fetch-one asks for: the faulty one is placed second of three.
 inline constexpr std::uint64_t fetch_one_message = 2;
