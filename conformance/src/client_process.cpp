@@ -256,7 +256,12 @@ process_result run_client_program(const client_program& program, const run_reque
     }
     ::kill(-pid, SIGKILL); // whatever the adapter left running in its group
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    res.max_rss_kib = usage.ru_maxrss;
+    // A spawned child starts with its parent's peak (Linux carries the old memory's high-water
+    // mark across exec), so a figure not above the runner's own peak says nothing of the
+    // client: 0, not judged.
+    rusage self{};
+    ::getrusage(RUSAGE_SELF, &self);
+    res.max_rss_kib = usage.ru_maxrss > self.ru_maxrss ? usage.ru_maxrss : 0;
     if (!res.killed) {
         if (WIFEXITED(status)) {
             res.exit_code = WEXITSTATUS(status);

@@ -39,8 +39,8 @@ struct process_result {
     bool killed = false;      // by the runner, at the deadline
     bool unsupported = false; // the adapter's 125
     double seconds = 0;
-    long max_rss_kib = 0;
-    std::string output; // the tail of what it wrote on stdout and stderr
+    long max_rss_kib = 0; // 0: not above the runner's own peak, so unknown (never judged)
+    std::string output;   // the tail of what it wrote on stdout and stderr
 };
 
 // The client under test: an adapter run with /bin/sh (--command), observed, bounded and killed
