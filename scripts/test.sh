@@ -7,23 +7,27 @@
 # on a shared CI machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage prints its start time in seconds since this script began (CI has a time limit;
+# the figures tell which stage grew).
+stage() { echo "== [$SECONDS s] $*"; }
 bash scripts/setup.sh
 
-echo "== format check (.clang-format)"
+stage "format check (.clang-format)"
 bash scripts/check-format.sh
 
 for preset in ci asan; do
-    echo "== build and test: $preset"
+    stage "build and test: $preset"
     cmake --preset "$preset" >/dev/null
     cmake --build --preset "$preset"
     ctest --preset "$preset" -j 2
 done
 
-echo "== soak: 60 s of mixed and hostile sessions against the ASan+UBSan mock server (docs/soak.md; 127.0.0.1 only)"
+stage "soak: 60 s of mixed and hostile sessions against the ASan+UBSan mock server (docs/soak.md; 127.0.0.1 only)"
 bash soak/run.sh --build-dir build/asan
 
-echo "== interop: Dovecot, poplib, curl, fetchmail, mpop, and them as clients under test (127.0.0.1 only)"
+stage "interop: Dovecot, poplib, curl, fetchmail, mpop, and them as clients under test (127.0.0.1 only)"
 bash interop/run.sh --build-dir build/ci
 
-echo "== performance suite, smoke run (bench/run.sh --quick; figures in docs/performance.md)"
+stage "performance suite, smoke run (bench/run.sh --quick; figures in docs/performance.md)"
 bash bench/run.sh --quick --build-dir build/ci --out build/ci/bench-results.json
+stage "done"
