@@ -68,6 +68,9 @@ fi
 bash scripts/install-peers.sh dovecot-core dovecot-pop3d fetchmail mpop curl python3 openssl ||
     { echo "interop: package install failed" >&2; exit 1; }
 bash scripts/setup.sh >/dev/null || { echo "interop: scripts/setup.sh failed" >&2; exit 1; }
+# The interpreter itself, not a version manager's shim in front of it (pyenv's costs a few
+# shell processes per start, and part e starts a Python adapter per run).
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') || { echo "interop: no python3" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 # pop3kit's programs: --build-dir's, or the default preset's, built only when absent.
@@ -146,7 +149,7 @@ trap 'exit 130' INT TERM
 
 # Free ports on 127.0.0.1, chosen by the kernel.
 free_ports() { # COUNT
-    python3 - "$1" <<'EOF'
+    "$PYTHON" - "$1" <<'EOF'
 import socket, sys
 socks = []
 for _ in range(int(sys.argv[1])):
@@ -165,7 +168,7 @@ wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (10 s)
 }
 
 # The maildrop: OUT/expected (CRLF, what a server must deliver) and OUT/Maildir (LF, Dovecot).
-python3 "$HERE/gen_maildrop.py" "$TMP/maildrop"
+"$PYTHON" "$HERE/gen_maildrop.py" "$TMP/maildrop"
 EXPECTED=$TMP/maildrop/expected
 
 # Starts pop3-mockserver serving u:p the expected maildrop, plain and implicit TLS, recording
@@ -207,7 +210,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 # and SCRAM digests (':' would end the passwd-file field).
 DV_USER=interop@pop3kit.test
 DV_PASS='p@ss%w0rd'
-urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+urlenc() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 DV_CRED="$(urlenc "$DV_USER"):$(urlenc "$DV_PASS")"
 echo "$DV_USER:{PLAIN}$DV_PASS" > "$DV/passwd"
 chown root:dovecot "$DV/passwd" && chmod 640 "$DV/passwd" # read by the auth process (user dovecot)
@@ -228,7 +231,7 @@ fi
 if [ $dovecot_up -eq 1 ]; then
     # =========================================================================================
     section "b. pop3-client against Dovecot"
-    python3 "$HERE/client_check.py" --client "$CLIENT" --port "$DV_PORT" --tls-port "$DV_TLS_PORT" \
+    "$PYTHON" "$HERE/client_check.py" --client "$CLIENT" --port "$DV_PORT" --tls-port "$DV_TLS_PORT" \
         --ca "$DV/cert.pem" --user "$DV_USER" --password "$DV_PASS" --maildrop "$EXPECTED" \
         >"$TMP/client.out" 2>&1
     tally "pop3-client against Dovecot" $? "$TMP/client.out"
@@ -332,9 +335,9 @@ fi
 
 # =============================================================================================
 if want poplib; then
-section "d1. Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib against pop3-mockserver"
+section "d1. Python $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib against pop3-mockserver"
 if start_mock poplib; then
-    python3 "$HERE/poplib_check.py" --port "$MOCK_PORT" --tls-port "$MOCK_TLS_PORT" --ca "$MOCK_PEM" \
+    "$PYTHON" "$HERE/poplib_check.py" --port "$MOCK_PORT" --tls-port "$MOCK_TLS_PORT" --ca "$MOCK_PEM" \
         --user u --password p --maildrop "$EXPECTED" >"$TMP/poplib.out" 2>&1
     tally poplib $? "$TMP/poplib.out"
 else
@@ -358,13 +361,13 @@ if start_mock curl; then
             fail "curl: $name: exit $?: $(cat "$TMP/curl.err")"
         fi
     }
-    python3 - "$EXPECTED" > "$TMP/list.want" <<'EOF'
+    "$PYTHON" - "$EXPECTED" > "$TMP/list.want" <<'EOF'
 import os, sys
 d = sys.argv[1]
 for i, f in enumerate(sorted(os.listdir(d)), 1):
     sys.stdout.write("%d %d\r\n" % (i, os.path.getsize(os.path.join(d, f))))
 EOF
-    python3 - "$EXPECTED/01.eml" > "$TMP/top1.want" <<'EOF'
+    "$PYTHON" - "$EXPECTED/01.eml" > "$TMP/top1.want" <<'EOF'
 import sys
 m = open(sys.argv[1], "rb").read()
 sys.stdout.buffer.write(m.partition(b"\r\n\r\n")[0] + b"\r\n\r\n")
@@ -449,7 +452,7 @@ EOF
     else
         fail "fetchmail [$name]: exit $?: $(grep -v '^reading\|^fetchmail: POP3[<>]' "$d/log" | tail -3 | tr '\n' ' ')"
     fi
-    python3 "$HERE/compare_delivered.py" "fetchmail [$name]" "$EXPECTED" files "$d/out" \
+    "$PYTHON" "$HERE/compare_delivered.py" "fetchmail [$name]" "$EXPECTED" files "$d/out" \
         --fetchmail-long-lines > "$d/compare" 2>&1
     tally "fetchmail [$name]" $? "$d/compare"
     local c
@@ -517,7 +520,7 @@ EOF
     else
         fail "mpop [$name]: exit $?: $(tail -3 "$d/log" | tr '\n' ' ')"
     fi
-    python3 "$HERE/compare_delivered.py" "mpop [$name]" "$EXPECTED" "$kind" "$path" > "$d/compare" 2>&1
+    "$PYTHON" "$HERE/compare_delivered.py" "mpop [$name]" "$EXPECTED" "$kind" "$path" > "$d/compare" 2>&1
     tally "mpop [$name]" $? "$d/compare"
     local c
     for c in "$@"; do
@@ -554,6 +557,8 @@ verdicts=0
 incomplete=0
 differing=()
 programs=(poplib curl fetchmail mpop)
+E_BUDGET=${E_BUDGET:-900}
+e_jobs=()
 t0=$(date +%s)
 for program in "${programs[@]}"; do
     if [ $update_expected -eq 1 ]; then
@@ -563,19 +568,34 @@ for program in "${programs[@]}"; do
     fi
     # TMPDIR: the runner's work folders and the adapters' files stay inside the stage's folder.
     mkdir -p "$CC/tmp/$program"
+    # A run has E_BUDGET seconds (a stalled run must not hold CI until its own time limit);
+    # --progress names the cases it started and ended, so a stall names its case.
     (TMPDIR=$CC/tmp/$program POP3KIT_KEEP_WORK=$([ $keep -eq 1 ] && echo 1) \
-        "$CONFORMANCE" client --jobs 3 --hold 100 --command "exec python3 '$HERE/adapters/$program.py'" \
-        --no-color --json "$CC/clients-$program.json" "${expect[@]}" >"$CC/$program.log" 2>&1
+        timeout -k 10 "$E_BUDGET" \
+        "$CONFORMANCE" client --jobs 3 --hold 100 --command "exec '$PYTHON' '$HERE/adapters/$program.py'" \
+        --no-color --progress --json "$CC/clients-$program.json" "${expect[@]}" \
+        >"$CC/$program.log" 2>"$CC/$program.progress"
      echo $? >"$CC/$program.code") &
+    e_jobs+=($!)
 done
-wait
+# Only these: a bare `wait` would also wait for part d's mock servers, which run until exit.
+wait "${e_jobs[@]}"
 for program in "${programs[@]}"; do
     code=$(cat "$CC/$program.code")
+    if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
+        fail "conformance-clients [$program]: not finished within $E_BUDGET s; cases started and not ended:"
+        awk '$1 == "start" { open[$2] = 1 } $1 == "done" { delete open[$3] }
+             END { for (id in open) print "  " id }' "$CC/$program.progress"
+        tail -3 "$CC/$program.progress" | sed 's/^/  last: /'
+        incomplete=1
+        continue
+    fi
     # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
     # malformed case file or a malformed expected file.
     if [ "$code" -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$CC/clients-$program.txt" ]; }; then
         fail "conformance-clients [$program]: pop3-conformance exited $code:"
         tail -5 "$CC/$program.log" | sed 's/^/  /'
+        grep -v '^start \|^done ' "$CC/$program.progress" | tail -5 | sed 's/^/  /'
         incomplete=1
         continue
     fi
@@ -597,7 +617,7 @@ if [ $update_expected -eq 1 ]; then
             echo "# interop/adapters/PROGRAM.py: a [PROGRAM] section per program, one line per case,"
             echo "# ID VERDICT; each program is checked with --expect FILE --expect-section PROGRAM."
             echo "# Every failure is explained in docs/interop.md (the rule, the evidence)."
-            echo "# $(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib."
+            echo "# $(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib."
             echo "# Regenerate after changing client cases or adapters: interop/run.sh --update-expected"
             cat "$CC/verdicts.txt"
         } > "$HERE/clients-expected.txt"
@@ -622,7 +642,7 @@ fi
 # =============================================================================================
 if [ $dovecot_up -eq 1 ]; then
     section "b'. pop3-client against Dovecot: deletions (last: they change the maildrop)"
-    python3 "$HERE/client_check.py" --client "$CLIENT" --port "$DV_PORT" --tls-port "$DV_TLS_PORT" \
+    "$PYTHON" "$HERE/client_check.py" --client "$CLIENT" --port "$DV_PORT" --tls-port "$DV_TLS_PORT" \
         --ca "$DV/cert.pem" --user "$DV_USER" --password "$DV_PASS" --maildrop "$EXPECTED" \
         --destructive >"$TMP/client-destructive.out" 2>&1
     tally "pop3-client deletions against Dovecot" $? "$TMP/client-destructive.out"

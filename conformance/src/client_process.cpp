@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <pop3/client/client.hpp>
 #include <pop3/protocol/text.hpp>
 #include <set>
@@ -32,6 +33,31 @@ constexpr int exit_unsupported = 125;
 constexpr std::size_t library_max_message = 64 * 1024 * 1024;
 // How much of a client's stdout and stderr is kept for the evidence.
 constexpr std::size_t max_output_tail = 4096;
+// How often a running client's memory and output are looked at: a client that grows either
+// without bound is stopped at its limit instead of growing until the deadline (and the machine
+// keeps its memory and disk).
+constexpr std::chrono::milliseconds watch_interval{100};
+
+// The resident size of the largest process in the tree under `root` (root included), in KiB,
+// read from /proc (children lists of every thread, so a child started by any thread counts).
+long largest_rss_kib(pid_t root) {
+    long largest = 0;
+    const long page_kib = ::sysconf(_SC_PAGESIZE) / 1024;
+    std::vector<pid_t> todo{root};
+    for (std::size_t i = 0; i < todo.size() && i < 4096; ++i) {
+        const fs::path proc = "/proc/" + std::to_string(todo[i]);
+        std::ifstream statm(proc / "statm");
+        long size = 0, resident = 0;
+        if (statm >> size >> resident) largest = std::max(largest, resident * page_kib);
+        std::error_code ec;
+        for (const auto& task : fs::directory_iterator(proc / "task", ec)) {
+            std::ifstream children(task.path() / "children");
+            for (pid_t child = 0; children >> child;)
+                todo.push_back(child);
+        }
+    }
+    return largest;
+}
 
 void replace_all(std::string& s, std::string_view what, const std::string& with) {
     for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
@@ -185,7 +211,8 @@ int library_adapter_main() {
 }
 
 process_result run_client_program(const client_program& program, const run_request& request,
-                                  std::chrono::milliseconds deadline) {
+                                  std::chrono::milliseconds deadline, long max_memory_kib,
+                                  const std::function<bool()>& over_output) {
     process_result res;
     std::string command = program.command;
     for (const auto& [name, value] : contract_values(request))
@@ -242,14 +269,26 @@ process_result run_client_program(const client_program& program, const run_reque
     res.started = true;
     int status = 0;
     rusage usage{};
+    auto next_look = started + watch_interval;
+    long watched_kib = 0;
     while (true) {
         const pid_t done = ::wait4(pid, &status, WNOHANG, &usage);
         if (done == pid) break;
         if (done < 0 && errno != EINTR) break;
-        if (std::chrono::steady_clock::now() - started > deadline) {
+        const auto now = std::chrono::steady_clock::now();
+        bool over_memory = false, over_disk = false;
+        if (now >= next_look) {
+            next_look = now + watch_interval;
+            if (max_memory_kib > 0) {
+                watched_kib = std::max(watched_kib, largest_rss_kib(pid));
+                over_memory = watched_kib > max_memory_kib;
+            }
+            over_disk = over_output && over_output();
+        }
+        if (over_memory || over_disk || now - started > deadline) {
             ::kill(-pid, SIGKILL);
             ::wait4(pid, &status, 0, &usage);
-            res.killed = true;
+            (over_memory ? res.memory_killed : over_disk ? res.output_killed : res.killed) = true;
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -262,7 +301,8 @@ process_result run_client_program(const client_program& program, const run_reque
     rusage self{};
     ::getrusage(RUSAGE_SELF, &self);
     res.max_rss_kib = usage.ru_maxrss > self.ru_maxrss ? usage.ru_maxrss : 0;
-    if (!res.killed) {
+    res.max_rss_kib = std::max(res.max_rss_kib, watched_kib);
+    if (!res.killed && !res.memory_killed && !res.output_killed) {
         if (WIFEXITED(status)) {
             res.exit_code = WEXITSTATUS(status);
             if (res.exit_code > 128 && res.exit_code < 128 + 65) res.signal = res.exit_code - 128;

@@ -111,9 +111,35 @@ struct run_outcome {
 };
 
 // Everything one execution of a case (or its control run) showed.
+// Octets in the regular files under `dir` (a client's output folder).
+std::uintmax_t folder_octets(const fs::path& dir) {
+    std::uintmax_t total = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_regular_file(ec))
+            if (const auto n = it->file_size(ec); !ec) total += n;
+    return total;
+}
+
+// What a client may write for what the server sent: twice it (line-end conversion, added
+// headers) plus the slack.
+std::uintmax_t output_bound(std::uintmax_t server_octets, std::uintmax_t slack) {
+    return 2 * server_octets + slack;
+}
+
+// How a run ended, for exit lists and evidence: "0", "signal 11", "killed at the deadline".
+std::string how_it_ended(const process_result& p) {
+    if (p.killed) return "killed at the deadline";
+    if (p.memory_killed) return "killed when its memory passed the limit";
+    if (p.output_killed) return "killed when its output passed the bound";
+    if (p.signal) return "signal " + std::to_string(p.signal);
+    return std::to_string(p.exit_code);
+}
+
 struct observation {
     std::vector<run_outcome> runs; // two for fetch-new
     std::vector<wire_event> events;
+    std::size_t dropped_events = 0; // writes past the trace's bound, not kept
     std::vector<rule_breach> breaches, notes;
     std::vector<wire_trace::command> commands;
     std::optional<wire_trace::deviated> deviated;
@@ -133,10 +159,7 @@ struct observation {
     std::string exits() const {
         std::string s;
         for (const auto& r : runs)
-            s += (s.empty() ? "" : ", ") + (r.process.killed ? std::string("killed")
-                                            : r.process.signal
-                                                ? "signal " + std::to_string(r.process.signal)
-                                                : std::to_string(r.process.exit_code));
+            s += (s.empty() ? "" : ", ") + how_it_ended(r.process);
         return s;
     }
 };
@@ -261,7 +284,12 @@ private:
             req.state_dir = dir / "state";
             req.client_timeout = opt_.client_timeout;
             fs::create_directories(req.out_dir);
-            out.process = run_client_program(opt_.program, req, opt_.deadline);
+            const auto over_output = [&] {
+                return folder_octets(req.out_dir) >
+                       output_bound(trace->server_octets(), opt_.output_slack_octets);
+            };
+            out.process = run_client_program(opt_.program, req, opt_.deadline, opt_.max_memory_kib,
+                                             over_output);
             server.stop();
             collect(req.out_dir, out);
             obs.runs.push_back(std::move(out));
@@ -274,8 +302,8 @@ private:
         obs.commands = trace->command_log();
         obs.deviated = trace->deviated_command();
         obs.unsolicited_seen = trace->unsolicited_seen();
-        for (const auto& e : obs.events)
-            if (e.who == 'S') obs.server_octets += e.octets;
+        obs.dropped_events = trace->dropped_events();
+        obs.server_octets = trace->server_octets();
         obs.connections = trace->connections();
         obs.deviation_event = trace->deviation_event();
         // Counted when the reply was made: a reply cut short (a drip killed at the deadline)
@@ -292,10 +320,10 @@ private:
         std::error_code ec;
         for (fs::recursive_directory_iterator it(out_dir, ec), end; !ec && it != end;
              it.increment(ec)) {
-            if (!it->is_regular_file()) continue;
-            out.output_octets += it->file_size(ec);
-            if (!it->path().filename().string().starts_with(".")) files.push_back(it->path());
+            if (it->is_regular_file() && !it->path().filename().string().starts_with("."))
+                files.push_back(it->path());
         }
+        out.output_octets = folder_octets(out_dir);
         std::sort(files.begin(), files.end());
         for (const auto& f : files) {
             delivered_message m;
@@ -357,6 +385,10 @@ std::optional<std::string> control_failure(const client_case& c, const observati
         const auto& r = o.runs[i].process;
         const std::string which = o.runs.size() > 1 ? " (run " + std::to_string(i + 1) + ")" : "";
         if (r.killed) return "the control run" + which + " did not end before the deadline";
+        if (r.memory_killed)
+            return "the control run" + which + " was killed when its memory passed the limit";
+        if (r.output_killed)
+            return "the control run" + which + " was killed when its output passed the bound";
         if (r.signal)
             return "the control run" + which + " ended by signal " + std::to_string(r.signal);
         if (r.exit_code != 0)
@@ -412,10 +444,7 @@ std::string evidence_of(const client_case& c, const observation& o, const observ
     s << "\n";
     for (std::size_t i = 0; i < o.runs.size(); ++i) {
         const auto& r = o.runs[i];
-        s << "run " << i + 1 << ": exit "
-          << (r.process.killed   ? std::string("killed at the deadline")
-              : r.process.signal ? "by signal " + std::to_string(r.process.signal)
-                                 : std::to_string(r.process.exit_code));
+        s << "run " << i + 1 << ": exit " << how_it_ended(r.process);
         s.setf(std::ios::fixed);
         s.precision(2);
         s << " after " << r.process.seconds << " s, peak memory " << r.process.max_rss_kib / 1024
@@ -432,7 +461,9 @@ std::string evidence_of(const client_case& c, const observation& o, const observ
             std::min(focus.value_or(o.deviation_event.value_or(0)), ev.size() - 1);
         const std::size_t from = at > 6 ? at - 6 : 0;
         const std::size_t to = std::min(ev.size(), at + 10);
-        s << "wire (events " << from + 1 << "-" << to << " of " << ev.size() << "):\n";
+        s << "wire (events " << from + 1 << "-" << to << " of " << ev.size()
+          << (o.dropped_events ? " and " + std::to_string(o.dropped_events) + " not kept" : "")
+          << "):\n";
         for (std::size_t i = from; i < to; ++i)
             s << format_event(ev[i]) << "\n";
     }
@@ -516,8 +547,9 @@ case_result judge(const client_case& c, const observation& o, const observation*
         if (p.max_rss_kib > opt.max_memory_kib)
             return set(verdict::fail, "failed",
                        "the client's memory grew to " + std::to_string(p.max_rss_kib / 1024) +
-                           " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) +
-                           " MiB): a server's say-so must not grow a client without bound");
+                           " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) + " MiB" +
+                           (p.memory_killed ? ", where the runner stopped it" : "") +
+                           "): a server's say-so must not grow a client without bound");
         // A huge but finite reply at full speed that outlasted the deadline: the runner's
         // limit, not the client's fault (it may have been storing it correctly).
         if (p.killed && c.deviation && c.deviation->change.huge_line &&
@@ -539,7 +571,7 @@ case_result judge(const client_case& c, const observation& o, const observation*
                            " (a crash: bad input from a server must end in a clear error)");
         // Storing what the server sent is no fault, however large; writing more than it sent
         // (a loop appending blank lines) is.
-        const auto disk_bound = 2 * o.server_octets + opt.output_slack_octets;
+        const auto disk_bound = output_bound(o.server_octets, opt.output_slack_octets);
         if (o.runs[i].output_octets > disk_bound)
             return set(verdict::fail, "failed",
                        "the client wrote " + std::to_string(o.runs[i].output_octets) +
@@ -684,6 +716,10 @@ std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
     std::mutex progress;
     parallel_for(cases.size(), options.jobs, [&](std::size_t i) {
         const auto& c = cases[i];
+        if (options.on_start) {
+            std::lock_guard g(progress);
+            options.on_start(c);
+        }
         const auto started = std::chrono::steady_clock::now();
         const auto& control = controls[control_of.at(c.control_key())];
         observation o;

@@ -9,6 +9,11 @@ namespace {
 // Bytes of the trace kept in full; past it, events keep their size and a short prefix.
 constexpr std::size_t max_kept_octets = 512 * 1024;
 constexpr std::size_t prefix_past_limit = 80;
+// Events kept one per write; past this, a write of the same side on the same connection as the
+// last event adds to it (an endless stream would otherwise grow the runner by its event count),
+// and past the hard bound, data events are only counted.
+constexpr std::size_t max_events = 20000;
+constexpr std::size_t max_events_hard = 100000;
 // Client lines kept for comparing a case with its control run.
 constexpr std::size_t max_logged_commands = 10000;
 // How much of a CAPA reply is kept to look for PIPELINING.
@@ -100,6 +105,19 @@ void wire_trace::next_run() {
 }
 
 void wire_trace::add(std::uint64_t session, char who, bool tls, std::string_view bytes) {
+    if (who == 'S') server_octets_ += bytes.size();
+    const bool data = who == 'C' || who == 'S';
+    if (data && events_.size() >= max_events) {
+        auto& last = events_.back();
+        if (last.connection == session && last.who == who && last.tls == tls) {
+            last.octets += bytes.size();
+            return;
+        }
+        if (events_.size() >= max_events_hard) {
+            ++dropped_events_;
+            return;
+        }
+    }
     wire_event e;
     e.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
                .count();
@@ -309,6 +327,16 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
 std::vector<wire_event> wire_trace::events() const {
     std::lock_guard g(mutex_);
     return events_;
+}
+
+std::size_t wire_trace::dropped_events() const {
+    std::lock_guard g(mutex_);
+    return dropped_events_;
+}
+
+std::uintmax_t wire_trace::server_octets() const {
+    std::lock_guard g(mutex_);
+    return server_octets_;
 }
 
 std::vector<rule_breach> wire_trace::breaches() const {

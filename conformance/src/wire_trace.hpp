@@ -54,7 +54,9 @@ public:
     // Read once the servers are stopped. Connections are numbered over the whole trace (a
     // second run's server starts its own count): `base` is added to the server's numbers.
     void next_run();
-    std::vector<wire_event> events() const;
+    std::vector<wire_event> events() const; // bounded: see dropped_events()
+    std::size_t dropped_events() const;     // writes past the bound, counted only
+    std::uintmax_t server_octets() const;   // every octet the servers sent
     std::vector<rule_breach> breaches() const;
     // Every client line, in order, with its connection ("*SASL*" for a SASL response, whose
     // bytes differ from run to run); bounded.
@@ -108,6 +110,8 @@ private:
     mutable std::mutex mutex_;
     std::vector<wire_event> events_;
     std::size_t kept_octets_ = 0;
+    std::size_t dropped_events_ = 0;
+    std::uintmax_t server_octets_ = 0;
     std::map<std::uint64_t, connection_state> connections_;
     std::vector<rule_breach> breaches_, notes_;
     // Messages whose RETR reply ended (+OK) intact, on any connection: a client may fetch on

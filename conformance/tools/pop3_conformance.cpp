@@ -81,6 +81,9 @@ client: plays a correct server with one deviation per case against a client, ask
                         a client need more)
   --jobs N              run N cases side by side (default 4; each has its own server and
                         client; clients spend most of a case waiting)
+  --progress            print "start ID" as a case starts and "done N/TOTAL ID VERDICT S s"
+                        as it ends, a line each on stderr (for logs: which case a stalled
+                        run is in)
 library-client: pop3kit's client library as an adapter (what 'client' runs by default): does
   the task the POP3KIT_* environment describes (docs/client-conformance.md) and exits 0, 1 or
   125.
@@ -156,6 +159,7 @@ struct options {
     unsigned jobs = 4;
     long max_memory_mib = 256;
     long hold_ms = 50;
+    bool progress = false;
     std::string client_cases = POP3_DEFAULT_CLIENT_CASES;
     std::optional<std::string> junit, json;
     std::optional<std::string> command;   // client direction: an external client program
@@ -227,6 +231,8 @@ options parse_args(int argc, char** argv) {
             const auto n = pop3::parse_decimal(v);
             if (!n || *n > 10000) throw cli_error("--hold: expected 0..10000 milliseconds");
             o.hold_ms = static_cast<long>(*n);
+        } else if (a == "--progress") {
+            o.progress = true;
         } else if (a == "--max-memory") {
             const auto n = pop3::parse_decimal(value());
             if (!n || *n < 16 || *n > 1024 * 1024)
@@ -356,13 +362,19 @@ int run_client_direction(const options& o) {
     ropt.hold = std::chrono::milliseconds(o.hold_ms);
     const bool tty = isatty(STDERR_FILENO);
     std::size_t done = 0;
+    if (o.progress)
+        ropt.on_start = [&](const client_case& c) { std::cerr << "start " << c.meta.id << "\n"; };
     ropt.on_result = [&](const case_result& r) {
-        if (tty)
-            std::cerr << "\r\033[K" << ++done << "/" << chosen.size() << " " << r.tc->id
+        ++done;
+        if (o.progress)
+            std::cerr << "done " << done << "/" << chosen.size() << " " << r.tc->id << " "
+                      << result_word(r) << " " << static_cast<long>(r.seconds) << " s" << std::endl;
+        else if (tty)
+            std::cerr << "\r\033[K" << done << "/" << chosen.size() << " " << r.tc->id
                       << std::flush;
     };
     const auto results = run_client_cases(chosen, ropt);
-    if (tty) std::cerr << "\r\033[K" << std::flush;
+    if (tty && !o.progress) std::cerr << "\r\033[K" << std::flush;
     return report(o, ropt.program.name(), metas, results);
 }
 

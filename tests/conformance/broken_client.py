@@ -11,6 +11,10 @@ POP3KIT_OUT, exit 0 when it believes it succeeded.
     broken_client.py dele-broken           a RETR whose terminator does not come within a
                                            second counts as done: it deletes the message
     broken_client.py wait-for-close        after QUIT it waits for the server to close, forever
+    broken_client.py flood                 when the connection closes inside RETR, appends blank
+                                           lines to the message's file until it is stopped
+    broken_client.py hoard                 keeps every line of a message however many come
+                                           (what every mode does: the name says what it is for)
 """
 import os
 import socket
@@ -82,6 +86,11 @@ if task in ("fetch-all", "delete-after-fetch"):
                 f.write(body)
         if not complete and mode == "truncated":
             sys.exit(0)
+        if not complete and mode == "flood":
+            with open(os.path.join(env["POP3KIT_OUT"], "m%d" % n), "ab") as f:
+                while True:  # mpop's defect: blank lines appended until it is stopped
+                    f.write(b"\n" * 65536)
+                    f.flush()
         if task == "delete-after-fetch" and (complete or mode == "dele-broken"):
             buf = b""
             command("DELE %d" % n)

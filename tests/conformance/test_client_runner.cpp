@@ -128,13 +128,15 @@ namespace {
 
 // Runs `cases_text` against broken_client.py MODE; the one result.
 case_result run_broken(std::string_view mode, std::string_view task, std::string_view extra,
-                       std::chrono::seconds deadline = std::chrono::seconds(20)) {
+                       std::chrono::seconds deadline = std::chrono::seconds(20),
+                       long max_memory_kib = 256 * 1024) {
     static std::vector<client_case> keep; // results point into their cases
     keep = one_case(extra, task);
     client_run_options o;
     o.program.command = std::string("exec python3 '") + POP3_SOURCE_DIR +
                         "/tests/conformance/broken_client.py' " + std::string(mode);
     o.deadline = deadline;
+    o.max_memory_kib = max_memory_kib;
     auto results = run_client_cases(keep, o);
     REQUIRE(results.size() == 1);
     INFO(results[0].reason << "\n" << results[0].evidence);
@@ -182,6 +184,26 @@ TEST_CASE("global rules catch clients broken on purpose", "[client-runner]") {
         CHECK(r.v == verdict::fail);
         CHECK(r.reason.starts_with("the client did not end within 10 s and was killed"));
     }
+    SECTION("memory without bound: stopped at the limit, long before the deadline") {
+        const auto r = run_broken("hoard", "fetch-all",
+                                  "[case.deviation]\nrole = \"retr\"\nmessage = 1\n"
+                                  "endless_body = true\n",
+                                  std::chrono::seconds(120), 48 * 1024);
+        CHECK(r.v == verdict::fail);
+        CHECK(r.reason.starts_with("the client's memory grew to "));
+        CHECK(r.reason.find("where the runner stopped it") != std::string::npos);
+        CHECK(r.evidence.find("exit killed when its memory passed the limit") != std::string::npos);
+    }
+    SECTION("output without bound: stopped at the bound, long before the deadline") {
+        const auto r = run_broken("flood", "fetch-all",
+                                  "breaks = [1]\n"
+                                  "[case.deviation]\nrole = \"retr\"\nmessage = 1\n"
+                                  "disconnect = 60\n",
+                                  std::chrono::seconds(120));
+        CHECK(r.v == verdict::fail);
+        CHECK(r.reason.starts_with("the client wrote "));
+        CHECK(r.evidence.find("exit killed when its output passed the bound") != std::string::npos);
+    }
     SECTION("the same client passes where it is not broken (the rules are not always on)") {
         const auto r = run_broken("wait-for-close", "status",
                                   "[case.deviation]\nrole = \"stat\"\n"
@@ -199,6 +221,23 @@ TEST_CASE("deviation roles: form picks the listing or the single-message reply",
     CHECK(listing.find("-ERR one") == std::string::npos);
     const auto single = session_output(dev, "USER user\r\nPASS pass\r\nUIDL 1\r\n");
     CHECK(single.find("-ERR one") != std::string::npos);
+}
+
+TEST_CASE("wire trace: an endless stream is counted, not kept write by write", "[client-runner]") {
+    wire_trace t({});
+    t.opened(1, false);
+    t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+    t.client_bytes(1, "LIST\r\n", false);
+    t.server_bytes(1, "+OK\r\n", false, 0, 0);
+    const std::string line = "1 100\r\n";
+    for (int i = 0; i < 300000; ++i) {
+        t.server_bytes(1, line, false, 0, 0);
+        if (i % 2 == 0) t.client_bytes(1, "", false); // the other side's events in between
+    }
+    const auto events = t.events();
+    CHECK(events.size() <= 100000);
+    CHECK(t.dropped_events() > 0);
+    CHECK(t.server_octets() == 8 + 5 + 300000 * line.size());
 }
 
 TEST_CASE("wire trace: the lock-step rule", "[client-runner]") {

@@ -34,10 +34,12 @@ struct run_request {
 // How a client run ended.
 struct process_result {
     bool started = false;
-    int exit_code = -1;       // when it exited
-    int signal = 0;           // when a signal ended it (the adapter's 128+N counts as signal N)
-    bool killed = false;      // by the runner, at the deadline
-    bool unsupported = false; // the adapter's 125
+    int exit_code = -1;         // when it exited
+    int signal = 0;             // when a signal ended it (the adapter's 128+N counts as signal N)
+    bool killed = false;        // by the runner, at the deadline
+    bool memory_killed = false; // by the runner, when its memory passed the limit
+    bool output_killed = false; // by the runner, when its output passed the bound
+    bool unsupported = false;   // the adapter's 125
     double seconds = 0;
     long max_rss_kib = 0; // 0: not above the runner's own peak, so unknown (never judged)
     std::string output;   // the tail of what it wrote on stdout and stderr
@@ -56,9 +58,12 @@ struct client_program {
 // environment is not an adapter's). What `pop3-conformance library-client` runs.
 int library_adapter_main();
 
-// Runs one run of the task and waits, killing the process group at `deadline`.
+// Runs one run of the task and waits, killing the process group at `deadline`, or as soon as
+// one of its processes is seen resident in more than `max_memory_kib` (0: no limit), or
+// `over_output` (asked every 100 ms) says it wrote more than it may.
 process_result run_client_program(const client_program& program, const run_request& request,
-                                  std::chrono::milliseconds deadline);
+                                  std::chrono::milliseconds deadline, long max_memory_kib = 0,
+                                  const std::function<bool()>& over_output = {});
 
 struct client_run_options {
     client_program program;
@@ -73,6 +78,7 @@ struct client_run_options {
     std::uintmax_t output_slack_octets = 1024 * 1024;
     std::filesystem::path work_dir; // scratch; a private temporary folder when empty
     unsigned jobs = 1;              // cases run side by side (each has its own server)
+    std::function<void(const client_case&)> on_start;  // progress, as cases start
     std::function<void(const case_result&)> on_result; // progress, as cases end
 };
 
