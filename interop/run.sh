@@ -195,6 +195,82 @@ start_mock() { # NAME
 recorded() { cat "$MOCK_DIR"/rec/* 2>/dev/null | grep -E "^C: $1" >/dev/null; }
 mock_stat() { "$CLIENT" "pop3://u:p@127.0.0.1:$MOCK_PORT" stat 2>&1; }
 
+# pop3-conformance server against a running server: a plain run (with --ca, so that the cases
+# that send STLS themselves verify the certificate), a --starttls run when the plain port
+# offers STLS, and an implicit-TLS run when there is a TLS URL, each with --provision. Each run
+# compares its verdicts with its [RUN] section of EXPECTED itself (--expect, --expect-section):
+# "baseline: matches FILE [RUN] (N verdicts)" above its counts, or the new failures, fixed cases
+# and other changed verdicts, and exit 1. With --update-expected it writes the sections instead
+# (--update-expect) and joins them under a header into EXPECTED.
+server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISION FORMAT OUTDIR
+    local name=$1 expected=$2 plain=$3 stls=$4 tls_url=$5 ca=$6 provision=$7 format=$8 out=$9
+    local run args code n verdicts=0 incomplete=0 differing=() runs=(plain)
+    [ "$stls" = 1 ] && runs+=(starttls)
+    [ -n "$tls_url" ] && runs+=(tls)
+    mkdir -p "$out"
+    : > "$out/verdicts.txt"
+    for run in "${runs[@]}"; do
+        case $run in
+            plain) args=(--target "$plain") ;;
+            starttls) args=(--target "$plain" --starttls) ;;
+            tls) args=(--target "$tls_url") ;;
+        esac
+        [ -n "$ca" ] && args+=(--ca "$ca")
+        [ -n "$provision" ] && args+=(--provision "$provision" --fixture-format "$format")
+        if [ $update_expected -eq 1 ]; then
+            args+=(--update-expect "$out/$run.txt" --expect-section "$run")
+        else
+            args+=(--expect "$expected" --expect-section "$run")
+        fi
+        "$CONFORMANCE" server "${args[@]}" --transcripts "$ROOT/conformance/transcripts" \
+            --no-color --json "$out/$run.json" >"$out/$run.log" 2>&1
+        code=$?
+        # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
+        # malformed transcript or a malformed expected file.
+        if [ $code -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$out/$run.txt" ]; }; then
+            fail "conformance $name [$run]: pop3-conformance exited $code:"
+            tail -5 "$out/$run.log" | sed 's/^/  /'
+            incomplete=1
+            continue
+        fi
+        echo "  [$run] $(tail -1 "$out/$run.log")"
+        if [ $update_expected -eq 1 ]; then
+            grep -v '^#' "$out/$run.txt" >> "$out/verdicts.txt"
+        elif [ $code -eq 0 ]; then
+            n=$(sed -n 's/^baseline: matches .* (\([0-9]*\) verdicts\{0,1\})$/\1/p' "$out/$run.log")
+            verdicts=$((verdicts + ${n:-0}))
+        else
+            differing+=("$run")
+        fi
+    done
+    local file=${expected#"$ROOT/"}
+    if [ $update_expected -eq 1 ]; then
+        if [ $incomplete -eq 0 ]; then
+            {
+                echo "# pop3-conformance server against $name as interop/run.sh configures it:"
+                echo "# a [RUN] section per run (${runs[*]}), one line per case, ID VERDICT; each run"
+                echo "# is checked with --expect FILE --expect-section RUN. Every failure is explained in"
+                echo "# docs/interop.md. Regenerate after changing transcripts: interop/run.sh --update-expected"
+                cat "$out/verdicts.txt"
+            } > "$expected"
+            ok "conformance $name: wrote $file ($(grep -c ' ' "$out/verdicts.txt") verdicts); review and commit it"
+        else
+            fail "conformance $name: $file not rewritten: a run did not complete"
+        fi
+    elif [ ${#differing[@]} -eq 0 ]; then
+        [ $incomplete -eq 0 ] && ok "conformance $name: $verdicts verdicts as in $file"
+    else
+        fail "conformance $name: verdicts differ from $file in ${differing[*]}:"
+        for run in "${differing[@]}"; do
+            sed -n '/^baseline /,/^baseline: /p' "$out/$run.log" | sed 's/^/  /'
+        done
+        echo "  Rerun one: $CONFORMANCE server --target URL --only ID"
+        echo "  (interop/run.sh --keep keeps the server's folder, config and log, to look at.)"
+        echo "  If the change is intended (transcripts added, changed or fixed), regenerate the"
+        echo "  file, review its diff and commit it: interop/run.sh --update-expected"
+    fi
+}
+
 dovecot_up=0
 if want dovecot; then
 # =============================================================================================
@@ -238,76 +314,12 @@ if [ $dovecot_up -eq 1 ]; then
 
     # =========================================================================================
     section "c. pop3-conformance server against Dovecot"
-    # pop3-conformance compares each run with its [RUN] section of interop/dovecot-expected.txt
-    # itself (--expect, --expect-section): "baseline: matches FILE [RUN] (N verdicts)" above
-    # its counts, or the new failures, fixed cases and other changed verdicts, and exit 1.
-    # With --update-expected it writes each run's section instead (--update-expect).
-    target="pop3://$DV_CRED@127.0.0.1:$DV_PORT"
-    verdicts=0
-    incomplete=0
-    differing=()
-    : > "$TMP/conformance.txt"
-    for run in plain starttls tls; do
-        case $run in
-            # --ca on the plain run too: its cases that send STLS themselves verify the cert.
-            plain) args=(--target "$target" --ca "$DV/cert.pem") ;;
-            starttls) args=(--target "$target" --starttls --ca "$DV/cert.pem") ;;
-            tls) args=(--target "pop3s://$DV_CRED@127.0.0.1:$DV_TLS_PORT" --ca "$DV/cert.pem") ;;
-        esac
-        # The cases that name a maildrop (dots, empty, generate:N:S, ...) run too: before each,
-        # the fixture replaces the user's Maildir; the original comes back for the others.
-        args+=(--provision "sh '$HERE/provision-dovecot.sh' '$DV/Maildir' {maildrop} {dir}")
-        if [ $update_expected -eq 1 ]; then
-            args+=(--update-expect "$TMP/conformance-$run.txt" --expect-section "$run")
-        else
-            args+=(--expect "$HERE/dovecot-expected.txt" --expect-section "$run")
-        fi
-        "$CONFORMANCE" server "${args[@]}" --transcripts "$ROOT/conformance/transcripts" \
-            --no-color --json "$TMP/conformance-$run.json" >"$TMP/conformance-$run.log" 2>&1
-        code=$?
-        # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
-        # malformed transcript or a malformed expected file.
-        if [ $code -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$TMP/conformance-$run.txt" ]; }; then
-            fail "conformance [$run]: pop3-conformance exited $code:"
-            tail -5 "$TMP/conformance-$run.log" | sed 's/^/  /'
-            incomplete=1
-            continue
-        fi
-        echo "  [$run] $(tail -1 "$TMP/conformance-$run.log")"
-        if [ $update_expected -eq 1 ]; then
-            grep -v '^#' "$TMP/conformance-$run.txt" >> "$TMP/conformance.txt"
-        elif [ $code -eq 0 ]; then
-            n=$(sed -n 's/^baseline: matches .* (\([0-9]*\) verdicts\{0,1\})$/\1/p' "$TMP/conformance-$run.log")
-            verdicts=$((verdicts + ${n:-0}))
-        else
-            differing+=("$run")
-        fi
-    done
-    if [ $update_expected -eq 1 ]; then
-        if [ $incomplete -eq 0 ]; then
-            {
-                echo "# pop3-conformance server against Dovecot $(dovecot --version | cut -d' ' -f1) as interop/run.sh"
-                echo "# configures it: a [RUN] section per run (plain, --starttls, pop3s), one line per case,"
-                echo "# ID VERDICT; each run is checked with --expect FILE --expect-section RUN."
-                echo "# Regenerate after changing transcripts: interop/run.sh --update-expected"
-                cat "$TMP/conformance.txt"
-            } > "$HERE/dovecot-expected.txt"
-            ok "conformance: wrote interop/dovecot-expected.txt ($(grep -c ' ' "$TMP/conformance.txt") verdicts); review and commit it"
-        else
-            fail "conformance: interop/dovecot-expected.txt not rewritten: a run did not complete"
-        fi
-    elif [ ${#differing[@]} -eq 0 ]; then
-        [ $incomplete -eq 0 ] && ok "conformance: $verdicts verdicts as in interop/dovecot-expected.txt"
-    else
-        fail "conformance: verdicts differ from interop/dovecot-expected.txt in ${differing[*]}:"
-        for run in "${differing[@]}"; do
-            sed -n '/^baseline /,/^baseline: /p' "$TMP/conformance-$run.log" | sed 's/^/  /'
-        done
-        echo "  Rerun one: $CONFORMANCE server --target pop3://USER:PASS@127.0.0.1:PORT --only ID"
-        echo "  (interop/run.sh --only dovecot --keep keeps Dovecot's config and log to look at.)"
-        echo "  If the change is intended (transcripts added, changed or fixed), regenerate the"
-        echo "  file, review its diff and commit it: interop/run.sh --update-expected"
-    fi
+    # The cases that name a maildrop (dots, empty, generate:N:S, ...) run too: before each, the
+    # fixture replaces the user's Maildir; the original comes back for the others.
+    server_conformance "Dovecot $(dovecot --version | cut -d' ' -f1)" "$HERE/dovecot-expected.txt" \
+        "pop3://$DV_CRED@127.0.0.1:$DV_PORT" 1 "pop3s://$DV_CRED@127.0.0.1:$DV_TLS_PORT" \
+        "$DV/cert.pem" "sh '$HERE/provision-dovecot.sh' '$DV/Maildir' {maildrop} {dir}" maildir \
+        "$TMP/conformance-dovecot"
 
     # Known mpop quirk, kept as a check so that a change shows: Dovecot's APOP timestamp
     # (<...==@host>, base64 with '=') is refused by mpop, which then reports no APOP support.

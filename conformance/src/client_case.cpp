@@ -210,6 +210,10 @@ private:
                 }
             } else if (key == "certificate") {
                 s.certificate = pick<certificate_kind>(key, v, certificate_names);
+            } else if (key == "password") {
+                s.password = text(key, v);
+                if (s.password.size() > 1000)
+                    fail(v.line, "'password' must be at most 1000 octets");
             } else if (key == "maildrop") {
                 s.maildrop = text(key, v);
                 if (s.maildrop != "default" && s.maildrop != "dots" && s.maildrop != "empty")
@@ -246,7 +250,7 @@ std::string server_setup::key() const {
     std::string k = std::string(pipelining ? "P" : "p") + (apop ? "A" : "a") +
                     (user_command ? "U" : "u") + (stls ? "S" : "s") + (resp_codes ? "R" : "r") +
                     " " + std::to_string(login_delay.count()) + " " +
-                    std::string(to_string(certificate)) + " " + maildrop;
+                    std::string(to_string(certificate)) + " " + maildrop + " " + password;
     for (auto m : mechanisms)
         k += " " + std::string(sasl_mechanism_name(m));
     return k;

@@ -222,6 +222,7 @@ private:
         auto config = mock::default_config();
         auto mail = embedded_maildrop(c.server.maildrop);
         config.users[0].mail = mail;
+        config.users[0].password = c.server.password;
         config.apop = c.server.apop;
         config.user_command = c.server.user_command;
         config.mechanisms = c.server.mechanisms;
@@ -277,6 +278,7 @@ private:
             run_request req;
             req.task = c.task;
             req.login = c.login;
+            req.password = c.server.password;
             req.tls = c.tls;
             req.port = c.tls == client_tls::implicit ? *server.tls_port() : server.port();
             req.ca_file = ca_file_;

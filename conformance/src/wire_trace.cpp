@@ -20,6 +20,9 @@ constexpr std::size_t max_logged_commands = 10000;
 constexpr std::size_t max_capa_reply = 64 * 1024;
 // A client "line" longer than this is cut: what matters is that it ended.
 constexpr std::size_t max_client_line = 64 * 1024;
+// RFC 2449 §4's command line, CRLF included; RFC 5034 §4 holds AUTH with an initial response to
+// it.
+constexpr std::size_t max_command_line = 255;
 
 std::string keyword_of(std::string_view line) {
     std::string k;
@@ -213,6 +216,16 @@ void wire_trace::client_line(std::uint64_t id, connection_state& c, const std::s
              events_.size() - 1});
     }
     c.early = false;
+    // RFC 5034 §4: "If use of the initial response argument would cause the AUTH command to
+    // exceed this length, the client MUST NOT use the initial response parameter".
+    if (keyword == "AUTH" && line.size() + 2 > max_command_line &&
+        line.find(' ', line.find(' ') + 1) != std::string::npos)
+        breach("AUTH line over 255 octets",
+               "the client sent AUTH with an initial response in a line of " +
+                   std::to_string(line.size() + 2) +
+                   " octets; RFC 5034 §4 keeps AUTH within RFC 2449 §4's 255 octets and says a "
+                   "client MUST NOT use the initial response when it would not fit (it sends it "
+                   "after the server's empty challenge instead)");
     if (settings_.tls_required && !tls &&
         (keyword == "USER" || keyword == "PASS" || keyword == "APOP" || keyword == "AUTH"))
         breach("credentials before TLS", "the client sent " + keyword +

@@ -240,6 +240,29 @@ TEST_CASE("wire trace: an endless stream is counted, not kept write by write", "
     CHECK(t.server_octets() == 8 + 5 + 300000 * line.size());
 }
 
+TEST_CASE("wire trace: an AUTH line with an initial response fits in 255 octets",
+          "[client-runner]") {
+    const std::string response(276, 'A');
+    wire_trace t({});
+    t.opened(1, false);
+    t.server_bytes(1, "+OK hi\r\n", false, 1, 0);
+    SECTION("289 octets: a breach") {
+        t.client_bytes(1, "AUTH PLAIN " + response + "\r\n", false);
+        REQUIRE(t.breaches().size() == 1);
+        CHECK(t.breaches()[0].rule == "AUTH line over 255 octets");
+    }
+    SECTION("the same response after the empty challenge: none") {
+        t.client_bytes(1, "AUTH PLAIN\r\n", false);
+        t.server_bytes(1, "+ \r\n", false, 1, 0);
+        t.client_bytes(1, response + "\r\n", false);
+        CHECK(t.breaches().empty());
+    }
+    SECTION("255 octets exactly: none") {
+        t.client_bytes(1, "AUTH PLAIN " + std::string(242, 'A') + "\r\n", false);
+        CHECK(t.breaches().empty());
+    }
+}
+
 TEST_CASE("wire trace: the lock-step rule", "[client-runner]") {
     wire_trace::settings s;
     SECTION("two commands in one write without PIPELINING break it") {

@@ -52,6 +52,7 @@ struct server_setup {
     std::chrono::seconds login_delay{0};
     certificate_kind certificate = certificate_kind::good;
     std::string maildrop = "default"; // default, dots, empty
+    std::string password = "pass";    // the user's (the user is "user")
 
     // Equal set-ups share a control run.
     std::string key() const;
