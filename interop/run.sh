@@ -127,17 +127,24 @@ TMP=$(mktemp -d /tmp/pop3kit-interop.XXXXXX)
 chmod 755 "$TMP" # Dovecot's mail process (uid nobody) must reach the Maildir
 mock_pids=()
 dovecot_conf=
+dovecot_stock_conf=
+# Stops the Dovecot of CONFIG (its base_dir is CONFIG's folder/run), if it was started.
+stop_dovecot() { # CONFIG
+    local conf=$1 pid
+    [ -n "$conf" ] && [ -f "$(dirname "$conf")/run/master.pid" ] || return 0
+    pid=$(cat "$(dirname "$conf")/run/master.pid")
+    dovecot -c "$conf" stop 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    return 0
+}
 cleanup() {
     local pid
     for pid in "${mock_pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
-    if [ -n "$dovecot_conf" ] && [ -f "$TMP/dovecot/run/master.pid" ]; then
-        pid=$(cat "$TMP/dovecot/run/master.pid")
-        dovecot -c "$dovecot_conf" stop 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    fi
+    stop_dovecot "$dovecot_stock_conf"
+    stop_dovecot "$dovecot_conf"
     if [ $keep -eq 1 ]; then
         echo "interop: kept $TMP"
     else
@@ -320,6 +327,46 @@ if [ $dovecot_up -eq 1 ]; then
         "pop3://$DV_CRED@127.0.0.1:$DV_PORT" 1 "pop3s://$DV_CRED@127.0.0.1:$DV_TLS_PORT" \
         "$DV/cert.pem" "sh '$HERE/provision-dovecot.sh' '$DV/Maildir' {maildrop} {dir}" maildir \
         "$TMP/conformance-dovecot"
+
+    # =========================================================================================
+    section "c2. pop3-conformance server against a second Dovecot with its stock login penalty"
+    # The Dovecot above answers failed logins at once. A stock one delays them (2 s, then a
+    # per-address penalty doubling up to 15 s): the runner must wait longer after a failed
+    # login (docs/transcripts.md) and never call a late answer a failure. The cases where a
+    # correct login follows a failed one, with --timeout 8 (24 s after a failed login).
+    DVS=$TMP/dovecot-stock
+    mkdir -p "$DVS/home"
+    cp -r "$DV/Maildir" "$DV/passwd" "$DV/cert.pem" "$DV/key.pem" "$DVS/"
+    chown -R nobody:nogroup "$DVS/Maildir" "$DVS/home"
+    chown root:dovecot "$DVS/passwd" && chmod 640 "$DVS/passwd"
+    read -r DVS_PORT DVS_TLS_PORT <<<"$(free_ports 2)"
+    sed -e "s|$DV|$DVS|g" \
+        -e "s/port = $DV_PORT\$/port = $DVS_PORT/" -e "s/port = $DV_TLS_PORT\$/port = $DVS_TLS_PORT/" \
+        -e '/^auth_failure_delay = 0$/d' "$DV/dovecot.conf" |
+        awk '/^service anvil \{/ { skip = 1 } !skip { print } skip && /^\}/ { skip = 0 }' \
+            > "$DVS/dovecot.conf"
+    dovecot_stock_conf=$DVS/dovecot.conf
+    if ! grep -q "port = $DVS_PORT" "$DVS/dovecot.conf" || grep -q '^auth_failure_delay = 0$\|^service anvil' "$DVS/dovecot.conf"; then
+        fail "dovecot (stock penalty): could not derive its configuration"
+    elif dovecot -c "$dovecot_stock_conf" && wait_port "$DVS_PORT"; then
+        penalty_cases=(rfc3206/4/AUTH/retry rfc1939/7/APOP/bad-digest-retry rfc1939/4/retry-after-failed-PASS)
+        only_args=()
+        for id in "${penalty_cases[@]}"; do only_args+=(--only "$id"); done
+        t0=$(date +%s)
+        "$CONFORMANCE" server --target "pop3://$DV_CRED@127.0.0.1:$DVS_PORT" --ca "$DVS/cert.pem" \
+            --timeout 8 "${only_args[@]}" --transcripts "$ROOT/conformance/transcripts" --no-color \
+            --json "$TMP/conformance-dovecot-stock.json" >"$TMP/conformance-dovecot-stock.log" 2>&1
+        summary=$(tail -1 "$TMP/conformance-dovecot-stock.log")
+        if [ "$summary" = "${#penalty_cases[@]} passed, 0 failed, 0 skipped" ] &&
+            ! grep -q '"result": *"error"' "$TMP/conformance-dovecot-stock.json"; then
+            ok "dovecot (stock penalty): ${#penalty_cases[@]} cases with a login after a failed one pass ($(($(date +%s) - t0)) s)"
+        else
+            fail "dovecot (stock penalty): expected ${#penalty_cases[@]} passed, got: $summary"
+            grep -v '^ *✔' "$TMP/conformance-dovecot-stock.log" | tail -12 | sed 's/^/  /'
+        fi
+    else
+        fail "dovecot (stock penalty): did not start"
+    fi
 
     # Known mpop quirk, kept as a check so that a change shows: Dovecot's APOP timestamp
     # (<...==@host>, base64 with '=') is refused by mpop, which then reports no APOP support.
