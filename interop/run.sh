@@ -217,11 +217,14 @@ server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISI
     mkdir -p "$out"
     : > "$out/verdicts.txt"
     for run in "${runs[@]}"; do
+        # Each run also names the other port, so that the cases needing the other kind of
+        # connection run there instead of being skipped (--tls-port, --plain-port).
         case $run in
             plain) args=(--target "$plain") ;;
             starttls) args=(--target "$plain" --starttls) ;;
-            tls) args=(--target "$tls_url") ;;
+            tls) args=(--target "$tls_url" --plain-port "${plain##*:}") ;;
         esac
+        [ "$run" != tls ] && [ -n "$tls_url" ] && args+=(--tls-port "${tls_url##*:}")
         [ -n "$ca" ] && args+=(--ca "$ca")
         [ -n "$provision" ] && args+=(--provision "$provision" --fixture-format "$format")
         if [ $update_expected -eq 1 ]; then

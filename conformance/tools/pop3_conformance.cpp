@@ -46,6 +46,11 @@ server: plays the C: side against a POP3 server and checks its S: replies.
                         started in process for each case with the maildrop the case expects.
   --tls                 connect with implicit TLS (pop3s://, port 995 by default)
   --starttls            upgrade every case's connection with STLS after the greeting
+  --tls-port PORT       with a pop3:// target: the server's implicit-TLS port, where the cases
+                        that need implicit TLS run (instead of being skipped)
+  --plain-port PORT     with a pop3s:// target (or --tls): the server's plain port, where the
+                        cases that start in plaintext and do STLS themselves run (instead of
+                        being skipped)
   --ca FILE             trust this CA (PEM) instead of the system store
   --insecure            do not verify the server's certificate
   --provision COMMAND   with --target: load the maildrop a case names (dots, empty,
@@ -149,6 +154,7 @@ struct write_error : std::runtime_error {
 struct options {
     std::string mode;
     std::optional<std::string> target;
+    std::optional<std::uint16_t> plain_port, tls_port; // the other port of the target
     bool tls = false, starttls = false, insecure = false, strict = false, list = false,
          color = true;
     std::string ca_file;
@@ -198,7 +204,11 @@ options parse_args(int argc, char** argv) {
             o.tls = true;
         else if (a == "--starttls")
             o.starttls = true;
-        else if (a == "--ca")
+        else if (a == "--tls-port" || a == "--plain-port") {
+            const auto n = pop3::parse_decimal(value());
+            if (!n || *n == 0 || *n > 65535) throw cli_error(a + ": expected a port, 1..65535");
+            (a == "--tls-port" ? o.tls_port : o.plain_port) = static_cast<std::uint16_t>(*n);
+        } else if (a == "--ca")
             o.ca_file = value();
         else if (a == "--insecure")
             o.insecure = true;
@@ -273,6 +283,8 @@ options parse_args(int argc, char** argv) {
     if (o.command && o.mode != "client") throw cli_error("--command goes with 'client'");
     if (o.target && o.mode != "server") throw cli_error("--target goes with 'server'");
     if (o.provision && !o.target) throw cli_error("--provision goes with 'server --target URL'");
+    if ((o.tls_port || o.plain_port) && !o.target)
+        throw cli_error("--tls-port and --plain-port go with 'server --target URL'");
     if (o.fixture_format && !o.provision) throw cli_error("--fixture-format goes with --provision");
     if (o.format && o.mode != "fixtures") throw cli_error("--format goes with 'fixtures DIR'");
     for (const auto& f : {o.format, o.fixture_format})
@@ -420,6 +432,34 @@ int run_server_direction(const options& o) {
         auto conn = connect(port, ropt.tls == run_tls::implicit);
         external_facts = probe(*conn, ropt);
     }
+    if (o.tls_port && ropt.tls == run_tls::implicit)
+        throw cli_error("--tls-port goes with a pop3:// target (this run is implicit TLS)");
+    if (o.plain_port && ropt.tls != run_tls::implicit)
+        throw cli_error("--plain-port goes with a pop3s:// target or --tls");
+    // The target's other port (--tls-port, --plain-port): the cases that need the other kind of
+    // connection run there, in that port's mode, judged on that port's facts.
+    struct other_port {
+        std::uint16_t port = 0;
+        bool implicit = false;
+        run_options opt;
+        target_facts facts;
+    };
+    std::optional<other_port> other;
+    if (o.tls_port || o.plain_port) {
+        other.emplace();
+        other->implicit = o.tls_port.has_value();
+        other->port = other->implicit ? *o.tls_port : *o.plain_port;
+        other->opt = ropt;
+        other->opt.tls = other->implicit ? run_tls::implicit : run_tls::plain;
+        auto conn = connect(other->port, other->implicit);
+        other->facts = probe(*conn, other->opt);
+    }
+    // Whether a case runs on the other port: it needs implicit TLS and the run is not, or it
+    // starts in plaintext (does STLS itself) and the run is implicit.
+    const auto on_other_port = [&](const test_case& c) {
+        if (!other) return false;
+        return other->implicit ? c.tls == start_tls_mode::implicit : c.tls == start_tls_mode::plain;
+    };
 
     // --provision: the fixtures go into a folder of this run's own, removed at the end.
     std::optional<provisioner> prov;
@@ -449,9 +489,11 @@ int run_server_direction(const options& o) {
         case_result r;
         for (int attempt = 0; attempt < 2; ++attempt) {
             std::unique_ptr<pop3::mock::server> embedded;
-            target_facts facts = external_facts;
-            std::uint16_t p = port;
-            bool implicit = ropt.tls == run_tls::implicit;
+            const bool other_one = on_other_port(c);
+            target_facts facts = other_one ? other->facts : external_facts;
+            const run_options& copt = other_one ? other->opt : ropt;
+            std::uint16_t p = other_one ? other->port : port;
+            bool implicit = other_one ? other->implicit : ropt.tls == run_tls::implicit;
             if (!o.target) {
                 // The case's fixture: a scenario file that cannot be read, or a server that
                 // cannot start, is the runner's problem (error), not the server's.
@@ -480,7 +522,7 @@ int run_server_direction(const options& o) {
                 facts.provisioned = true;
                 if (c.maildrop != "default") facts.messages = prov->messages(c.maildrop);
             }
-            if (auto why = unmet_precondition(c, facts, ropt)) {
+            if (auto why = unmet_precondition(c, facts, copt)) {
                 r = {&c, verdict::skip, *why};
                 break;
             }
@@ -492,7 +534,7 @@ int run_server_direction(const options& o) {
             }
             try {
                 auto conn = connect(p, implicit);
-                r = run_case(c, *conn, ropt);
+                r = run_case(c, *conn, copt);
             } catch (const std::exception& e) {
                 // "timed out connecting to HOST:PORT after N ms (the step timeout)", "cannot
                 // connect to HOST:PORT: REASON" or "TLS handshake with HOST failed": the case
