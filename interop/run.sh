@@ -36,7 +36,8 @@ START=$(date +%s)
 
 update_expected=0
 keep=0
-only=dovecot,poplib,curl,fetchmail,mpop,conformance-clients
+servers=(courier cyrus popa3d mailutils)
+only=dovecot,$(IFS=,; echo "${servers[*]}"),poplib,curl,fetchmail,mpop,conformance-clients
 build_dir=
 while [ $# -gt 0 ]; do
     arg=$1
@@ -53,7 +54,7 @@ done
 
 for part in ${only//,/ }; do
     case $part in
-        dovecot | poplib | curl | fetchmail | mpop | conformance-clients) ;;
+        dovecot | courier | cyrus | popa3d | mailutils | poplib | curl | fetchmail | mpop | conformance-clients) ;;
         *) echo "interop: unknown part '$part' for --only (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -128,6 +129,7 @@ chmod 755 "$TMP" # Dovecot's mail process (uid nobody) must reach the Maildir
 mock_pids=()
 dovecot_conf=
 dovecot_stock_conf=
+server_dirs=()
 # Stops the Dovecot of CONFIG (its base_dir is CONFIG's folder/run), if it was started.
 stop_dovecot() { # CONFIG
     local conf=$1 pid
@@ -145,6 +147,10 @@ cleanup() {
     done
     stop_dovecot "$dovecot_stock_conf"
     stop_dovecot "$dovecot_conf"
+    local entry
+    for entry in "${server_dirs[@]}"; do
+        bash "$HERE/servers/${entry%%:*}/stop.sh" "${entry#*:}" >/dev/null 2>&1
+    done
     if [ $keep -eq 1 ]; then
         echo "interop: kept $TMP"
     else
@@ -166,6 +172,7 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
+urlenc() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (10 s)
     for _ in $(seq 100); do
         (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
@@ -296,7 +303,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 # and SCRAM digests (':' would end the passwd-file field).
 DV_USER=interop@pop3kit.test
 DV_PASS='p@ss%w0rd'
-urlenc() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 DV_CRED="$(urlenc "$DV_USER"):$(urlenc "$DV_PASS")"
 echo "$DV_USER:{PLAIN}$DV_PASS" > "$DV/passwd"
 chown root:dovecot "$DV/passwd" && chmod 640 "$DV/passwd" # read by the auth process (user dovecot)
@@ -598,6 +604,40 @@ mpop_run login "AUTH LOGIN, STLS, maildir" login stls maildir "STLS" "AUTH LOGIN
 mpop_run cram "AUTH CRAM-MD5, implicit TLS, MDA" cram-md5 tls mda "AUTH CRAM-MD5"
 mpop_run scram "AUTH SCRAM-SHA-256, STLS, MDA" scram-sha-256 stls mda "STLS" "AUTH SCRAM-SHA-256"
 fi
+
+# =============================================================================================
+# f. The other servers: each interop/servers/NAME/start.sh DIR MAILDROP starts one on 127.0.0.1
+# with everything under DIR and writes DIR/server.env (SERVER_NAME PORT TLS_PORT STLS USER PASS
+# CA PROVISION FIXTURE_FORMAT); stop.sh DIR stops it (interop/servers/NAME/README.md).
+for name in "${servers[@]}"; do
+    want "$name" || continue
+    [ -x "$HERE/servers/$name/start.sh" ] || [ -f "$HERE/servers/$name/start.sh" ] || continue
+    SV=$TMP/server-$name
+    mkdir -p "$SV"
+    chmod 755 "$SV"
+    server_dirs+=("$name:$SV")
+    if ! bash "$HERE/servers/$name/start.sh" "$SV" "$TMP/maildrop" >"$SV.start.log" 2>&1; then
+        section "f. pop3-conformance server against $name"
+        fail "$name: did not start:"
+        tail -12 "$SV.start.log" | sed 's/^/  /'
+        continue
+    fi
+    (
+        # shellcheck disable=SC1091
+        . "$SV/server.env"
+        section "f. pop3-conformance server against $SERVER_NAME on 127.0.0.1"
+        cred="$(urlenc "$USER"):$(urlenc "$PASS")"
+        tls_url=
+        [ -n "${TLS_PORT:-}" ] && tls_url="pop3s://$cred@127.0.0.1:$TLS_PORT"
+        server_conformance "$SERVER_NAME" "$HERE/servers/$name/expected.txt" \
+            "pop3://$cred@127.0.0.1:$PORT" "${STLS:-1}" "$tls_url" "${CA:-}" "${PROVISION:-}" \
+            "${FIXTURE_FORMAT:-maildir}" "$TMP/conformance-$name"
+        echo "$passed $failed" > "$SV.tally"
+    )
+    read -r passed failed < "$SV.tally"
+    bash "$HERE/servers/$name/stop.sh" "$SV" >"$SV.stop.log" 2>&1 ||
+        fail "$name: stop.sh failed: $(tail -3 "$SV.stop.log")"
+done
 
 # =============================================================================================
 if want conformance-clients; then

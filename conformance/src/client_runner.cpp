@@ -573,13 +573,17 @@ case_result judge(const client_case& c, const observation& o, const observation*
                            " (a crash: bad input from a server must end in a clear error)");
         // Storing what the server sent is no fault, however large; writing more than it sent
         // (a loop appending blank lines) is.
+        // The watch compared the output with what the server had sent by then, which is less
+        // than the whole case's (a later run's bytes): its kill stands as the verdict.
         const auto disk_bound = output_bound(o.server_octets, opt.output_slack_octets);
-        if (o.runs[i].output_octets > disk_bound)
+        if (p.output_killed || o.runs[i].output_octets > disk_bound)
             return set(verdict::fail, "failed",
                        "the client wrote " + std::to_string(o.runs[i].output_octets) +
-                           " octets of mail, more than twice the " +
-                           std::to_string(o.server_octets) +
-                           " octets the server sent: a client must not write without bound");
+                           " octets of mail, more than twice the octets the server had sent " +
+                           (p.output_killed
+                                ? "by then plus 1 MiB, and was stopped there"
+                                : "(" + std::to_string(o.server_octets) + ") plus 1 MiB") +
+                           ": a client must not write without bound");
     }
     if (!o.breaches.empty()) {
         const auto& b = o.breaches.front();
