@@ -2,7 +2,9 @@
 
 #include <cctype>
 #include <cstdio>
+#include <deque>
 #include <pop3/protocol/apop.hpp>
+#include <pop3/protocol/credential_mask.hpp>
 #include <pop3/protocol/line.hpp>
 #include <pop3/protocol/reply.hpp>
 #include <pop3/protocol/text.hpp>
@@ -66,6 +68,40 @@ std::string tls_problem_text(const tls_problem& p) {
     return p.detail.empty() ? s : s + " (" + p.detail + ")";
 }
 
+// The dialogue of a case for its evidence, bounded: the first lines and the last ones (where a
+// failure is), each escaped and cut.
+class dialogue {
+public:
+    void add(std::string_view who, std::string_view line) {
+        note(std::string(who) + escape_for_display(line, max_shown));
+    }
+    void note(std::string text) {
+        ++total_;
+        if (first_.size() < keep_first) {
+            first_.push_back(std::move(text));
+            return;
+        }
+        last_.push_back(std::move(text));
+        if (last_.size() > keep_last) last_.pop_front();
+    }
+    std::string text() const {
+        std::string out;
+        for (const auto& l : first_)
+            out += l + "\n";
+        if (const auto left_out = total_ - first_.size() - last_.size())
+            out += "(" + std::to_string(left_out) + " lines not shown)\n";
+        for (const auto& l : last_)
+            out += l + "\n";
+        return out;
+    }
+
+private:
+    static constexpr std::size_t keep_first = 12, keep_last = 48, max_shown = 200;
+    std::vector<std::string> first_;
+    std::deque<std::string> last_;
+    std::size_t total_ = 0;
+};
+
 class engine {
 public:
     engine(const test_case& tc, connection& conn, const run_options& opt)
@@ -88,6 +124,8 @@ public:
             error(r, e.what(), failing_line_, shown);
         }
         r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+        // What a maintainer reads to check a verdict: the dialogue as it went.
+        if (r.v == verdict::fail || r.v == verdict::error) r.evidence = dialogue_.text();
         return r;
     }
 
@@ -119,7 +157,45 @@ private:
         return slow_reply_ ? opt_.step_timeout * failed_login_wait_factor : opt_.step_timeout;
     }
 
+    // The runner's own lines are client lines against a server, server lines against a client.
+    void log_sent(std::string_view bytes) {
+        const bool client = tc_.dir != direction::client;
+        while (!bytes.empty()) {
+            const auto lf = bytes.find('\n');
+            auto line = bytes.substr(0, lf);
+            bytes.remove_prefix(lf == std::string_view::npos ? bytes.size() : lf + 1);
+            if (line.ends_with('\r')) line.remove_suffix(1);
+            if (client) {
+                dialogue_.add("C: ", mask_.client_line(line));
+            } else {
+                mask_.server_line(line);
+                dialogue_.add("S: ", line);
+            }
+        }
+    }
+
+    void log_received(const received& got) {
+        const bool from_client = tc_.dir == direction::client;
+        const std::string who = from_client ? "C: " : "S: ";
+        switch (got.what) {
+        case received::kind::line:
+            if (from_client) {
+                dialogue_.add(who, mask_.client_line(got.line));
+            } else {
+                mask_.server_line(got.line);
+                dialogue_.add(who, got.line);
+            }
+            break;
+        case received::kind::eof: dialogue_.note("(the peer closed the connection)"); break;
+        case received::kind::timeout:
+            dialogue_.note("(nothing within " + seconds_text(last_wait_) + ")");
+            break;
+        case received::kind::bad_line: dialogue_.note(describe(got)); break;
+        }
+    }
+
     void sent(std::string_view bytes) {
+        log_sent(bytes);
         // The SASL exchange after AUTH ("+ " challenges) and the step after a login's -ERR wait
         // as long as the login command itself.
         slow_reply_ = sends_login(bytes) || login_failed_ || in_sasl_;
@@ -158,6 +234,7 @@ private:
         auto got = conn_.read_line(last_wait_);
         if (got.what != received::kind::timeout) budget_spent_ = false;
         seen(got);
+        log_received(got);
         return got;
     }
 
@@ -224,10 +301,12 @@ private:
                 // The run's own set-up, not what the case checks: a problem here is an error.
                 upgraded = true;
                 conn_.send("STLS\r\n");
+                log_sent("STLS\r\n");
                 const auto got = next_line();
                 if (got.what != received::kind::line || !got.line.starts_with("+OK"))
                     return error(r, "STLS (for --starttls) refused", s.line, "S: +OK*",
                                  describe(got));
+                dialogue_.note("(TLS handshake for --starttls)");
                 if (!conn_.start_tls())
                     return error(r,
                                  "TLS after STLS (for --starttls) could not start: " +
@@ -263,6 +342,7 @@ private:
                 }
                 break;
             case step::kind::tls:
+                dialogue_.note("(TLS handshake)");
                 if (!conn_.start_tls()) {
                     const auto why = conn_.last_tls_problem();
                     if (why.kind == tls_failure::plaintext_pending)
@@ -280,6 +360,7 @@ private:
                 // peer refuses the handshake (e.g. it took injected bytes for TLS) and the case
                 // ends here, passed. Unless the runner itself could not verify the certificate:
                 // then it has not seen what the peer does, and cannot say "passed".
+                dialogue_.note("(TLS handshake, or the peer closes)");
                 if (!conn_.start_tls()) {
                     const auto why = conn_.last_tls_problem();
                     if (why.kind == tls_failure::certificate)
@@ -295,7 +376,10 @@ private:
                          s.line);
                 break;
             }
-            case step::kind::hangup: conn_.close_now(); break;
+            case step::kind::hangup:
+                dialogue_.note("(the runner closes the connection)");
+                conn_.close_now();
+                break;
             case step::kind::no_reply:
                 // A timeout an S*: step pushed back is silence, not something sent.
                 if (pushed_back_ && pushed_back_->what == received::kind::timeout)
@@ -317,6 +401,8 @@ private:
     connection& conn_;
     const run_options& opt_;
     variables vars_;
+    credential_mask mask_;
+    dialogue dialogue_;
     std::optional<received> pushed_back_;
     std::size_t failing_line_ = 0;
     const step* current_ = nullptr;

@@ -54,20 +54,7 @@ recorder::recorder(const std::filesystem::path& file, bool mask_credentials)
 }
 
 std::string recorder::mask_client_line(std::string_view line) {
-    std::string_view rest = line;
-    const auto keyword = next_token(rest);
-    if (in_sasl_) return mask_ ? "****" : std::string(line);
-    if (iequals(keyword, "AUTH")) {
-        const auto mech = next_token(rest);
-        in_sasl_ = !mech.empty(); // a bare AUTH only lists the mechanisms
-        if (mask_ && !rest.empty()) return std::string(keyword) + " " + std::string(mech) + " ****";
-        return std::string(line);
-    }
-    if (!mask_) return std::string(line);
-    if (iequals(keyword, "PASS")) return std::string(keyword) + " ****";
-    if (iequals(keyword, "APOP"))
-        return std::string(keyword) + " " + std::string(next_token(rest)) + " ****";
-    return std::string(line);
+    return mask_.client_line(line);
 }
 
 void recorder::emit(char who, std::string_view line, std::string_view bare_end) {
@@ -79,7 +66,7 @@ void recorder::emit(char who, std::string_view line, std::string_view bare_end) 
         else
             out_ << "C=: " << text << "\\n\n";
     } else {
-        if (in_sasl_ && (line.starts_with("+OK") || line.starts_with("-ERR"))) in_sasl_ = false;
+        mask_.server_line(line);
         if (!bare_end.empty()) out_ << "# the next server line ended in a bare LF\n";
         out_ << "S: " << transcript_text(line, true) << '\n';
     }

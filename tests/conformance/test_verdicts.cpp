@@ -106,6 +106,36 @@ TEST_CASE("verdicts: a wrong reply still fails, with the wire line") {
     CHECK(r.actual == "-ERR no");
 }
 
+TEST_CASE("verdicts: a failure and an error carry the dialogue, secrets masked") {
+    SECTION("a failure: every line up to the one that failed") {
+        const auto tc = one_case(header + "S: +OK*\nC: USER {user}\nS: +OK*\nC: PASS {pass}\n"
+                                          "S: +OK*\nC: NOOP\nS: +OK*\n");
+        scripted peer;
+        peer.reply("+OK ready");
+        peer.reply("+OK user");
+        peer.reply("+OK in");
+        peer.reply("-ERR \x1b[31mno");
+        const auto r = run_case(tc, peer, options());
+        CHECK(r.v == verdict::fail);
+        CHECK(r.evidence == "S: +OK ready\nC: USER user\nS: +OK user\nC: PASS ****\n"
+                            "S: +OK in\nC: NOOP\nS: -ERR \\x1B[31mno\n");
+    }
+    SECTION("an error: the silence is in the dialogue") {
+        const auto tc = one_case(header + "S: +OK*\nC: NOOP\nS: +OK*\n");
+        scripted peer;
+        peer.reply("+OK ready");
+        const auto r = run_case(tc, peer, options());
+        CHECK(r.v == verdict::error);
+        CHECK(r.evidence == "S: +OK ready\nC: NOOP\n(nothing within 0.1 s)\n");
+    }
+    SECTION("a pass carries none") {
+        const auto tc = one_case(header + "S: +OK*\n");
+        scripted peer;
+        peer.reply("+OK ready");
+        CHECK(run_case(tc, peer, options()).evidence.empty());
+    }
+}
+
 TEST_CASE("verdicts: after PASS, APOP and AUTH, and after their -ERR, the runner waits longer") {
     const auto tc = one_case(header + "S: +OK*\nC: USER {user}\nS: +OK*\nC: PASS wrong\nS: -ERR*\n"
                                       "C: AUTH PLAIN\nS: + *\nC: {plain}\nS: +OK*\nC: NOOP\n"

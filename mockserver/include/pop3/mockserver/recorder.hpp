@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <pop3/protocol/credential_mask.hpp>
 #include <string>
 #include <string_view>
 
@@ -34,8 +35,7 @@ private:
     std::string shown_pending(char who, std::string_view bytes, std::size_t limit);
 
     std::ofstream out_;
-    bool mask_;
-    bool in_sasl_ = false;
+    credential_mask mask_;
     std::string client_pending_, server_pending_;
     bool client_skipping_ = false, server_skipping_ = false; // inside a line cut at max_pending
 };
