@@ -1,5 +1,6 @@
 #include "pop3/conformance/runner.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <deque>
@@ -247,6 +248,11 @@ private:
     // line matching `pattern`.
     bool expect(case_result& r, const step& s, const std::string& pattern) {
         const auto got = next_line();
+        if (got.what == received::kind::eof && may_close_) {
+            // The peer closed where the case allows it (!may-close): nothing more to judge.
+            finished_ = true;
+            return false;
+        }
         const std::string shown =
             std::string(tc_.dir == direction::client ? "C: " : "S: ") + pattern;
         if (got.what == received::kind::timeout) {
@@ -284,6 +290,7 @@ private:
                  shown, got.line, s.line);
             return false;
         }
+        may_close_ = false; // it answered: it stayed open
         return true;
     }
 
@@ -293,7 +300,7 @@ private:
         const auto& steps = tc_.steps;
         bool upgraded = opt_.tls != run_tls::starttls || tc_.tls != start_tls_mode::any ||
                         tc_.dir == direction::client;
-        for (std::size_t i = 0; i < steps.size() && r.v == verdict::pass; ++i) {
+        for (std::size_t i = 0; i < steps.size() && r.v == verdict::pass && !finished_; ++i) {
             const step& s = steps[i];
             failing_line_ = s.line;
             current_ = &s;
@@ -376,6 +383,7 @@ private:
                          s.line);
                 break;
             }
+            case step::kind::may_close: may_close_ = true; break;
             case step::kind::hangup:
                 dialogue_.note("(the runner closes the connection)");
                 conn_.close_now();
@@ -409,9 +417,20 @@ private:
     bool after_send_ = false;
     bool slow_reply_ = false, login_failed_ = false, in_sasl_ = false;
     bool budget_spent_ = false;
+    bool may_close_ = false; // !may-close: a close before the next matched line ends the case
+    bool finished_ = false;  // ... and it did
     std::chrono::milliseconds last_wait_{0};
     clock_type::time_point deadline_ = clock_type::now() + case_budget();
 };
+
+// True when one of the case's own commands is CAPA (one sent in the same write after another
+// command, as after QUIT, is not).
+bool sends_capa(const test_case& tc) {
+    return std::any_of(tc.steps.begin(), tc.steps.end(), [](const step& s) {
+        return s.what == step::kind::send && !s.same_segment &&
+               iequals(s.text.substr(0, s.text.find(' ')), "CAPA");
+    });
+}
 
 // True when the case sends a login (PASS, APOP, AUTH or a credential function) before it has
 // sent STLS. What it sends after STLS and before its TLS step (in the same write, in a later
@@ -456,6 +475,12 @@ std::optional<std::string> unmet_precondition(const test_case& tc, const target_
         return "needs the implicit-TLS port (run with --tls)";
     if (opt.tls == run_tls::starttls && !facts.stls_offered)
         return "the server does not advertise STLS";
+    // RFC 2449 §5: "An -ERR response indicates the capability command is not implemented".
+    // A case about CAPA (one that sends it) cannot judge such a server.
+    if (!facts.capa && !facts.embedded &&
+        (sends_capa(tc) || std::find(tc.requirements.begin(), tc.requirements.end(), "capa") !=
+                               tc.requirements.end()))
+        return "the server does not implement CAPA (it answered -ERR; RFC 2449 §5)";
     for (const auto& req : tc.requirements) {
         if (req == "embedded" && !facts.embedded) return "needs the embedded mock server";
         if (req == "tls" && !facts.tls) return "needs TLS (STLS or an implicit-TLS port)";
@@ -490,7 +515,8 @@ target_facts probe(connection& conn, const run_options& opt) {
     auto read_capa = [&] {
         f.caps.clear();
         conn.send("CAPA\r\n");
-        if (!ok()) return;
+        f.capa = ok();
+        if (!f.capa) return;
         for (int n = 0; n < 10000; ++n) {
             const auto l = line();
             if (l.what != received::kind::line || l.line == ".") break;
@@ -540,6 +566,23 @@ target_facts probe(connection& conn, const run_options& opt) {
             }
             f.logged_in = true;
         }
+    }
+    if (f.logged_in && !f.capa) {
+        // No CAPA: what the cases need to know, learned by trying. USER/PASS just worked.
+        std::error_code cap_ec;
+        f.caps.add_line("USER", cap_ec);
+        auto multi_line_ok = [&](const std::string& command) {
+            conn.send(command + "\r\n");
+            if (!ok()) return false;
+            for (int n = 0; n < 1000000; ++n) {
+                const auto l = line();
+                if (l.what != received::kind::line) return false;
+                if (l.line == ".") return true;
+            }
+            return false;
+        };
+        if (multi_line_ok("UIDL")) f.caps.add_line("UIDL", cap_ec);
+        if (f.messages > 0 && multi_line_ok("TOP 1 0")) f.caps.add_line("TOP", cap_ec);
     }
     conn.send("QUIT\r\n");
     line();

@@ -184,6 +184,8 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                 s.what = step::kind::tls_or_close;
             else if (name == "close")
                 s.what = step::kind::close;
+            else if (name == "may-close")
+                s.what = step::kind::may_close;
             else if (name == "hangup")
                 s.what = step::kind::hangup;
             else if (name == "no-reply") {
@@ -194,7 +196,8 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                 s.millis = p.millis(rest, "!wait");
             } else {
                 p.fail("unknown directive '!" + std::string(name) +
-                       "' (use !tls, !tls-or-close, !close, !hangup, !no-reply MS, !wait MS)");
+                       "' (use !tls, !tls-or-close, !close, !may-close, !hangup, !no-reply MS, "
+                       "!wait MS)");
             }
         } else if (in_header) {
             const auto colon = line.find(':');
@@ -224,10 +227,10 @@ std::vector<test_case> parse_transcript(std::string_view text, const std::filesy
                                                            : rest.substr(comma + 1);
                     const bool known = item.starts_with("capa:") || item.starts_with("sasl:") ||
                                        item.starts_with("messages>=") || item == "tls" ||
-                                       item == "apop" || item == "embedded";
+                                       item == "apop" || item == "embedded" || item == "capa";
                     if (!known)
                         p.fail("unknown requirement '" + std::string(item) +
-                               "' (capa:NAME, sasl:MECH, messages>=N, tls, apop, embedded)");
+                               "' (capa, capa:NAME, sasl:MECH, messages>=N, tls, apop, embedded)");
                     if (item.starts_with("messages>=") && !parse_decimal(item.substr(10)))
                         p.fail("messages>= needs a number");
                     c.requirements.emplace_back(item);

@@ -106,6 +106,55 @@ TEST_CASE("verdicts: a wrong reply still fails, with the wire line") {
     CHECK(r.actual == "-ERR no");
 }
 
+TEST_CASE("probe: a server without CAPA (RFC 2449 §5) is probed by trying") {
+    scripted peer;
+    for (const char* l : {"+OK ready", "-ERR unknown command", "+OK", "+OK in", "+OK 2 100", "+OK",
+                          "1 a", "2 b", ".", "+OK", "Subject: x", "", ".", "+OK bye"})
+        peer.reply(l);
+    const auto facts = probe(peer, options());
+    CHECK_FALSE(facts.capa);
+    CHECK(facts.logged_in);
+    CHECK(facts.caps.has("USER"));
+    CHECK(facts.caps.has("UIDL"));
+    CHECK(facts.caps.has("TOP"));
+    CHECK(peer.sent == "CAPA\r\nUSER user\r\nPASS pass\r\nSTAT\r\nUIDL\r\nTOP 1 0\r\nQUIT\r\n");
+    // A case that sends CAPA cannot judge it; one that needs UIDL runs.
+    const auto about_capa = one_case(header + "S: +OK*\nC: CAPA\nS: +OK*\n");
+    CHECK(unmet_precondition(about_capa, facts, options()) ==
+          "the server does not implement CAPA (it answered -ERR; RFC 2449 §5)");
+    const auto needs_uidl = one_case(header + "requires: capa:UIDL\nS: +OK*\n");
+    CHECK_FALSE(unmet_precondition(needs_uidl, facts, options()));
+    const auto needs_capa = one_case(header + "requires: capa\nS: +OK*\n");
+    CHECK(unmet_precondition(needs_capa, facts, options()));
+}
+
+TEST_CASE("verdicts: !may-close lets the peer close there, and only there") {
+    const auto tc = one_case(header + "S: +OK*\nC: PASS wrong\nS: -ERR*\n!may-close\n"
+                                      "C: STAT\nS: -ERR*\nC: QUIT\nS: +OK*\n!close\n");
+    SECTION("it closes after the -ERR: passed") {
+        scripted peer;
+        peer.reply("+OK ready");
+        peer.reply("-ERR no");
+        peer.replies.push_back({received::kind::eof, {}, 0});
+        CHECK(run_case(tc, peer, options()).v == verdict::pass);
+    }
+    SECTION("it stays open and answers: judged as before") {
+        scripted peer;
+        peer.reply("+OK ready");
+        peer.reply("-ERR no");
+        peer.reply("+OK 1 10"); // STAT in AUTHORIZATION
+        CHECK(run_case(tc, peer, options()).v == verdict::fail);
+    }
+    SECTION("a close after it answered is not allowed") {
+        scripted peer;
+        peer.reply("+OK ready");
+        peer.reply("-ERR no");
+        peer.reply("-ERR not yet");
+        peer.replies.push_back({received::kind::eof, {}, 0});
+        CHECK(run_case(tc, peer, options()).v == verdict::fail);
+    }
+}
+
 TEST_CASE("verdicts: a failure and an error carry the dialogue, secrets masked") {
     SECTION("a failure: every line up to the one that failed") {
         const auto tc = one_case(header + "S: +OK*\nC: USER {user}\nS: +OK*\nC: PASS {pass}\n"

@@ -49,6 +49,9 @@ struct target_facts {
     bool embedded = false;     // pop3kit's own mock server, whose maildrop the runner prepares
     bool provisioned = false;  // --provision: the runner loads a case's maildrop on the target
     bool logged_in = false;    // the probe could log in (STAT worked)
+    // CAPA answered +OK. A server that answers -ERR does not implement it (RFC 2449 §5); the
+    // probe then learns USER, TOP and UIDL by trying them, into `caps`.
+    bool capa = false;
 };
 
 enum class run_tls : std::uint8_t { plain, starttls, implicit };

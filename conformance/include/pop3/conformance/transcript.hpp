@@ -32,6 +32,7 @@ struct step {
         tls,          // !tls — TLS handshake now
         tls_or_close, // !tls-or-close — TLS now, or the handshake fails and the case ends, passed
         close,        // !close — the peer must close the connection next
+        may_close,    // !may-close — the peer may close here: if it has, the case ends, passed
         hangup,       // !hangup — the runner closes the connection
         no_reply,     // !no-reply MS — no bytes for `millis`
         wait,         // !wait MS
