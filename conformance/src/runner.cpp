@@ -454,6 +454,21 @@ bool logs_in_before_tls(const test_case& tc) {
     return false;
 }
 
+// True when a secret (the password, or a digest or response made from it) is among the bytes
+// sent before the case's TLS step, injected after STLS or not: on the wire in plaintext.
+bool secret_before_tls(const test_case& tc) {
+    for (const auto& s : tc.steps) {
+        if (s.what == step::kind::tls || s.what == step::kind::tls_or_close) return false;
+        if (s.what != step::kind::send) continue;
+        std::string upper;
+        for (char c : s.text)
+            upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (std::string_view secret : {"{PASS}", "{PLAIN}", "{B64PASS}", "{APOP(", "{CRAM("})
+            if (upper.find(secret) != std::string::npos) return true;
+    }
+    return false;
+}
+
 } // namespace
 
 std::optional<std::string> unmet_precondition(const test_case& tc, const target_facts& facts,
@@ -471,6 +486,10 @@ std::optional<std::string> unmet_precondition(const test_case& tc, const target_
     if (tc.tls == start_tls_mode::plain && opt.tls == run_tls::starttls && logs_in_before_tls(tc))
         return "logs in in plaintext before its own STLS; a --starttls run does not send the "
                "password in plaintext (run without --starttls)";
+    // An injected login carries the password too: the plain run checks it.
+    if (tc.tls == start_tls_mode::plain && opt.tls == run_tls::starttls && secret_before_tls(tc))
+        return "sends the password in plaintext (injected after STLS, before TLS); a --starttls "
+               "run does not send the password in plaintext (run without --starttls)";
     if (tc.tls == start_tls_mode::implicit && opt.tls != run_tls::implicit && !facts.embedded)
         return "needs the implicit-TLS port (run with --tls)";
     if (opt.tls == run_tls::starttls && !facts.stls_offered)
