@@ -67,6 +67,31 @@ std::string mbox_text(const std::vector<mock::message_ptr>& messages) {
 
 } // namespace
 
+// A server reads an mbox
+// message's first lines as its header up to the first blank line, so a message that does not
+// start with a header field comes back changed (a blank line added, or lines taken into the
+// From_ line's header), and an empty message is a From_ line with nothing after it, which
+// servers read differently (one refuses the whole mbox, one folds it into the message before).
+// Found against popa3d and GNU Mailutils: a verdict on such a fixture would be about the file,
+// not the server.
+std::optional<std::string> mbox_cannot_hold(const std::vector<mock::message_ptr>& messages) {
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const std::string_view content = messages[i]->content;
+        const std::string n = std::to_string(i + 1);
+        if (content.empty()) return "message " + n + " is empty, which an mbox cannot hold";
+        const auto first = content.substr(0, content.find_first_of("\r\n"));
+        const auto colon = first.find(':');
+        const bool field = colon != std::string_view::npos && colon > 0 &&
+                           std::all_of(first.begin(), first.begin() + static_cast<long>(colon),
+                                       [](char c) { return c > ' ' && c < 0x7f; });
+        if (!field)
+            return "message " + n +
+                   " does not start with a header field, so an mbox server would read its "
+                   "first lines as a header";
+    }
+    return std::nullopt;
+}
+
 std::optional<fixture_format> parse_fixture_format(std::string_view name) noexcept {
     if (name == "maildir") return fixture_format::maildir;
     if (name == "mbox") return fixture_format::mbox;
@@ -123,7 +148,10 @@ void write_fixture(const fs::path& folder, const std::vector<mock::message_ptr>&
             write_file(folder / "cur" / maildir_name(i + 1, lf.size(), messages[i]->octets()), lf);
         }
         break;
-    case fixture_format::mbox: write_file(folder / "mbox", mbox_text(messages)); break;
+    case fixture_format::mbox:
+        if (const auto why = mbox_cannot_hold(messages)) throw std::runtime_error(*why);
+        write_file(folder / "mbox", mbox_text(messages));
+        break;
     case fixture_format::eml:
         for (std::size_t i = 0; i < messages.size(); ++i) {
             char name[32];
@@ -165,6 +193,11 @@ void write_fixtures(const fs::path& dir, const std::vector<std::string>& maildro
     for (const auto& name : maildrops) {
         const auto messages = embedded_messages(name);
         const auto folder = fixture_folder_name(name);
+        if (format == fixture_format::mbox)
+            if (const auto why = mbox_cannot_hold(messages)) {
+                text += "# " + name + ": not written: " + *why + "\n";
+                continue;
+            }
         write_fixture(dir / folder, messages, format);
         std::uint64_t octets = 0;
         for (const auto& m : messages)

@@ -572,10 +572,16 @@ int write_fixtures_command(const options& o) {
     }
     std::cout << "wrote " << names.size() << " maildrops (" << to_string(format) << ") to "
               << o.fixtures_dir << ":\n";
-    for (const auto& n : names)
+    for (const auto& n : names) {
+        if (format == fixture_format::mbox)
+            if (const auto why = mbox_cannot_hold(embedded_messages(n))) {
+                std::cout << "  " << n << ": not written: " << *why << "\n";
+                continue;
+            }
         std::cout << "  " << n << " -> "
                   << (std::filesystem::path(o.fixtures_dir) / fixture_folder_name(n)).string()
                   << (format == fixture_format::mbox ? "/mbox" : "") << "\n";
+    }
     std::cout << "index: " << (std::filesystem::path(o.fixtures_dir) / fixture_index_name).string()
               << "\n";
     return pop3::exit_code_after_stdout("pop3-conformance", 0);

@@ -33,6 +33,11 @@ std::vector<std::string> fixture_maildrops(const std::vector<test_case>& cases);
 
 // Writes `messages` into `folder` (created; a folder already there is replaced). Throws
 // std::runtime_error naming the path when a file cannot be written.
+// Why an mbox cannot hold these messages faithfully (an empty message, one that does not start
+// with a header field), or nullopt. write_fixture refuses such an mbox; write_fixtures leaves
+// such a maildrop out and says why in its index.
+std::optional<std::string> mbox_cannot_hold(const std::vector<mock::message_ptr>& messages);
+
 void write_fixture(const std::filesystem::path& folder,
                    const std::vector<mock::message_ptr>& messages, fixture_format format);
 
