@@ -216,11 +216,18 @@ mock_stat() { "$CLIENT" "pop3://u:p@127.0.0.1:$MOCK_PORT" stat 2>&1; }
 # "baseline: matches FILE [RUN] (N verdicts)" above its counts, or the new failures, fixed cases
 # and other changed verdicts, and exit 1. With --update-expected it writes the sections instead
 # (--update-expect) and joins them under a header into EXPECTED.
-server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISION FORMAT OUTDIR
+server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISION FORMAT OUTDIR [RUNS]
     local name=$1 expected=$2 plain=$3 stls=$4 tls_url=$5 ca=$6 provision=$7 format=$8 out=$9
-    local run args code n verdicts=0 incomplete=0 differing=() runs=(plain)
+    local only_runs=${10:-} run args code n verdicts=0 incomplete=0 differing=() runs=(plain)
     [ "$stls" = 1 ] && runs+=(starttls)
     [ -n "$tls_url" ] && runs+=(tls)
+    # RUNS (a server's choice, explained in its README) leaves runs out; the others' ports are
+    # still named, so their cases still run.
+    if [ -n "$only_runs" ]; then
+        local chosen=()
+        for run in "${runs[@]}"; do [[ " $only_runs " == *" $run "* ]] && chosen+=("$run"); done
+        runs=("${chosen[@]}")
+    fi
     mkdir -p "$out"
     : > "$out/verdicts.txt"
     for run in "${runs[@]}"; do
@@ -607,36 +614,45 @@ fi
 
 # =============================================================================================
 # f. The other servers: each interop/servers/NAME/start.sh DIR MAILDROP starts one on 127.0.0.1
-# with everything under DIR and writes DIR/server.env (SERVER_NAME PORT TLS_PORT STLS USER PASS
-# CA PROVISION FIXTURE_FORMAT); stop.sh DIR stops it (interop/servers/NAME/README.md).
-for name in "${servers[@]}"; do
-    want "$name" || continue
-    [ -x "$HERE/servers/$name/start.sh" ] || [ -f "$HERE/servers/$name/start.sh" ] || continue
-    SV=$TMP/server-$name
+# with everything under DIR and writes DIR/server.env (SERVER_NAME PORT TLS_PORT STLS RUNS USER
+# PASS CA PROVISION FIXTURE_FORMAT); stop.sh DIR stops it (interop/servers/NAME/README.md).
+# The servers are independent of each other and of part e, and spend most of their time
+# waiting (login-failure delays, timeouts), so they run side by side with part e; each one's
+# output is printed after part e.
+server_part() { # NAME: prints the part's lines; its ok/FAIL lines are counted by tally
+    local name=$1 SV=$TMP/server-$name
     mkdir -p "$SV"
     chmod 755 "$SV"
-    server_dirs+=("$name:$SV")
     if ! bash "$HERE/servers/$name/start.sh" "$SV" "$TMP/maildrop" >"$SV.start.log" 2>&1; then
-        section "f. pop3-conformance server against $name"
+        echo "f. pop3-conformance server against $name"
         fail "$name: did not start:"
         tail -12 "$SV.start.log" | sed 's/^/  /'
-        continue
+        bash "$HERE/servers/$name/stop.sh" "$SV" >/dev/null 2>&1
+        return
     fi
     (
         # shellcheck disable=SC1091
         . "$SV/server.env"
-        section "f. pop3-conformance server against $SERVER_NAME on 127.0.0.1"
+        echo "f. pop3-conformance server against $SERVER_NAME on 127.0.0.1"
         cred="$(urlenc "$USER"):$(urlenc "$PASS")"
         tls_url=
         [ -n "${TLS_PORT:-}" ] && tls_url="pop3s://$cred@127.0.0.1:$TLS_PORT"
         server_conformance "$SERVER_NAME" "$HERE/servers/$name/expected.txt" \
             "pop3://$cred@127.0.0.1:$PORT" "${STLS:-1}" "$tls_url" "${CA:-}" "${PROVISION:-}" \
-            "${FIXTURE_FORMAT:-maildir}" "$TMP/conformance-$name"
-        echo "$passed $failed" > "$SV.tally"
+            "${FIXTURE_FORMAT:-maildir}" "$TMP/conformance-$name" "${RUNS:-}"
     )
-    read -r passed failed < "$SV.tally"
     bash "$HERE/servers/$name/stop.sh" "$SV" >"$SV.stop.log" 2>&1 ||
         fail "$name: stop.sh failed: $(tail -3 "$SV.stop.log")"
+}
+f_jobs=()
+f_names=()
+f_start=$(date +%s)
+for name in "${servers[@]}"; do
+    want "$name" && [ -f "$HERE/servers/$name/start.sh" ] || continue
+    server_dirs+=("$name:$TMP/server-$name")
+    server_part "$name" >"$TMP/part-f-$name.out" 2>&1 &
+    f_jobs+=($!)
+    f_names+=("$name")
 done
 
 # =============================================================================================
@@ -739,6 +755,15 @@ else
     echo "  If the change is intended (transcripts or wrappers changed), regenerate the file,"
     echo "  review its diff and commit it: interop/run.sh --update-expected"
 fi
+fi
+
+if [ ${#f_jobs[@]} -gt 0 ]; then
+    section "f. pop3-conformance server against ${f_names[*]} (side by side with part e)"
+    for i in "${!f_jobs[@]}"; do
+        wait "${f_jobs[$i]}"
+        tally "server ${f_names[$i]}" $? "$TMP/part-f-${f_names[$i]}.out"
+    done
+    echo "  (part f: $(($(date +%s) - f_start)) s)"
 fi
 
 # =============================================================================================
