@@ -160,18 +160,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Free ports on 127.0.0.1, chosen by the kernel.
-free_ports() { # COUNT
-    "$PYTHON" - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
+# free_ports COUNT, make_cert KEY CERT
+# shellcheck source=interop/common.sh
+. "$HERE/common.sh"
 urlenc() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (10 s)
     for _ in $(seq 100); do
@@ -303,9 +294,7 @@ DV=$TMP/dovecot
 mkdir -p "$DV/home"
 cp -r "$TMP/maildrop/Maildir" "$DV/Maildir"
 chown -R nobody:nogroup "$DV/Maildir" "$DV/home"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -keyout "$DV/key.pem" -out "$DV/cert.pem" -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+make_cert "$DV/key.pem" "$DV/cert.pem"
 # '@' and '%' make every client percent-encode them in URLs and carry them into APOP, CRAM-MD5
 # and SCRAM digests (':' would end the passwd-file field).
 DV_USER=interop@pop3kit.test

@@ -20,6 +20,8 @@
 # session (setsid) whose id is DIR/run/session.pid: stop.sh ends that session.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=interop/common.sh
+. "$HERE/../../common.sh"
 ROOT=$(cd "$HERE/../../.." && pwd)
 
 die() {
@@ -73,9 +75,7 @@ USER_NAME=interop@pop3kit.test
 PASS_WORD='p@ss%w0rd'
 
 # Certificate: self-signed, CN=localhost, SAN DNS:localhost, IP:127.0.0.1.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -keyout "$DIR/key.pem" -out "$DIR/cert.pem" -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null || die "openssl failed"
+make_cert "$DIR/key.pem" "$DIR/cert.pem" || die "openssl failed"
 cat "$DIR/key.pem" "$DIR/cert.pem" > "$DIR/etc/pop3d.pem"
 # couriertls wants DH parameters; the ones courier-base generated are only read.
 if [ -s /etc/courier/dhparams.pem ]; then
@@ -111,16 +111,7 @@ chmod 600 "$DIR/etc/userdb"
 makeuserdb -f "$DIR/etc/userdb" || die "makeuserdb failed"
 
 # Ports chosen by the kernel.
-read -r PORT TLS_PORT <<<"$(python3 - <<'PY'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-)"
+read -r PORT TLS_PORT <<<"$(free_ports 2)"
 
 # The environment courierpop3login, courierpop3d and couriertls get (what /etc/courier/pop3d
 # and pop3d-ssl would give them), plus the per-port settings in inner.sh.

@@ -18,6 +18,8 @@
 # system's /var/lib/cyrus or /run/cyrus).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=interop/common.sh
+. "$HERE/../../common.sh"
 CYRUS_BIN=/usr/lib/cyrus/bin
 
 die() {
@@ -77,20 +79,9 @@ POP3D=$DIR/pkg/root/usr/lib/cyrus/bin/pop3d
 # idlesocket says ("bind: No such file or directory" on stderr without it).
 mkdir -p "$DIR/conf/socket" "$DIR/spool" "$DIR/run/proc" "$DIR/run/lock" "$DIR/run/socket" "$DIR/tmp" "$DIR/sieve"
 
-read -r PORT TLS_PORT <<<"$(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-)"
+read -r PORT TLS_PORT <<<"$(free_ports 2)"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -keyout "$DIR/key.pem" -out "$DIR/cert.pem" -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null || die "openssl could not make the certificate"
+make_cert "$DIR/key.pem" "$DIR/cert.pem" || die "openssl could not make the certificate"
 
 sed -e "s|@DIR@|$DIR|g" -e "s|@SERVERNAME@|$SERVERNAME|g" "$HERE/imapd.conf.in" > "$DIR/imapd.conf"
 sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@TLS_PORT@|$TLS_PORT|g" -e "s|@POP3D@|$POP3D|g" \

@@ -29,7 +29,7 @@ if [ "$maildrop" = default ]; then
     cp "$dir/default.mbox" "$mbox.new"
 else
     [ -f "$fixture/mbox" ] || { echo "mailutils/provision.sh: $fixture/mbox missing (use --fixture-format mbox)" >&2; exit 1; }
-    /usr/bin/python3 "$(dirname "$0")/mkmbox.py" --mboxrd "$mbox.new" "$fixture/mbox"
+    /usr/bin/python3 "$(dirname "$0")/../mkmbox.py" --mboxrd "$mbox.new" "$fixture/mbox"
 fi
 chown "$(id -u nobody):$(getent group nogroup | cut -d: -f3)" "$mbox.new"
 chmod 600 "$mbox.new"

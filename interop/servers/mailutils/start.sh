@@ -22,6 +22,8 @@
 # Writes DIR/server.env (see interop/servers/mailutils/README.md).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=interop/common.sh
+. "$HERE/../../common.sh"
 PY=/usr/bin/python3
 die() {
     echo "mailutils/start.sh: $*" >&2
@@ -84,22 +86,16 @@ chmod 644 "$DIR/virt/$DOMAIN"
 "$POPAUTH" --add --user "$USER_NAME" --password "$PASS" --file "$DIR/apop.db" \
     >"$DIR/popauth.log" 2>&1 || die "popauth failed: $(cat "$DIR/popauth.log")"
 chmod 600 "$DIR/apop.db"
-"$PY" "$HERE/mkmbox.py" "$DIR/default.mbox" "$MAILDROP"/expected/*.eml
+"$PY" "$HERE/../mkmbox.py" "$DIR/default.mbox" "$MAILDROP"/expected/*.eml
 cp "$DIR/default.mbox" "$DIR/home/INBOX"
 chown -R "$MAIL_UID:$MAIL_GID" "$DIR/home"
 chmod 700 "$DIR/home"
 chmod 600 "$DIR/home/INBOX"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -keyout "$DIR/key.pem" -out "$DIR/cert.pem" -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null || die "openssl req failed"
+make_cert "$DIR/key.pem" "$DIR/cert.pem" || die "openssl req failed"
 chmod 600 "$DIR/key.pem"
 
 # --- config --------------------------------------------------------------------------------
-read -r PORT TLS_PORT <<<"$("$PY" -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
+read -r PORT TLS_PORT <<<"$(free_ports 2)"
 cat > "$DIR/pop3d.conf" <<EOF
 # GNU Mailutils pop3d for pop3kit (written by interop/servers/mailutils/start.sh)
 mode daemon;

@@ -27,7 +27,7 @@ fi
 if [ "$maildrop" = default ]; then
     cp "$src" "$mbox.new"
 else
-    /usr/bin/python3 "$(dirname "$0")/mkmbox.py" --mboxrd "$mbox.new" "$src"
+    /usr/bin/python3 "$(dirname "$0")/../mkmbox.py" --mboxrd "$mbox.new" "$src"
 fi
 chown 64011:8 "$mbox.new"
 chmod 600 "$mbox.new"

@@ -99,7 +99,7 @@ chown root:mail "$DIR/var/mail" && chmod 2775 "$DIR/var/mail"
 chmod 755 "$DIR/var" "$DIR/var/lib" "$DIR/var/lib/popa3d"
 
 # --- the mailbox ---------------------------------------------------------------------------
-"$PY" "$HERE/mkmbox.py" "$DIR/default.mbox" "$MAILDROP"/expected/*.eml
+"$PY" "$HERE/../mkmbox.py" "$DIR/default.mbox" "$MAILDROP"/expected/*.eml
 cp "$DIR/default.mbox" "$DIR/var/mail/$USER_NAME"
 chown "$USER_UID:8" "$DIR/var/mail/$USER_NAME" && chmod 600 "$DIR/var/mail/$USER_NAME"
 

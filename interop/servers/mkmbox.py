@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Writes messages into an mbox the way a Debian MDA delivers to a mail spool (a copy of
-interop/servers/popa3d/mkmbox.py, so that each server folder stands alone).
+"""Writes messages into an mbox the way a Debian MDA delivers to /var/mail/USER, for the mbox
+servers of the interop stage (interop/servers/popa3d, interop/servers/mailutils).
 
 usage: mkmbox.py OUT EML...            the messages of the EML files (CRLF or LF), in order
        mkmbox.py --mboxrd OUT MBOX     the messages of an mboxrd file as pop3-conformance
