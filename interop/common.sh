@@ -21,3 +21,37 @@ make_cert() { # KEY CERT
         -keyout "$1" -out "$2" -subj /CN=localhost \
         -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 }
+
+# Stops the process group whose id start.sh wrote to PIDFILE (it made the group with setsid):
+# SIGTERM, then SIGKILL after 5 s; waits until no member is left. Idempotent: no file, nothing
+# to do. Exits non-zero, listing the survivors, when some remain.
+stop_group() { # NAME PIDFILE
+    local name=$1 pidfile=$2 pid
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    case $pid in '' | *[!0-9]*) rm -f "$pidfile"; return 0 ;; esac
+    if pgrep -g "$pid" >/dev/null 2>&1; then
+        kill -TERM -- "-$pid" 2>/dev/null
+        for _ in $(seq 50); do pgrep -g "$pid" >/dev/null 2>&1 || break; sleep 0.1; done
+        if pgrep -g "$pid" >/dev/null 2>&1; then
+            kill -KILL -- "-$pid" 2>/dev/null
+            for _ in $(seq 50); do pgrep -g "$pid" >/dev/null 2>&1 || break; sleep 0.1; done
+        fi
+    fi
+    if pgrep -g "$pid" >/dev/null 2>&1; then
+        echo "$name/stop.sh: process group $pid still has processes:" >&2
+        pgrep -a -g "$pid" >&2
+        return 1
+    fi
+    rm -f "$pidfile"
+    echo "$name: stopped (process group $pid)"
+}
+
+# The first line a POP3 server on 127.0.0.1:PORT sends (QUIT follows), or the error; 5 s.
+greeting() { # PORT
+    timeout 5 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
+print(s.makefile("rb").readline().decode("latin-1").rstrip())
+s.sendall(b"QUIT\r\n")' "$1" 2>&1
+}

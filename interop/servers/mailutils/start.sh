@@ -137,11 +137,7 @@ if ! wait_port "$PORT" || ! wait_port "$TLS_PORT"; then
     bash "$HERE/stop.sh" "$DIR" >/dev/null 2>&1
     die "pop3d does not accept on 127.0.0.1:$PORT and :$TLS_PORT"
 fi
-greet=$(timeout 5 "$PY" -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
-print(s.makefile("rb").readline().decode("latin-1").rstrip())
-s.sendall(b"QUIT\r\n")' "$PORT" 2>&1) || true
+greet=$(greeting "$PORT") || true
 case $greet in
     "+OK"*) ;;
     *) bash "$HERE/stop.sh" "$DIR" >/dev/null 2>&1; die "no +OK greeting on 127.0.0.1:$PORT: $greet" ;;

@@ -24,6 +24,8 @@
 # Writes DIR/server.env (see interop/servers/popa3d/README.md).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=interop/common.sh
+. "$HERE/../../common.sh"
 PY=/usr/bin/python3
 die() {
     echo "popa3d/start.sh: $*" >&2
@@ -134,11 +136,7 @@ for _ in $(seq 50); do
 done
 [ $ok -eq 1 ] || { bash "$HERE/stop.sh" "$DIR" >/dev/null 2>&1; die "127.0.0.1:$PORT does not accept"; }
 # A greeting proves popa3d itself runs (the listener alone would accept).
-greet=$(timeout 5 "$PY" -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
-print(s.makefile("rb").readline().decode("latin-1").rstrip())
-s.sendall(b"QUIT\r\n")' "$PORT" 2>&1) || true
+greet=$(greeting "$PORT") || true
 case $greet in
     "+OK"*) ;;
     *) bash "$HERE/stop.sh" "$DIR" >/dev/null 2>&1; die "no +OK greeting on 127.0.0.1:$PORT: $greet" ;;
