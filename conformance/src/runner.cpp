@@ -159,18 +159,20 @@ private:
     }
 
     // The runner's own lines are client lines against a server, server lines against a client.
+    // Lines after the first of one write are marked as the transcript marks them (C+:), so
+    // that a maintainer sees what arrived in one segment (the injection cases).
     void log_sent(std::string_view bytes) {
         const bool client = tc_.dir != direction::client;
-        while (!bytes.empty()) {
+        for (bool first = true; !bytes.empty(); first = false) {
             const auto lf = bytes.find('\n');
             auto line = bytes.substr(0, lf);
             bytes.remove_prefix(lf == std::string_view::npos ? bytes.size() : lf + 1);
             if (line.ends_with('\r')) line.remove_suffix(1);
             if (client) {
-                dialogue_.add("C: ", mask_.client_line(line));
+                dialogue_.add(first ? "C: " : "C+: ", mask_.client_line(line));
             } else {
                 mask_.server_line(line);
-                dialogue_.add("S: ", line);
+                dialogue_.add(first ? "S: " : "S+: ", line);
             }
         }
     }

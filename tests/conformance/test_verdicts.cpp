@@ -177,6 +177,18 @@ TEST_CASE("verdicts: a failure and an error carry the dialogue, secrets masked")
         CHECK(r.v == verdict::error);
         CHECK(r.evidence == "S: +OK ready\nC: NOOP\n(nothing within 0.1 s)\n");
     }
+    SECTION("lines sent in one write are marked as the transcript marks them") {
+        const auto tc = one_case(header + "S: +OK*\nC: STLS\nC+: CAPA\nS: +OK*\nC: NOOP\n"
+                                          "S: +OK\n");
+        scripted peer;
+        peer.reply("+OK ready");
+        peer.reply("+OK begin TLS");
+        peer.reply("+OK capability list follows");
+        const auto r = run_case(tc, peer, options());
+        CHECK(r.v == verdict::fail);
+        CHECK(r.evidence == "S: +OK ready\nC: STLS\nC+: CAPA\nS: +OK begin TLS\nC: NOOP\n"
+                            "S: +OK capability list follows\n");
+    }
     SECTION("a pass carries none") {
         const auto tc = one_case(header + "S: +OK*\n");
         scripted peer;
