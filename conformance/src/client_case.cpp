@@ -211,9 +211,13 @@ private:
             } else if (key == "certificate") {
                 s.certificate = pick<certificate_kind>(key, v, certificate_names);
             } else if (key == "password") {
+                // It goes into URLs ({url}) and command lines ({pass}) as it is.
                 s.password = text(key, v);
-                if (s.password.size() > 1000)
-                    fail(v.line, "'password' must be at most 1000 octets");
+                if (s.password.size() > 1000 ||
+                    s.password.find_first_not_of(
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789._-") != std::string::npos)
+                    fail(v.line, "'password' must be 1 to 1000 of A-Z a-z 0-9 . _ -");
             } else if (key == "maildrop") {
                 s.maildrop = text(key, v);
                 if (s.maildrop != "default" && s.maildrop != "dots" && s.maildrop != "empty")

@@ -49,9 +49,11 @@ long largest_rss_kib(pid_t root) {
         std::ifstream statm(proc / "statm");
         long size = 0, resident = 0;
         if (statm >> size >> resident) largest = std::max(largest, resident * page_kib);
+        // Processes end while they are read: every step takes an error code, none throws.
         std::error_code ec;
-        for (const auto& task : fs::directory_iterator(proc / "task", ec)) {
-            std::ifstream children(task.path() / "children");
+        for (fs::directory_iterator it(proc / "task", ec), end; !ec && it != end;
+             it.increment(ec)) {
+            std::ifstream children(it->path() / "children");
             for (pid_t child = 0; children >> child;)
                 todo.push_back(child);
         }
@@ -279,11 +281,15 @@ process_result run_client_program(const client_program& program, const run_reque
         bool over_memory = false, over_disk = false;
         if (now >= next_look) {
             next_look = now + watch_interval;
-            if (max_memory_kib > 0) {
-                watched_kib = std::max(watched_kib, largest_rss_kib(pid));
-                over_memory = watched_kib > max_memory_kib;
+            try {
+                if (max_memory_kib > 0) {
+                    watched_kib = std::max(watched_kib, largest_rss_kib(pid));
+                    over_memory = watched_kib > max_memory_kib;
+                }
+                over_disk = over_output && over_output();
+            } catch (const std::exception&) {
+                // A look that failed says nothing; the deadline still bounds the run.
             }
-            over_disk = over_output && over_output();
         }
         if (over_memory || over_disk || now - started > deadline) {
             ::kill(-pid, SIGKILL);

@@ -576,13 +576,14 @@ case_result judge(const client_case& c, const observation& o, const observation*
         // The watch compared the output with what the server had sent by then, which is less
         // than the whole case's (a later run's bytes): its kill stands as the verdict.
         const auto disk_bound = output_bound(o.server_octets, opt.output_slack_octets);
+        const std::string slack = std::to_string(opt.output_slack_octets) + " octets";
         if (p.output_killed || o.runs[i].output_octets > disk_bound)
             return set(verdict::fail, "failed",
                        "the client wrote " + std::to_string(o.runs[i].output_octets) +
                            " octets of mail, more than twice the octets the server had sent " +
                            (p.output_killed
-                                ? "by then plus 1 MiB, and was stopped there"
-                                : "(" + std::to_string(o.server_octets) + ") plus 1 MiB") +
+                                ? "by then plus " + slack + ", and was stopped there"
+                                : "(" + std::to_string(o.server_octets) + ") plus " + slack) +
                            ": a client must not write without bound");
     }
     if (!o.breaches.empty()) {

@@ -251,8 +251,11 @@ private:
     bool expect(case_result& r, const step& s, const std::string& pattern) {
         const auto got = next_line();
         if (got.what == received::kind::eof && may_close_) {
-            // The peer closed where the case allows it (!may-close): nothing more to judge.
+            // The peer closed where the case allows it (!may-close): nothing more to judge, and
+            // the report says what was not exercised.
             finished_ = true;
+            r.reason = "the peer closed at !may-close (line " + std::to_string(may_close_line_) +
+                       "), as the RFC allows; the rest of the case was not exercised";
             return false;
         }
         const std::string shown =
@@ -385,7 +388,10 @@ private:
                          s.line);
                 break;
             }
-            case step::kind::may_close: may_close_ = true; break;
+            case step::kind::may_close:
+                may_close_ = true;
+                may_close_line_ = s.line;
+                break;
             case step::kind::hangup:
                 dialogue_.note("(the runner closes the connection)");
                 conn_.close_now();
@@ -421,9 +427,18 @@ private:
     bool budget_spent_ = false;
     bool may_close_ = false; // !may-close: a close before the next matched line ends the case
     bool finished_ = false;  // ... and it did
+    std::size_t may_close_line_ = 0;
     std::chrono::milliseconds last_wait_{0};
     clock_type::time_point deadline_ = clock_type::now() + case_budget();
 };
+
+// True when upper-cased transcript text holds a secret: the password, or a digest or SASL
+// response made from it.
+bool has_secret(std::string_view upper) {
+    for (std::string_view secret : {"{PASS}", "{PLAIN}", "{B64PASS}", "{APOP(", "{CRAM("})
+        if (upper.find(secret) != std::string_view::npos) return true;
+    return false;
+}
 
 // True when one of the case's own commands is CAPA (one sent in the same write after another
 // command, as after QUIT, is not).
@@ -447,8 +462,7 @@ bool logs_in_before_tls(const test_case& tc) {
         const auto stls = sent.find("STLS");
         const std::string_view before =
             std::string_view(sent).substr(0, stls == std::string::npos ? sent.size() : stls);
-        for (std::string_view secret : {"{PASS}", "{PLAIN}", "{B64PASS}", "{APOP(", "{CRAM("})
-            if (before.find(secret) != std::string_view::npos) return true;
+        if (has_secret(before)) return true;
         if (sends_login(s.text) && stls == std::string::npos) return true;
         if (stls != std::string::npos) return false;
         if (s.crlf) sent += "\r\n";
@@ -465,8 +479,7 @@ bool secret_before_tls(const test_case& tc) {
         std::string upper;
         for (char c : s.text)
             upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        for (std::string_view secret : {"{PASS}", "{PLAIN}", "{B64PASS}", "{APOP(", "{CRAM("})
-            if (upper.find(secret) != std::string::npos) return true;
+        if (has_secret(upper)) return true;
     }
     return false;
 }
@@ -536,8 +549,11 @@ target_facts probe(connection& conn, const run_options& opt) {
     auto read_capa = [&] {
         f.caps.clear();
         conn.send("CAPA\r\n");
-        f.capa = ok();
-        if (!f.capa) return;
+        const auto status = conn.read_line(opt.step_timeout);
+        // Only -ERR says "not implemented" (RFC 2449 §5); a server that hangs, closes or sends
+        // garbage on CAPA is judged by the CAPA cases, not excused from them.
+        f.capa = !(status.what == received::kind::line && status.line.starts_with("-ERR"));
+        if (status.what != received::kind::line || !status.line.starts_with("+OK")) return;
         for (int n = 0; n < 10000; ++n) {
             const auto l = line();
             if (l.what != received::kind::line || l.line == ".") break;

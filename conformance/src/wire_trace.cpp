@@ -107,19 +107,20 @@ void wire_trace::next_run() {
     base_ = highest_;
 }
 
-void wire_trace::add(std::uint64_t session, char who, bool tls, std::string_view bytes) {
+bool wire_trace::add(std::uint64_t session, char who, bool tls, std::string_view bytes) {
     if (who == 'S') server_octets_ += bytes.size();
     const bool data = who == 'C' || who == 'S';
     if (data && events_.size() >= max_events) {
         auto& last = events_.back();
         if (last.connection == session && last.who == who && last.tls == tls) {
             last.octets += bytes.size();
-            return;
+            return true;
         }
-        if (events_.size() >= max_events_hard) {
-            ++dropped_events_;
-            return;
-        }
+    }
+    // Every kind counts: a client that reconnects in a loop adds open and close events.
+    if (events_.size() >= max_events_hard) {
+        ++dropped_events_;
+        return false;
     }
     wire_event e;
     e.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
@@ -133,6 +134,7 @@ void wire_trace::add(std::uint64_t session, char who, bool tls, std::string_view
     e.text.assign(bytes.substr(0, keep));
     kept_octets_ += keep;
     events_.push_back(std::move(e));
+    return true;
 }
 
 void wire_trace::breach(std::string rule, std::string detail) {
@@ -264,13 +266,16 @@ void wire_trace::server_bytes(std::uint64_t session, std::string_view bytes, boo
                               std::size_t replies_ended, std::size_t unsolicited) {
     std::lock_guard g(mutex_);
     const auto id = base_ + session;
-    add(id, 'S', tls, bytes);
+    const bool kept = add(id, 'S', tls, bytes);
     if (settings_.served) {
         const auto now = settings_.served->load();
         if (now != served_seen_) {
             served_seen_ = now;
-            events_.back().deviation = true;
-            if (!deviation_event_) deviation_event_ = events_.size() - 1;
+            // Past the trace's bound the write was only counted: no event to point at.
+            if (kept) {
+                events_.back().deviation = true;
+                if (!deviation_event_) deviation_event_ = events_.size() - 1;
+            }
             if (!deviated_) {
                 auto& dc = connections_[id];
                 deviated_ = deviated{id, std::nullopt};

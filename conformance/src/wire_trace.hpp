@@ -101,7 +101,8 @@ private:
         std::string reply_text;   // the reply under way, when it answers CAPA (bounded)
         bool pipelining = false;  // a CAPA reply on this connection listed PIPELINING
     };
-    void add(std::uint64_t session, char who, bool tls, std::string_view bytes);
+    // False when the trace's bound left the write out of events_ (it is still counted).
+    bool add(std::uint64_t session, char who, bool tls, std::string_view bytes);
     void client_line(std::uint64_t id, connection_state& c, const std::string& line, bool tls);
     void breach(std::string rule, std::string detail);
 

@@ -1,5 +1,6 @@
 // pop3-conformance: replays RFC dialogue transcripts against a POP3 server and reports, in the
 // style of h2spec. See --help and docs/transcripts.md.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -570,8 +571,11 @@ int write_fixtures_command(const options& o) {
     } catch (const std::exception& e) {
         throw write_error(e.what());
     }
-    std::cout << "wrote " << names.size() << " maildrops (" << to_string(format) << ") to "
-              << o.fixtures_dir << ":\n";
+    const auto refused = std::count_if(names.begin(), names.end(), [&](const std::string& n) {
+        return format == fixture_format::mbox && mbox_cannot_hold(embedded_messages(n));
+    });
+    std::cout << "wrote " << names.size() - static_cast<std::size_t>(refused) << " maildrops ("
+              << to_string(format) << ") to " << o.fixtures_dir << ":\n";
     for (const auto& n : names) {
         if (format == fixture_format::mbox)
             if (const auto why = mbox_cannot_hold(embedded_messages(n))) {

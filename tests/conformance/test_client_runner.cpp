@@ -257,6 +257,10 @@ TEST_CASE("wire trace: an AUTH line with an initial response fits in 255 octets"
         t.client_bytes(1, response + "\r\n", false);
         CHECK(t.breaches().empty());
     }
+    SECTION("256 octets: a breach") {
+        t.client_bytes(1, "AUTH PLAIN " + std::string(243, 'A') + "\r\n", false);
+        CHECK(t.breaches().size() == 1);
+    }
     SECTION("255 octets exactly: none") {
         t.client_bytes(1, "AUTH PLAIN " + std::string(242, 'A') + "\r\n", false);
         CHECK(t.breaches().empty());

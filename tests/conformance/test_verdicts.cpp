@@ -128,6 +128,17 @@ TEST_CASE("probe: a server without CAPA (RFC 2449 §5) is probed by trying") {
     CHECK(unmet_precondition(needs_capa, facts, options()));
 }
 
+TEST_CASE("probe: only -ERR to CAPA means it is not implemented") {
+    // A server that hangs or closes on CAPA is judged by the CAPA cases, not excused.
+    scripted silent; // CAPA gets nothing at all
+    silent.reply("+OK ready");
+    CHECK(probe(silent, options()).capa);
+    scripted garbage;
+    garbage.reply("+OK ready");
+    garbage.reply("what?");
+    CHECK(probe(garbage, options()).capa);
+}
+
 TEST_CASE("verdicts: !may-close lets the peer close there, and only there") {
     const auto tc = one_case(header + "S: +OK*\nC: PASS wrong\nS: -ERR*\n!may-close\n"
                                       "C: STAT\nS: -ERR*\nC: QUIT\nS: +OK*\n!close\n");
@@ -136,7 +147,9 @@ TEST_CASE("verdicts: !may-close lets the peer close there, and only there") {
         peer.reply("+OK ready");
         peer.reply("-ERR no");
         peer.replies.push_back({received::kind::eof, {}, 0});
-        CHECK(run_case(tc, peer, options()).v == verdict::pass);
+        const auto r = run_case(tc, peer, options());
+        CHECK(r.v == verdict::pass);
+        CHECK(r.reason.starts_with("the peer closed at !may-close (line 7)"));
     }
     SECTION("it stays open and answers: judged as before") {
         scripted peer;
@@ -188,6 +201,24 @@ TEST_CASE("verdicts: a failure and an error carry the dialogue, secrets masked")
         CHECK(r.v == verdict::fail);
         CHECK(r.evidence == "S: +OK ready\nC: STLS\nC+: CAPA\nS: +OK begin TLS\nC: NOOP\n"
                             "S: +OK capability list follows\n");
+    }
+    SECTION("a long dialogue: the first lines and the last ones") {
+        std::string text = header + "S: +OK*\n";
+        for (int i = 0; i < 100; ++i)
+            text += "C: NOOP\nS: +OK*\n";
+        text += "C: QUIT\nS: +OK bye\n";
+        const auto tc = one_case(text);
+        scripted peer;
+        peer.reply("+OK ready");
+        for (int i = 0; i < 100; ++i)
+            peer.reply("+OK " + std::to_string(i));
+        peer.reply("-ERR no");
+        const auto r = run_case(tc, peer, options());
+        REQUIRE(r.v == verdict::fail);
+        // 203 lines: 12 first, 48 last, 143 between.
+        CHECK(r.evidence.starts_with("S: +OK ready\nC: NOOP\nS: +OK 0\n"));
+        CHECK(r.evidence.find("\n(143 lines not shown)\n") != std::string::npos);
+        CHECK(r.evidence.ends_with("S: +OK 99\nC: QUIT\nS: -ERR no\n"));
     }
     SECTION("a pass carries none") {
         const auto tc = one_case(header + "S: +OK*\n");
