@@ -162,8 +162,10 @@ void write_fixture(const fs::path& folder, const std::vector<mock::message_ptr>&
     }
 }
 
-void write_fixtures(const fs::path& dir, const std::vector<std::string>& maildrops,
-                    fixture_format format) {
+std::vector<std::pair<std::string, std::string>>
+write_fixtures(const fs::path& dir, const std::vector<std::string>& maildrops,
+               fixture_format format) {
+    std::vector<std::pair<std::string, std::string>> left_out;
     std::error_code ec;
     const auto index = dir / fixture_index_name;
     if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
@@ -196,6 +198,7 @@ void write_fixtures(const fs::path& dir, const std::vector<std::string>& maildro
         if (format == fixture_format::mbox)
             if (const auto why = mbox_cannot_hold(messages)) {
                 text += "# " + name + ": not written: " + *why + "\n";
+                left_out.emplace_back(name, *why);
                 continue;
             }
         write_fixture(dir / folder, messages, format);
@@ -206,6 +209,7 @@ void write_fixtures(const fs::path& dir, const std::vector<std::string>& maildro
                 std::to_string(octets) + "\n";
     }
     write_file(index, text);
+    return left_out;
 }
 
 } // namespace pop3::conformance

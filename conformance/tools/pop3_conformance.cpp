@@ -284,6 +284,7 @@ options parse_args(int argc, char** argv) {
     if (o.command && o.mode != "client") throw cli_error("--command goes with 'client'");
     if (o.target && o.mode != "server") throw cli_error("--target goes with 'server'");
     if (o.provision && !o.target) throw cli_error("--provision goes with 'server --target URL'");
+    if (o.progress && o.mode != "client") throw cli_error("--progress goes with 'client'");
     if ((o.tls_port || o.plain_port) && !o.target)
         throw cli_error("--tls-port and --plain-port go with 'server --target URL'");
     if (o.fixture_format && !o.provision) throw cli_error("--fixture-format goes with --provision");
@@ -564,24 +565,23 @@ int write_fixtures_command(const options& o) {
         if (selected(o, c)) chosen.push_back(std::move(c));
     const auto format = *parse_fixture_format(o.format.value_or("maildir"));
     const auto names = fixture_maildrops(chosen);
+    std::vector<std::pair<std::string, std::string>> left_out;
     try {
-        write_fixtures(o.fixtures_dir, names, format);
+        left_out = write_fixtures(o.fixtures_dir, names, format);
     } catch (const std::invalid_argument& e) {
         throw cli_error(e.what()); // a bad DIR: exit code 2
     } catch (const std::exception& e) {
         throw write_error(e.what());
     }
-    const auto refused = std::count_if(names.begin(), names.end(), [&](const std::string& n) {
-        return format == fixture_format::mbox && mbox_cannot_hold(embedded_messages(n));
-    });
-    std::cout << "wrote " << names.size() - static_cast<std::size_t>(refused) << " maildrops ("
-              << to_string(format) << ") to " << o.fixtures_dir << ":\n";
+    std::cout << "wrote " << names.size() - left_out.size() << " maildrops (" << to_string(format)
+              << ") to " << o.fixtures_dir << ":\n";
     for (const auto& n : names) {
-        if (format == fixture_format::mbox)
-            if (const auto why = mbox_cannot_hold(embedded_messages(n))) {
-                std::cout << "  " << n << ": not written: " << *why << "\n";
-                continue;
-            }
+        const auto out = std::find_if(left_out.begin(), left_out.end(),
+                                      [&](const auto& l) { return l.first == n; });
+        if (out != left_out.end()) {
+            std::cout << "  " << n << ": not written: " << out->second << "\n";
+            continue;
+        }
         std::cout << "  " << n << " -> "
                   << (std::filesystem::path(o.fixtures_dir) / fixture_folder_name(n)).string()
                   << (format == fixture_format::mbox ? "/mbox" : "") << "\n";

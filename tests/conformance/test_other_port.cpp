@@ -83,9 +83,11 @@ TEST_CASE("--plain-port: an implicit-TLS run also runs the cases that do STLS th
     CHECK(has_line(both.out, "3 passed, 0 failed, 0 skipped"));
 }
 
-TEST_CASE("--tls-port and --plain-port: misuse is a command-line error", "[other-port]") {
+TEST_CASE("--tls-port, --plain-port and --progress: misuse is a command-line error",
+          "[other-port]") {
     both_ports s;
     CHECK(s.run({"--tls-port", "995"}).status == 2); // no --target
+    CHECK(s.run({"--progress"}).status == 2);        // a client-direction option
     CHECK(s.run({"--target", "pop3://u:p@127.0.0.1:" + s.plain(), "--tls-port", "0"}).status == 2);
     CHECK(s.run({"--target", "pop3s://u:p@127.0.0.1:" + s.tls(), "--tls-port", s.tls()}).status ==
           2);

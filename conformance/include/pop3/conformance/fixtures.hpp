@@ -11,6 +11,7 @@
 #include <pop3/mockserver/maildrop.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pop3::conformance {
@@ -48,7 +49,9 @@ inline constexpr std::string_view fixture_index_name = "index.txt";
 // Writes each maildrop (embedded_messages) into dir/fixture_folder_name(maildrop), and the
 // index. `dir` is created when missing; it must be empty or a folder this function wrote before
 // (it has the index), else std::invalid_argument. File errors throw std::runtime_error.
-void write_fixtures(const std::filesystem::path& dir, const std::vector<std::string>& maildrops,
-                    fixture_format format);
+// Returns the maildrops left out (an mbox cannot hold them: mbox_cannot_hold), each with why.
+std::vector<std::pair<std::string, std::string>>
+write_fixtures(const std::filesystem::path& dir, const std::vector<std::string>& maildrops,
+               fixture_format format);
 
 } // namespace pop3::conformance
