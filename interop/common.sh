@@ -55,3 +55,33 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
 print(s.makefile("rb").readline().decode("latin-1").rstrip())
 s.sendall(b"QUIT\r\n")' "$1" 2>&1
 }
+
+# The Maildir swap of a --provision command (docs/transcripts.md): for MAILDROP "default", puts
+# back the user's own Maildir kept aside at the first fixture (nothing to do when none was
+# loaded); otherwise MAILDIR becomes a fresh copy of FIXTURE (a Maildir written by
+# pop3-conformance), owned by nobody:nogroup (the interop servers' mail user), and the user's
+# own is kept aside as it was. POSIX sh, so that /bin/sh scripts can source it.
+swap_maildir() { # MAILDIR MAILDROP FIXTURE PROGRAM
+    saved=$1.pop3kit-original
+    if [ "$2" = default ]; then
+        [ -d "$saved" ] || return 0
+        rm -rf "$1"
+        mv "$saved" "$1"
+        return 0
+    fi
+    if [ ! -d "$3/cur" ] || [ ! -d "$3/new" ]; then
+        echo "$4: $3 is not a Maildir (pop3-conformance --fixture-format maildir)" >&2
+        return 1
+    fi
+    fresh=$1.pop3kit-fixture
+    rm -rf "$fresh"
+    cp -R "$3" "$fresh"
+    mkdir -p "$fresh/tmp"
+    chown -R nobody:nogroup "$fresh"
+    if [ -d "$saved" ]; then
+        rm -rf "$1"
+    else
+        mv "$1" "$saved"
+    fi
+    mv "$fresh" "$1"
+}

@@ -11,10 +11,12 @@
 #     as they were; nothing to do when no fixture was loaded.
 # Run as root (interop/run.sh is); Dovecot's mail processes run as nobody:nogroup.
 set -eu
+# swap_maildir
+# shellcheck source=interop/common.sh
+. "$(dirname "$0")/common.sh"
 maildir=$1
 maildrop=$2
 dir=$3
-saved=$maildir.pop3kit-original
 
 # A session of the case before may still be ending (a connection the runner dropped): wait for
 # the user's pop3 processes to exit, so that none writes its index into the new Maildir.
@@ -24,24 +26,4 @@ while pgrep -x pop3 -u nobody >/dev/null 2>&1 && [ $i -lt 40 ]; do
     i=$((i + 1))
 done
 
-if [ "$maildrop" = default ]; then
-    [ -d "$saved" ] || exit 0
-    rm -rf "$maildir"
-    mv "$saved" "$maildir"
-    exit 0
-fi
-
-if [ ! -d "$dir/cur" ] || [ ! -d "$dir/new" ]; then
-    echo "provision-dovecot: $dir is not a Maildir (pop3-conformance --fixture-format maildir)" >&2
-    exit 1
-fi
-fresh=$maildir.pop3kit-fixture
-rm -rf "$fresh"
-cp -R "$dir" "$fresh"
-chown -R nobody:nogroup "$fresh"
-if [ -d "$saved" ]; then
-    rm -rf "$maildir"
-else
-    mv "$maildir" "$saved"
-fi
-mv "$fresh" "$maildir"
+swap_maildir "$maildir" "$maildrop" "$dir" provision-dovecot

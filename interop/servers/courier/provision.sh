@@ -14,11 +14,13 @@
 #     fixture was loaded.
 # Run as root; Courier's mail processes run as nobody:nogroup (start.sh's userdb entry).
 set -eu
+# swap_maildir
+# shellcheck source=interop/common.sh
+. "$(dirname "$0")/../../common.sh"
 dir=$1
 maildrop=$2
 fixture=$3
 maildir=$dir/home/Maildir
-saved=$maildir.pop3kit-original
 
 # A session of the case before may still be ending (a connection the runner dropped): wait for
 # the courierpop3d processes of this server's session to exit, so that none renames files in
@@ -30,25 +32,4 @@ while [ $i -lt 40 ] && ps -e -o sid=,comm= | awk -v s="$sid" '$1 == s && $2 == "
     i=$((i + 1))
 done
 
-if [ "$maildrop" = default ]; then
-    [ -d "$saved" ] || exit 0
-    rm -rf "$maildir"
-    mv "$saved" "$maildir"
-    exit 0
-fi
-
-if [ ! -d "$fixture/cur" ] || [ ! -d "$fixture/new" ]; then
-    echo "provision-courier: $fixture is not a Maildir (pop3-conformance --fixture-format maildir)" >&2
-    exit 1
-fi
-fresh=$maildir.pop3kit-fixture
-rm -rf "$fresh"
-cp -R "$fixture" "$fresh"
-mkdir -p "$fresh/tmp"
-chown -R nobody:nogroup "$fresh"
-if [ -d "$saved" ]; then
-    rm -rf "$maildir"
-else
-    mv "$maildir" "$saved"
-fi
-mv "$fresh" "$maildir"
+swap_maildir "$maildir" "$maildrop" "$fixture" provision-courier
