@@ -223,6 +223,18 @@ mock_stat() { "$CLIENT" "pop3://u:p@127.0.0.1:$MOCK_PORT" stat 2>&1; }
 # "baseline: matches FILE [RUN] (N verdicts)" above its counts, or the new failures, fixed cases
 # and other changed verdicts, and exit 1. With --update-expected it writes the sections instead
 # (--update-expect) and joins them under a header into EXPECTED.
+reach() { # RESULTS.json: how many of the cases that apply to the server ran (issue 13's figure)
+    "$PYTHON" - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+total = len(r["cases"])
+na = r.get("not_applicable", 0)
+ran = r["passed"] + r["failed"] + r["errors"]
+print("ran %d of the %d cases that apply (%.1f%%), %d n/a" % (ran, total - na,
+      100.0 * ran / max(1, total - na), na))
+PY
+}
+
 server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISION FORMAT OUTDIR [RUNS]
     local name=$1 expected=$2 plain=$3 stls=$4 tls_url=$5 ca=$6 provision=$7 format=$8 out=$9
     local only_runs=${10:-} run args code n verdicts=0 incomplete=0 differing=() runs=(plain)
@@ -264,7 +276,7 @@ server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISI
             incomplete=1
             continue
         fi
-        echo "  [$run] $(tail -1 "$out/$run.log")"
+        echo "  [$run] $(tail -1 "$out/$run.log"); $(reach "$out/$run.json")"
         if [ $update_expected -eq 1 ]; then
             grep -v '^#' "$out/$run.txt" >> "$out/verdicts.txt"
         elif [ $code -eq 0 ]; then

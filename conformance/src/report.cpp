@@ -111,13 +111,21 @@ void write_console(std::ostream& out, const std::string& title,
         }
     }
     // A skipped MUST case is never silent: each is named with its reason above the counts (the
-    // last line stays the counts: scripts read it).
-    bool listed = false;
-    for (const auto& r : results) {
-        if (r.v != verdict::skip || r.tc->lvl != level::must) continue;
-        if (!listed) out << "\nskipped MUST cases:\n";
-        listed = true;
-        out << "  " << r.tc->id << ": " << r.reason << "\n";
+    // last line stays the counts: scripts read it). Those the run could not reach come first;
+    // those about what the server does not offer (n/a) apart, since they are no gap of the run.
+    for (const bool not_applicable : {false, true}) {
+        bool listed = false;
+        for (const auto& r : results) {
+            if (r.v != verdict::skip || r.tc->lvl != level::must ||
+                (r.outcome == outcome_not_applicable) != not_applicable)
+                continue;
+            if (!listed)
+                out << (not_applicable ? "\nn/a MUST cases (the server does not offer what they "
+                                         "test):\n"
+                                       : "\nskipped MUST cases:\n");
+            listed = true;
+            out << "  " << r.tc->id << ": " << r.reason << "\n";
+        }
     }
     if (!before_counts.empty()) out << "\n" << before_counts;
     const auto s = summarize(results);
@@ -159,7 +167,9 @@ void write_junit(std::ostream& out, const std::string& title,
             }
             out << ">\n";
             if (r->v == verdict::skip) {
-                out << "      <skipped message=\"" << xml_escape(r->reason) << "\"/>\n";
+                const bool finer = !r->outcome.empty() && r->outcome != to_string(r->v);
+                out << "      <skipped message=\""
+                    << xml_escape(finer ? r->outcome + ": " + r->reason : r->reason) << "\"/>\n";
             } else {
                 const char* tag = r->v == verdict::error ? "error" : "failure";
                 out << "      <" << tag << " message=\"" << xml_escape(r->reason) << "\">"
@@ -180,7 +190,8 @@ void write_json(std::ostream& out, const std::string& title,
     const auto s = summarize(results);
     out << "{\n  \"title\": " << json_escape(title) << ",\n  \"passed\": " << s.passed
         << ",\n  \"failed\": " << s.failed << ",\n  \"skipped\": " << s.skipped
-        << ",\n  \"errors\": " << s.errors << ",\n  \"must_failed\": " << s.must_failed
+        << ",\n  \"not_applicable\": " << s.not_applicable << ",\n  \"errors\": " << s.errors
+        << ",\n  \"must_failed\": " << s.must_failed
         << ",\n  \"should_failed\": " << s.should_failed << ",\n  \"cases\": [";
     for (std::size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];

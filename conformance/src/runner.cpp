@@ -486,49 +486,52 @@ bool secret_before_tls(const test_case& tc) {
 
 } // namespace
 
-std::optional<std::string> unmet_precondition(const test_case& tc, const target_facts& facts,
-                                              const run_options& opt) {
+std::optional<unmet> unmet_precondition(const test_case& tc, const target_facts& facts,
+                                        const run_options& opt) {
+    const auto gap = [](std::string why) { return unmet{std::move(why), false}; };
+    const auto not_offered = [](std::string why) { return unmet{std::move(why), true}; };
     if (tc.maildrop != "default" && !facts.embedded && !facts.provisioned)
-        return "needs maildrop '" + tc.maildrop +
-               "', which only the embedded server can arrange, or --provision COMMAND";
+        return gap("needs maildrop '" + tc.maildrop +
+                   "', which only the embedded server can arrange, or --provision COMMAND");
     if (!tc.scenario.empty() && !facts.embedded)
-        return "needs the embedded server misbehaving as scenario '" + tc.scenario + "'";
+        return gap("needs the embedded server misbehaving as scenario '" + tc.scenario + "'");
     // A case that does STLS itself runs on the plain connection of a --starttls run: that is
     // its point (the STARTTLS injection cases). Only a log-in before its own STLS is left out,
     // since a --starttls run never logs in in plaintext (and the server may refuse it).
     if (tc.tls == start_tls_mode::plain && opt.tls == run_tls::implicit)
-        return "starts in plaintext (it does STLS itself); this run uses implicit TLS";
+        return gap("starts in plaintext (it does STLS itself); this run uses implicit TLS");
     if (tc.tls == start_tls_mode::plain && opt.tls == run_tls::starttls && logs_in_before_tls(tc))
-        return "logs in in plaintext before its own STLS; a --starttls run does not send the "
-               "password in plaintext (run without --starttls)";
+        return gap("logs in in plaintext before its own STLS; a --starttls run does not send the "
+                   "password in plaintext (run without --starttls)");
     // An injected login carries the password too: the plain run checks it.
     if (tc.tls == start_tls_mode::plain && opt.tls == run_tls::starttls && secret_before_tls(tc))
-        return "sends the password in plaintext (injected after STLS, before TLS); a --starttls "
-               "run does not send the password in plaintext (run without --starttls)";
+        return gap(
+            "sends the password in plaintext (injected after STLS, before TLS); a "
+            "--starttls run does not send the password in plaintext (run without --starttls)");
     if (tc.tls == start_tls_mode::implicit && opt.tls != run_tls::implicit && !facts.embedded)
-        return "needs the implicit-TLS port (run with --tls)";
+        return gap("needs the implicit-TLS port (run with --tls)");
     if (opt.tls == run_tls::starttls && !facts.stls_offered)
-        return "the server does not advertise STLS";
+        return gap("the server does not advertise STLS");
     // RFC 2449 §5: "An -ERR response indicates the capability command is not implemented".
     // A case about CAPA (one that sends it) cannot judge such a server.
     if (!facts.capa && !facts.embedded &&
         (sends_capa(tc) || std::find(tc.requirements.begin(), tc.requirements.end(), "capa") !=
                                tc.requirements.end()))
-        return "the server does not implement CAPA (it answered -ERR; RFC 2449 §5)";
+        return not_offered("the server does not implement CAPA (it answered -ERR; RFC 2449 §5)");
     for (const auto& req : tc.requirements) {
-        if (req == "embedded" && !facts.embedded) return "needs the embedded mock server";
-        if (req == "tls" && !facts.tls) return "needs TLS (STLS or an implicit-TLS port)";
-        if (req == "apop" && !facts.apop) return "the greeting has no APOP timestamp";
+        if (req == "embedded" && !facts.embedded) return gap("needs the embedded mock server");
+        if (req == "tls" && !facts.tls) return gap("needs TLS (STLS or an implicit-TLS port)");
+        if (req == "apop" && !facts.apop) return not_offered("the greeting has no APOP timestamp");
         if (req.starts_with("capa:") && !facts.caps.has(req.substr(5)))
-            return "the server does not advertise " + req.substr(5);
+            return not_offered("the server does not advertise " + req.substr(5));
         if (req.starts_with("sasl:") && !facts.caps.has_argument("SASL", req.substr(5)))
-            return "the server does not offer SASL " + req.substr(5);
+            return not_offered("the server does not offer SASL " + req.substr(5));
         if (req.starts_with("messages>=")) {
             const auto n = parse_decimal(req.substr(10)).value_or(0);
-            if (!facts.logged_in) return "could not log in to count messages";
+            if (!facts.logged_in) return gap("could not log in to count messages");
             if (facts.messages < n)
-                return "needs " + std::to_string(n) + " messages, the maildrop has " +
-                       std::to_string(facts.messages);
+                return gap("needs " + std::to_string(n) + " messages, the maildrop has " +
+                           std::to_string(facts.messages));
         }
     }
     return std::nullopt;
@@ -631,6 +634,7 @@ summary summarize(const std::vector<case_result>& results) {
     for (const auto& r : results) {
         if (r.v == verdict::pass) ++s.passed;
         if (r.v == verdict::skip) ++s.skipped;
+        if (r.v == verdict::skip && r.outcome == outcome_not_applicable) ++s.not_applicable;
         if (r.v == verdict::error) ++s.errors;
         if (r.v == verdict::fail) {
             ++s.failed;

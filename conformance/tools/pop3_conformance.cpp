@@ -525,7 +525,8 @@ int run_server_direction(const options& o) {
                 if (c.maildrop != "default") facts.messages = prov->messages(c.maildrop);
             }
             if (auto why = unmet_precondition(c, facts, copt)) {
-                r = {&c, verdict::skip, *why};
+                r = {&c, verdict::skip, why->reason};
+                if (why->not_applicable) r.outcome = outcome_not_applicable;
                 break;
             }
             if (prov) {

@@ -39,7 +39,7 @@ case_result replay(const test_case& c, std::size_t chunk,
     auto facts = probe(*probe_conn, opt);
     facts.embedded = true;
     facts.tls = true;
-    if (auto why = unmet_precondition(c, facts, opt)) return {&c, verdict::skip, *why};
+    if (auto why = unmet_precondition(c, facts, opt)) return {&c, verdict::skip, why->reason};
     auto conn = connect_memory(config, chunk, implicit);
     return run_case(c, *conn, opt);
 }

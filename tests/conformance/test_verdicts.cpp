@@ -120,8 +120,10 @@ TEST_CASE("probe: a server without CAPA (RFC 2449 §5) is probed by trying") {
     CHECK(peer.sent == "CAPA\r\nUSER user\r\nPASS pass\r\nSTAT\r\nUIDL\r\nTOP 1 0\r\nQUIT\r\n");
     // A case that sends CAPA cannot judge it; one that needs UIDL runs.
     const auto about_capa = one_case(header + "S: +OK*\nC: CAPA\nS: +OK*\n");
-    CHECK(unmet_precondition(about_capa, facts, options()) ==
-          "the server does not implement CAPA (it answered -ERR; RFC 2449 §5)");
+    const auto capa_why = unmet_precondition(about_capa, facts, options());
+    REQUIRE(capa_why);
+    CHECK(capa_why->reason == "the server does not implement CAPA (it answered -ERR; RFC 2449 §5)");
+    CHECK(capa_why->not_applicable);
     const auto needs_uidl = one_case(header + "requires: capa:UIDL\nS: +OK*\n");
     CHECK_FALSE(unmet_precondition(needs_uidl, facts, options()));
     const auto needs_capa = one_case(header + "requires: capa\nS: +OK*\n");
@@ -256,6 +258,55 @@ TEST_CASE("verdicts: after PASS, APOP and AUTH, and after their -ERR, the runner
     CHECK(failed_login_wait_factor == 3);
 }
 
+namespace {
+
+// A peer whose reply to the second PASS comes `delay` after it was asked for, in virtual time:
+// a read with a shorter timeout times out and uses its timeout up.
+class late_second_pass final : public connection {
+public:
+    explicit late_second_pass(std::chrono::milliseconds delay) : left_(delay) {}
+    void send(std::string_view bytes) override {
+        for (std::size_t at = 0; (at = bytes.find("PASS", at)) != std::string_view::npos; ++at)
+            ++passes_;
+    }
+    received read_line(std::chrono::milliseconds timeout) override {
+        if (lines_.empty()) return {received::kind::timeout, {}, 0};
+        if (passes_ == 2 && lines_.front() == "+OK logged in" && left_ > timeout) {
+            left_ -= timeout;
+            return {received::kind::timeout, {}, 0};
+        }
+        auto line = lines_.front();
+        lines_.pop_front();
+        return {received::kind::line, line, 0};
+    }
+    bool start_tls() override { return false; }
+    tls_problem last_tls_problem() const override { return {}; }
+    bool silent_for(std::chrono::milliseconds) override { return lines_.empty(); }
+    void close_now() override {}
+
+private:
+    std::chrono::milliseconds left_;
+    int passes_ = 0;
+    std::deque<std::string> lines_{"+OK ready", "+OK",           "-ERR [AUTH] wrong",
+                                   "+OK",       "+OK logged in", "+OK bye"};
+};
+
+} // namespace
+
+TEST_CASE("verdicts: a correct PASS answered 8 s after a failed one is never failed") {
+    const auto tc = one_case(header + "S: +OK*\nC: USER {user}\nS: +OK*\nC: PASS wrong\nS: -ERR*\n"
+                                      "C: USER {user}\nS: +OK*\nC: PASS {pass}\nS: +OK*\n"
+                                      "C: QUIT\nS: +OK*\n");
+    auto opt = options();
+    opt.step_timeout = 5s; // the default
+    late_second_pass penalised(8s);
+    CHECK(run_case(tc, penalised, opt).v == verdict::pass);
+    // Past even the longer wait, it is still not judged: an error, never a failure.
+    late_second_pass silent(opt.step_timeout * failed_login_wait_factor * 3);
+    const auto r = run_case(tc, silent, opt);
+    CHECK(r.v == verdict::error);
+}
+
 TEST_CASE("verdicts: TLS set-up problems on the runner's side are errors") {
     const auto tc = one_case(header + "tls: plain\nS: +OK*\nC: STLS\nS: +OK*\n!tls\nC: CAPA\n"
                                       "S: +OK*\n");
@@ -333,6 +384,58 @@ TEST_CASE("verdicts: errors are counted apart and do not decide the exit status"
     std::ostringstream plain;
     write_console(plain, "t", {{&should, verdict::pass}}, false);
     CHECK(plain.str().ends_with("\n1 passed, 0 failed, 0 skipped\n"));
+}
+
+TEST_CASE("n/a: a case about what the server does not offer is told apart from a gap of the run") {
+    target_facts facts;
+    facts.capa = facts.logged_in = true;
+    facts.messages = 2;
+    std::error_code ec;
+    facts.caps.add_line("USER", ec);
+    const auto lang = one_case(header + "requires: capa:LANG\nS: +OK*\n");
+    const auto lang_why = unmet_precondition(lang, facts, options());
+    REQUIRE(lang_why);
+    CHECK(lang_why->reason == "the server does not advertise LANG");
+    CHECK(lang_why->not_applicable);
+    const auto apop = one_case(header + "requires: apop\nS: +OK*\n");
+    REQUIRE(unmet_precondition(apop, facts, options()));
+    CHECK(unmet_precondition(apop, facts, options())->not_applicable);
+    const auto cram = one_case(header + "requires: sasl:CRAM-MD5\nS: +OK*\n");
+    REQUIRE(unmet_precondition(cram, facts, options()));
+    CHECK(unmet_precondition(cram, facts, options())->not_applicable);
+    // What the run could not arrange is a gap, not n/a.
+    const auto scenario = one_case(header + "scenario: in-use\nS: +OK*\n");
+    REQUIRE(unmet_precondition(scenario, facts, options()));
+    CHECK_FALSE(unmet_precondition(scenario, facts, options())->not_applicable);
+    const auto many = one_case(header + "requires: messages>=3\nS: +OK*\n");
+    REQUIRE(unmet_precondition(many, facts, options()));
+    CHECK_FALSE(unmet_precondition(many, facts, options())->not_applicable);
+
+    // The reports keep the counts line and tell the two apart.
+    test_case must = lang;
+    must.lvl = level::must;
+    test_case gap = must;
+    gap.id = "t/2";
+    std::vector<case_result> rs = {{&must, verdict::skip, lang_why->reason},
+                                   {&gap, verdict::skip, "needs the embedded mock server"}};
+    rs[0].outcome = outcome_not_applicable;
+    const auto s = summarize(rs);
+    CHECK(s.skipped == 2);
+    CHECK(s.not_applicable == 1);
+    std::ostringstream console, json, junit;
+    write_console(console, "t", rs, false);
+    const auto text = console.str();
+    CHECK(text.find("skipped MUST cases:\n  t/2: needs the embedded mock server\n") !=
+          std::string::npos);
+    CHECK(text.find("n/a MUST cases (the server does not offer what they test):\n"
+                    "  t/1: the server does not advertise LANG\n") != std::string::npos);
+    CHECK(text.ends_with("\n0 passed, 0 failed, 2 skipped\n"));
+    write_json(json, "t", rs);
+    CHECK(json.str().find("\"not_applicable\": 1") != std::string::npos);
+    CHECK(json.str().find("\"outcome\": \"n/a\"") != std::string::npos);
+    write_junit(junit, "t", rs);
+    CHECK(junit.str().find("<skipped message=\"n/a: the server does not advertise LANG\"/>") !=
+          std::string::npos);
 }
 
 TEST_CASE("long lines: a 1 MiB line is judged by the linear matcher, in bounded time") {
@@ -487,13 +590,14 @@ TEST_CASE("starttls: unmet_precondition skips only the password in plaintext on 
                                                   "C+: PASS {pass}\nS: +OK*\n!tls-or-close\n");
     const auto injected_why = unmet_precondition(injected_login, facts, opt);
     REQUIRE(injected_why);
-    CHECK(injected_why->starts_with("sends the password in plaintext (injected after STLS"));
+    CHECK(injected_why->reason.starts_with("sends the password in plaintext (injected after STLS"));
+    CHECK_FALSE(injected_why->not_applicable);
     CHECK_FALSE(unmet_precondition(injected_login, facts, options()));
     const auto login = one_case(header + "tls: plain\nS: +OK*\nC: USER {user}\nS: +OK*\n"
                                          "C: PASS {pass}\nS: +OK*\nC: STLS\nS: -ERR*\n");
     const auto why = unmet_precondition(login, facts, opt);
     REQUIRE(why);
-    CHECK(why->find("logs in in plaintext") != std::string::npos);
+    CHECK(why->reason.find("logs in in plaintext") != std::string::npos);
     CHECK_FALSE(unmet_precondition(login, facts, options()));
     opt.tls = run_tls::implicit;
     CHECK(unmet_precondition(injection, facts, opt));

@@ -67,9 +67,20 @@ struct run_options {
     run_tls tls = run_tls::plain;
 };
 
-// The reason a case cannot run against this target, or nullopt.
-std::optional<std::string> unmet_precondition(const test_case& tc, const target_facts& facts,
-                                              const run_options& opt);
+// Why a case cannot run against this target. A case about something the server does not offer
+// (an extension or SASL mechanism it does not advertise, APOP without a timestamp in the
+// greeting, CAPA answered -ERR) is not applicable: reported as "n/a", it says nothing about the
+// run's reach. Any other reason (a scenario only the embedded server plays, a maildrop the run
+// cannot arrange, a password a --starttls run will not send in plaintext) is a gap of the run.
+struct unmet {
+    std::string reason;
+    bool not_applicable = false;
+};
+std::optional<unmet> unmet_precondition(const test_case& tc, const target_facts& facts,
+                                        const run_options& opt);
+
+// The outcome word of a case that is not applicable (case_result::outcome).
+inline constexpr std::string_view outcome_not_applicable = "n/a";
 
 // Plays one case over a fresh connection (already connected; the greeting not read).
 case_result run_case(const test_case& tc, connection& conn, const run_options& opt);
@@ -79,6 +90,7 @@ target_facts probe(connection& conn, const run_options& opt);
 
 struct summary {
     std::size_t passed = 0, failed = 0, skipped = 0, errors = 0;
+    std::size_t not_applicable = 0; // of the skipped: outcome "n/a"
     std::size_t must_failed = 0, should_failed = 0;
 };
 summary summarize(const std::vector<case_result>& results);
