@@ -8,6 +8,7 @@
 #include <iostream>
 #include <openssl/rand.h>
 #include <optional>
+#include <pop3/net/tls_client.hpp>
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/scram.hpp>
@@ -60,12 +61,6 @@ std::uint64_t announced_octets(std::string_view text) {
 // output: control and non-ASCII octets escaped, never written to a terminal raw.
 std::string shown(std::string_view server_text) {
     return escape_for_display(server_text, std::string::npos);
-}
-
-bool is_ip_address(const std::string& host) {
-    boost::system::error_code ec;
-    asio::ip::make_address(host, ec);
-    return !ec;
 }
 
 // A large buffered RETR spent about as long taking the page faults of its fresh result buffer
@@ -146,48 +141,20 @@ struct client::impl {
 
     void make_tls_context() {
         try {
-            make_tls_context_or_throw();
+            ssl_ctx =
+                std::make_unique<asio::ssl::context>(net::make_client_context(opt.tls_settings));
         } catch (const boost::system::system_error& e) {
             throw protocol_error(e.code(), "TLS set-up failed (CA, certificate or key): " +
                                                std::string(e.what()));
         }
     }
 
-    void make_tls_context_or_throw() {
-        namespace ssl = asio::ssl;
-        ssl_ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-        ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                             ssl::context::no_tlsv1_1);
-        const auto& t = opt.tls_settings;
-        if (t.verify) {
-            ssl_ctx->set_verify_mode(ssl::verify_peer);
-            if (!t.ca_pem.empty()) ssl_ctx->add_certificate_authority(asio::buffer(t.ca_pem));
-            if (!t.ca_file.empty()) ssl_ctx->load_verify_file(t.ca_file);
-            if (!t.ca_dir.empty()) ssl_ctx->add_verify_path(t.ca_dir);
-            if (t.ca_pem.empty() && t.ca_file.empty() && t.ca_dir.empty())
-                ssl_ctx->set_default_verify_paths();
-        } else {
-            ssl_ctx->set_verify_mode(ssl::verify_none);
-        }
-        if (!t.cert_file.empty()) ssl_ctx->use_certificate_chain_file(t.cert_file);
-        if (!t.key_file.empty()) ssl_ctx->use_private_key_file(t.key_file, ssl::context::pem);
-    }
-
     std::error_code handshake(std::chrono::steady_clock::time_point deadline) {
         if (!ssl_ctx) make_tls_context();
-        tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket, *ssl_ctx);
-        const std::string name =
-            opt.tls_settings.server_name.empty() ? opt.host : opt.tls_settings.server_name;
-        SSL* ssl = tls->native_handle();
-        if (!is_ip_address(name)) SSL_set_tlsext_host_name(ssl, name.c_str());
-        if (opt.tls_settings.verify) {
-            X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-            if (is_ip_address(name))
-                X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-            else
-                X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
-        }
+        auto stream = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket, *ssl_ctx);
+        if (auto ec = net::prepare_client_ssl(stream->native_handle(), opt.tls_settings, opt.host))
+            return ec;
+        tls = std::move(stream);
         auto [ec, n] = step(
             [&](auto handler) {
                 tls->async_handshake(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <boost/asio/ssl/context.hpp>
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
@@ -14,10 +15,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include <optional>
 #include <poll.h>
+#include <pop3/net/tls.hpp>
+#include <pop3/net/tls_client.hpp>
 #include <pop3/protocol/line.hpp>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -170,39 +172,33 @@ public:
         if (!buffer_.pending.empty()) return false;
         tls_problem_ = {};
         if (server_role_) return accept_tls();
-        ctx_ = SSL_CTX_new(TLS_client_method());
-        if (tls_.verify) {
-            if (!tls_.ca_pem.empty()) {
-                BIO* bio =
-                    BIO_new_mem_buf(tls_.ca_pem.data(), static_cast<int>(tls_.ca_pem.size()));
-                while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-                    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), cert);
-                    X509_free(cert);
-                }
-                ERR_clear_error();
-                BIO_free(bio);
-            } else if (!tls_.ca_file.empty()) {
-                SSL_CTX_load_verify_locations(ctx_, tls_.ca_file.c_str(), nullptr);
-            } else {
-                SSL_CTX_set_default_verify_paths(ctx_);
-            }
-            SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+        // pop3::net's client policy decides what is trusted, what name is checked and whether
+        // it goes out as SNI; the handshake itself stays on this blocking socket.
+        net::tls_client_options policy;
+        policy.verify = tls_.verify;
+        if (!tls_.ca_pem.empty())
+            policy.ca_pem = tls_.ca_pem; // the embedded server's certificate: --ca is not used
+        else
+            policy.ca_file = tls_.ca_file;
+        policy.server_name = tls_.server_name;
+        try {
+            ctx_.emplace(net::make_client_context(policy));
+        } catch (const std::exception& e) {
+            tls_problem_ = {tls_failure::certificate,
+                            std::string("cannot load the trusted CAs (--ca): ") + e.what()};
+            return false;
         }
-        ssl_ = SSL_new(ctx_);
+        ssl_ = SSL_new(ctx_->native_handle());
         SSL_set_fd(ssl_, fd_);
-        const std::string name = tls_.server_name.empty() ? host_ : tls_.server_name;
-        in6_addr ip6;
-        in_addr ip4;
-        const bool is_ip = inet_pton(AF_INET, name.c_str(), &ip4) == 1 ||
-                           inet_pton(AF_INET6, name.c_str(), &ip6) == 1;
-        if (tls_.verify) {
-            X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
-            if (is_ip)
-                X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-            else
-                X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+        if (const auto ec = net::prepare_client_ssl(ssl_, policy, host_)) {
+            tls_problem_ = {tls_failure::certificate,
+                            "cannot verify or send '" +
+                                (tls_.server_name.empty() ? host_ : tls_.server_name) +
+                                "' as the server name: " + ec.message()};
+            SSL_free(ssl_);
+            ssl_ = nullptr;
+            return false;
         }
-        if (!is_ip) SSL_set_tlsext_host_name(ssl_, name.c_str());
         // Blocking handshake bounded by the socket timeout.
         const bool ok = SSL_connect(ssl_) == 1;
         if (!ok) {
@@ -232,10 +228,9 @@ public:
 private:
     void release() noexcept {
         if (ssl_) SSL_free(ssl_);
-        if (ctx_) SSL_CTX_free(ctx_);
+        ctx_.reset();
         if (fd_ >= 0) ::close(fd_);
         ssl_ = nullptr;
-        ctx_ = nullptr;
         fd_ = -1;
     }
 
@@ -249,19 +244,12 @@ private:
     }
 
     bool accept_tls() {
-        ctx_ = SSL_CTX_new(TLS_server_method());
-        BIO* cbio = BIO_new_mem_buf(tls_.cert_pem.data(), static_cast<int>(tls_.cert_pem.size()));
-        X509* cert = PEM_read_bio_X509(cbio, nullptr, nullptr, nullptr);
-        BIO_free(cbio);
-        BIO* kbio = BIO_new_mem_buf(tls_.key_pem.data(), static_cast<int>(tls_.key_pem.size()));
-        EVP_PKEY* key = PEM_read_bio_PrivateKey(kbio, nullptr, nullptr, nullptr);
-        BIO_free(kbio);
-        const bool loaded = cert && key && SSL_CTX_use_certificate(ctx_, cert) == 1 &&
-                            SSL_CTX_use_PrivateKey(ctx_, key) == 1;
-        X509_free(cert);
-        EVP_PKEY_free(key);
-        if (!loaded) return false;
-        ssl_ = SSL_new(ctx_);
+        try {
+            ctx_.emplace(net::make_server_context({tls_.cert_pem, tls_.key_pem}));
+        } catch (const std::exception&) {
+            return false;
+        }
+        ssl_ = SSL_new(ctx_->native_handle());
         SSL_set_fd(ssl_, fd_);
         const bool ok = SSL_accept(ssl_) == 1;
         if (!ok) {
@@ -300,7 +288,7 @@ private:
     tls_settings tls_;
     std::chrono::milliseconds timeout_;
     int fd_ = -1;
-    SSL_CTX* ctx_ = nullptr;
+    std::optional<boost::asio::ssl::context> ctx_;
     SSL* ssl_ = nullptr;
     line_buffer buffer_;
     bool server_role_ = false;

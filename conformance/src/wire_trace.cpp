@@ -1,5 +1,6 @@
 #include "wire_trace.hpp"
 
+#include <pop3/protocol/command.hpp>
 #include <pop3/protocol/text.hpp>
 #include <utility>
 
@@ -41,12 +42,12 @@ std::optional<std::uint64_t> argument_of(std::string_view line) {
     return parse_decimal(rest);
 }
 
-// Whether the reply to `command` is multi-line when positive (RFC 1939, 2449, 5034, 6856).
+// Whether the reply to `command` is multi-line when positive: the command table's
+// expected_reply() (RFC 1939, 2449, 5034, 6856).
 bool multi_line_reply(std::string_view command) {
-    const std::string k = keyword_of(command);
-    if (k == "RETR" || k == "TOP" || k == "CAPA") return true;
+    const command_info* c = find_command(keyword_of(command));
     const bool argument = command.find(' ') != std::string_view::npos;
-    return !argument && (k == "LIST" || k == "UIDL" || k == "LANG" || k == "AUTH");
+    return c && c->reply(argument ? 1 : 0) == reply_shape::multi_line;
 }
 
 // The first octets of each of `count` replies that `bytes` holds from its start, answering

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
+#include <pop3/net/tls_client.hpp>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/listings.hpp>
 #include <pop3/protocol/reply_reader.hpp>
@@ -43,8 +44,8 @@ constexpr std::size_t read_chunk = 32 * 1024;
 struct environment {
     const options& opt;
     std::vector<tcp::endpoint> endpoints;
-    ssl::context* tls_ctx = nullptr;
-    bool host_is_ip = false;
+    net::tls_client_options tls;     // the run's TLS policy: verified unless --insecure
+    ssl::context* tls_ctx = nullptr; // made from it once, for every connection
     clock_type::time_point end;
     clock_type::duration timeout{};
     std::atomic<bool> stop{false};
@@ -298,18 +299,9 @@ asio::awaitable<result> command(environment& env, shard& sh, connection& c, step
     co_return result::ok;
 }
 
-void new_tls_stream(environment& env, shard& sh, connection& c) {
+std::error_code new_tls_stream(environment& env, shard& sh, connection& c) {
     c.tls = std::make_unique<ssl::stream<tcp::socket>>(sh.ioc, *env.tls_ctx);
-    SSL* ssl = c.tls->native_handle();
-    const auto& host = env.opt.url.host;
-    if (!env.host_is_ip) SSL_set_tlsext_host_name(ssl, host.c_str());
-    if (!env.opt.insecure) {
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-        if (env.host_is_ip)
-            X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-        else
-            X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
-    }
+    return net::prepare_client_ssl(c.tls->native_handle(), env.tls, env.opt.url.host);
 }
 
 asio::awaitable<outcome> session(environment& env, shard& sh, connection& c) {
@@ -319,7 +311,14 @@ asio::awaitable<outcome> session(environment& env, shard& sh, connection& c) {
     c.buf.clear();
     c.pos = 0;
     c.tls_active = false;
-    if (env.tls_ctx) new_tls_stream(env, sh, c);
+    if (env.tls_ctx) {
+        if (const auto ec = new_tls_stream(env, sh, c)) {
+            c.failure = "tls_handshake";
+            c.detail = "cannot verify or send '" + env.opt.url.host +
+                       "' as the server name: " + ec.message();
+            co_return outcome::failed;
+        }
+    }
     auto fail = [](result r) { return r == result::cut ? outcome::unfinished : outcome::failed; };
 
     const auto session_start = clock_type::now();
@@ -443,22 +442,6 @@ asio::awaitable<void> ticker(environment& env, shard& sh) {
     }
 }
 
-std::unique_ptr<ssl::context> make_tls_context(const options& opt) {
-    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    if (opt.insecure) {
-        ctx->set_verify_mode(ssl::verify_none);
-    } else {
-        ctx->set_verify_mode(ssl::verify_peer);
-        if (opt.ca_file.empty())
-            ctx->set_default_verify_paths();
-        else
-            ctx->load_verify_file(opt.ca_file);
-    }
-    return ctx;
-}
-
 void format_line(std::string& out, command_id id, std::span<const std::string_view> args,
                  std::string_view what) {
     std::error_code ec;
@@ -488,13 +471,13 @@ results run(const options& opt, const std::atomic<int>& interrupts,
             env.endpoints.push_back(e.endpoint());
         }
         if (env.endpoints.empty()) throw std::runtime_error("'" + opt.url.host + "': no address");
-        asio::ip::make_address(opt.url.host, ec);
-        env.host_is_ip = !ec;
     }
     std::unique_ptr<ssl::context> tls_ctx;
     if (opt.tls != tls_choice::none) {
+        env.tls.verify = !opt.insecure;
+        env.tls.ca_file = opt.ca_file;
         try {
-            tls_ctx = make_tls_context(opt);
+            tls_ctx = std::make_unique<ssl::context>(net::make_client_context(env.tls));
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error("TLS set-up failed (--ca " + opt.ca_file + "): " + e.what());
         }

@@ -3,6 +3,7 @@
 #include "pop3/mockserver/scenario.hpp"
 
 #include <array>
+#include <pop3/protocol/command.hpp>
 #include <pop3/protocol/text.hpp>
 #include <utility>
 
@@ -55,15 +56,18 @@ std::string_view reply_role_name(reply_role role) noexcept {
 }
 
 bool multi_line_role(reply_role role) noexcept {
+    // The roles named after a command ("capa", "retr", ...) take its shapes from the command
+    // table; the login roles and the greeting are single-line.
     switch (role) {
-    case reply_role::capa:
-    case reply_role::list:
-    case reply_role::uidl:
-    case reply_role::retr:
-    case reply_role::top:
-    case reply_role::lang: return true;
-    default: return false;
+    case reply_role::greeting:
+    case reply_role::login_first:
+    case reply_role::login:
+    case reply_role::auth_challenge:
+    case reply_role::other: return false;
+    default: break;
     }
+    const command_info* c = find_command(reply_role_name(role));
+    return c && c->can_be_multi_line();
 }
 
 reply_role role_of_command(std::string_view keyword) noexcept {

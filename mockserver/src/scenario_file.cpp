@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <fstream>
 #include <optional>
+#include <pop3/protocol/command.hpp>
 #include <pop3/protocol/text.hpp>
 #include <sstream>
 #include <string>
@@ -55,7 +56,23 @@ constexpr std::array rule_only_keys = {
     "command",         "role",         "message",   "tls",        "once",    "form",
     "state",           "occurrence",   "reply",     "append",     "bare_lf", "octet_delta",
     "drop_terminator", "endless_body", "huge_line", "tls_failure"};
-constexpr std::array multiline_commands = {"RETR", "TOP", "LIST", "UIDL", "CAPA", "*"};
+
+// Whether a rule's `command` can have a multi-line reply: "*", or a keyword the command table
+// says can (RETR, TOP, LIST, UIDL, CAPA, and AUTH and LANG without arguments).
+bool multi_line_command(std::string_view keyword) noexcept {
+    if (keyword == "*") return true;
+    const command_info* c = find_command(keyword);
+    return c && c->can_be_multi_line();
+}
+
+// "RETR, TOP, ... or \"*\"": the keywords multi_line_command() accepts, for messages.
+std::string multi_line_commands() {
+    std::string out;
+    for (const auto& c : command_table())
+        if (c.can_be_multi_line()) (out += c.keyword) += ", ";
+    out.resize(out.size() - 2);
+    return out + " or \"*\"";
+}
 
 template <std::size_t N>
 bool contains(const std::array<const char*, N>& set, std::string_view s) noexcept {
@@ -683,8 +700,7 @@ private:
                         "auth-challenge, stat, list, uidl, retr, top, dele, noop, rset, quit, "
                         "utf8, lang");
         }
-        const bool multiline =
-            r.role ? multi_line_role(*r.role) : contains(multiline_commands, r.command);
+        const bool multiline = r.role ? multi_line_role(*r.role) : multi_line_command(r.command);
         const bool greeting = r.role ? *r.role == reply_role::greeting : r.command == "greeting";
         const bool stls = r.role ? *r.role == reply_role::stls : r.command == "STLS";
         const std::string what = r.role ? std::string(reply_role_name(*r.role)) : r.command;
@@ -754,9 +770,8 @@ private:
                                  : key == "endless_body"  ? c.endless_body
                                                           : true;
                 if (set && !multiline)
-                    fail(line, "'" + std::string(key) +
-                                   "' needs a multi-line command (RETR, TOP, LIST, UIDL, CAPA "
-                                   "or \"*\")");
+                    fail(line, "'" + std::string(key) + "' needs a multi-line command (" +
+                                   multi_line_commands() + ")");
             } else if (key == "tls_failure") {
                 c.tls_failure = bool_value(v, key, line);
                 if (c.tls_failure && !stls)

@@ -1,8 +1,9 @@
 #include "pop3/mockserver/session.hpp"
 
+#include "pop3/mockserver/listing.hpp"
+
 #include <algorithm>
 #include <pop3/protocol/apop.hpp>
-#include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/digest.hpp>
 #include <pop3/protocol/dot_codec.hpp>
@@ -30,15 +31,18 @@ std::string replace_crlf_with_lf(std::string_view s) {
     return out;
 }
 
-// An octet count as announced, shifted by a scenario's octet_delta (bounded by the scenario
-// parser, so the sum cannot overflow).
-std::string announce(std::uint64_t octets, std::int64_t delta) {
-    return std::to_string(static_cast<std::int64_t>(octets) + delta);
-}
-
 // A message-number argument as a number: "0001" -> "1" (parse_command validated it).
 std::string canonical(std::string_view arg) {
     return std::to_string(*parse_message_number(arg));
+}
+
+std::string_view state_name(session_state s) noexcept {
+    switch (s) {
+    case session_state::authorization: return "AUTHORIZATION";
+    case session_state::transaction: return "TRANSACTION";
+    case session_state::update: return "UPDATE";
+    }
+    return "UPDATE";
 }
 
 constexpr std::string_view dot_terminator = ".\r\n";
@@ -272,9 +276,7 @@ void session::dispatch(std::string_view line) {
 
     command_message_.reset();
     command_has_argument_ = cmd.arg_count > 0;
-    if (cmd.arg_count > 0 &&
-        (cmd.id == command_id::list || cmd.id == command_id::uidl || cmd.id == command_id::retr ||
-         cmd.id == command_id::top || cmd.id == command_id::dele))
+    if (cmd.arg_count > 0 && (cmd.info->message_number_args & 1))
         command_message_ = parse_message_number(cmd.args[0]);
     if (cmd.id == command_id::auth) auth_replies_ = 0;
 
@@ -282,42 +284,38 @@ void session::dispatch(std::string_view line) {
     // happen, so the server's state matches what the client was told.
     if (refused_by_rule(keyword)) return reply(keyword, {});
 
+    // Where each command is valid is the command table's (command_info::states).
+    if (!cmd.info->valid_in(state_))
+        return err(keyword,
+                   "command not valid in the " + std::string(state_name(state_)) + " state");
+
     const auto arg = [&](std::size_t i) {
         return i < cmd.arg_count ? cmd.args[i] : std::string_view{};
     };
-    const bool authorization = state_ == session_state::authorization;
-
     switch (cmd.id) {
-    case command_id::capa: return cmd_capa(keyword);
-    case command_id::quit: return cmd_quit(keyword);
-    case command_id::lang: return cmd_lang(keyword, cmd.arg_count, arg(0));
-    default: break;
-    }
-    if (authorization) {
-        switch (cmd.id) {
-        case command_id::user: return cmd_user(keyword, arg(0));
-        case command_id::pass:
-            if (!pending_user) return err(keyword, "PASS must follow USER");
-            return cmd_pass(keyword, arg(0));
-        case command_id::apop: return cmd_apop(keyword, arg(0), arg(1));
-        case command_id::auth: return cmd_auth(keyword, cmd.arg_count, arg(0), arg(1));
-        case command_id::stls: return cmd_stls(keyword);
-        case command_id::utf8: return cmd_utf8(keyword);
-        case command_id::rpop: return err(keyword, "RPOP is not supported");
-        default: return err(keyword, "command not valid in the AUTHORIZATION state");
-        }
-    }
-    switch (cmd.id) {
+    case command_id::user: return cmd_user(keyword, arg(0));
+    case command_id::pass:
+        if (!pending_user) return err(keyword, "PASS must follow USER");
+        return cmd_pass(keyword, arg(0));
+    case command_id::apop: return cmd_apop(keyword, arg(0), arg(1));
+    case command_id::auth: return cmd_auth(keyword, cmd.arg_count, arg(0), arg(1));
+    case command_id::rpop: return err(keyword, "RPOP is not supported");
     case command_id::stat: return cmd_stat(keyword);
     case command_id::list: return cmd_list(keyword, cmd.arg_count, arg(0));
-    case command_id::uidl: return cmd_uidl(keyword, cmd.arg_count, arg(0));
     case command_id::retr: return cmd_retr(keyword, arg(0));
-    case command_id::top: return cmd_top(keyword, arg(0), arg(1));
     case command_id::dele: return cmd_dele(keyword, arg(0));
     case command_id::noop: return ok(keyword, "");
     case command_id::rset: return cmd_rset(keyword);
-    default: return err(keyword, "command not valid in the TRANSACTION state");
+    case command_id::top: return cmd_top(keyword, arg(0), arg(1));
+    case command_id::uidl: return cmd_uidl(keyword, cmd.arg_count, arg(0));
+    case command_id::quit: return cmd_quit(keyword);
+    case command_id::capa: return cmd_capa(keyword);
+    case command_id::stls: return cmd_stls(keyword);
+    case command_id::utf8: return cmd_utf8(keyword);
+    case command_id::lang: return cmd_lang(keyword, cmd.arg_count, arg(0));
+    case command_id::unknown: break; // parse_command refused it
     }
+    err(keyword, "unknown command");
 }
 
 // ---- replies -------------------------------------------------------------------------------
@@ -481,9 +479,7 @@ std::int64_t session::octet_delta(std::string_view command) const {
 // ---- AUTHORIZATION -------------------------------------------------------------------------
 
 const user* session::find_user(std::string_view name) const noexcept {
-    for (const auto& u : config_.users)
-        if (u.name == name) return &u;
-    return nullptr;
+    return mock::find_user(config_.users, name);
 }
 
 void session::login(std::string_view cmd, const user* who) {
@@ -529,125 +525,28 @@ void session::cmd_apop(std::string_view cmd, std::string_view name, std::string_
 void session::cmd_auth(std::string_view cmd, std::size_t argc, std::string_view mech_name,
                        std::string_view initial) {
     if (argc == 0) { // list mechanisms (a common extension that predates CAPA)
-        std::string body;
+        listing_builder body;
         for (auto m : config_.mechanisms)
-            body += std::string(sasl_mechanism_name(m)) + "\r\n";
-        body += ".\r\n";
-        return reply_multi(cmd, "+OK list of SASL mechanisms follows", std::move(body));
+            body.line(sasl_mechanism_name(m));
+        return reply_multi(cmd, "+OK list of SASL mechanisms follows", body.finish());
     }
     const auto mech = parse_sasl_mechanism(mech_name);
     if (!mech || std::find(config_.mechanisms.begin(), config_.mechanisms.end(), *mech) ==
                      config_.mechanisms.end())
         return err(cmd, "unsupported authentication mechanism");
-    sasl_.emplace();
-    sasl_->mechanism = *mech;
-    if (*mech == sasl_mechanism::cram_md5) {
-        sasl_->challenge = "<" + context_.timestamp_seed + ".cram@" + config_.hostname + ">";
-        if (argc == 2) return finish_sasl(cmd, nullptr, "CRAM-MD5 takes no initial response");
-        return reply(cmd, "+ " + base64_encode(sasl_->challenge));
-    }
-    if (argc == 2) {
-        std::error_code ec;
-        std::string decoded;
-        decode_client_response(initial, decoded, ec, sasl_response_kind::initial);
-        if (ec == error::sasl_cancelled) return finish_sasl(cmd, nullptr, "AUTH cancelled");
-        if (ec) return finish_sasl(cmd, nullptr, "malformed initial response");
-        return handle_sasl_line(base64_encode(decoded)); // same path as a continuation
-    }
-    if (*mech == sasl_mechanism::login) {
-        sasl_->step = 1;
-        return reply(cmd, "+ " + base64_encode(sasl_login_username_prompt));
-    }
-    reply(cmd, "+ ");
+    sasl_.emplace(*mech, config_.users, context_.timestamp_seed, config_.hostname);
+    answer_sasl(cmd, sasl_->start(argc == 2 ? std::optional(initial) : std::nullopt));
 }
 
 void session::handle_sasl_line(std::string_view line) {
-    const std::string cmd = "AUTH";
-    std::error_code ec;
-    std::string msg;
-    decode_client_response(line, msg, ec);
-    if (ec == error::sasl_cancelled) return finish_sasl(cmd, nullptr, "AUTH cancelled");
-    if (ec) return finish_sasl(cmd, nullptr, "malformed base64 in SASL response");
-    diagnostics diag;
-    switch (sasl_->mechanism) {
-    case sasl_mechanism::plain: {
-        const auto m = sasl_decode_plain(msg, ec, diag);
-        if (ec) return finish_sasl(cmd, nullptr, diag.message);
-        if (!m.authzid.empty() && m.authzid != m.authcid)
-            return finish_sasl(cmd, nullptr, "[AUTH] not authorized to act as that user");
-        const user* who = find_user(m.authcid);
-        if (!who || !constant_time_equal(who->password, m.passwd))
-            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or password");
-        return finish_sasl(cmd, who, {});
-    }
-    case sasl_mechanism::login:
-        if (sasl_->step <= 1) {
-            sasl_->login_user = msg;
-            sasl_->step = 2;
-            return reply(cmd, "+ " + base64_encode(sasl_login_password_prompt));
-        } else {
-            const user* who = find_user(sasl_->login_user);
-            if (!who || !constant_time_equal(who->password, msg))
-                return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or password");
-            return finish_sasl(cmd, who, {});
-        }
-    case sasl_mechanism::cram_md5: {
-        const auto m = sasl_decode_cram_md5(msg, ec, diag);
-        if (ec) return finish_sasl(cmd, nullptr, diag.message);
-        const user* who = find_user(m.user);
-        if (!who || !sasl_verify_cram_md5(m, sasl_->challenge, who->password))
-            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or digest");
-        return finish_sasl(cmd, who, {});
-    }
-    case sasl_mechanism::xoauth2: {
-        const auto m = sasl_decode_xoauth2(msg, ec, diag);
-        if (ec) return finish_sasl(cmd, nullptr, diag.message);
-        const user* who = find_user(m.user);
-        if (!who || !constant_time_equal(who->password, m.token))
-            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or token");
-        return finish_sasl(cmd, who, {});
-    }
-    case sasl_mechanism::oauthbearer: {
-        const auto m = sasl_decode_oauthbearer(msg, ec, diag);
-        if (ec) return finish_sasl(cmd, nullptr, diag.message);
-        const user* who = find_user(m.authzid);
-        if (!who || !constant_time_equal(who->password, m.token))
-            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or token");
-        return finish_sasl(cmd, who, {});
-    }
-    case sasl_mechanism::scram_sha_256: return scram_step(cmd, msg);
-    }
-    finish_sasl(cmd, nullptr, "unsupported authentication mechanism");
+    answer_sasl("AUTH", sasl_->on_line(line));
 }
 
-void session::scram_step(std::string_view cmd, std::string_view msg) {
-    auto& x = *sasl_;
-    std::error_code ec;
-    diagnostics diag;
-    switch (x.step++) {
-    case 0: {
-        // The server nonce comes from the driver's seed, so the session stays deterministic.
-        x.scram.emplace(base64_encode(sha256("nonce:" + context_.timestamp_seed)).substr(0, 24));
-        x.scram->read_client_first(msg, ec, &diag);
-        if (ec) return finish_sasl(cmd, nullptr, diag.message);
-        x.scram_user = find_user(x.scram->user());
-        // An unknown user still gets a salt, so that the reply does not tell who exists.
-        const auto salt = sha256("pop3kit-salt:" + x.scram->user()).substr(0, 16);
-        return reply(cmd, "+ " + base64_encode(x.scram->server_first(salt, 4096)));
-    }
-    case 1: {
-        const auto password =
-            x.scram_user ? std::string_view(x.scram_user->password) : std::string_view{};
-        const auto final_msg = x.scram->server_final(msg, password, ec, &diag);
-        if (ec || !x.scram_user)
-            return finish_sasl(cmd, nullptr, "[AUTH] invalid user name or password");
-        return reply(cmd, "+ " + base64_encode(final_msg));
-    }
-    default:
-        // RFC 5034 §4: the client answers the server's last data with an empty response.
-        if (!msg.empty())
-            return finish_sasl(cmd, nullptr, "expected an empty response after server-final");
-        return finish_sasl(cmd, x.scram_user, {});
+void session::answer_sasl(std::string_view cmd, sasl_step step) {
+    switch (step.what) {
+    case sasl_step::type::challenge: return reply(cmd, "+ " + step.text);
+    case sasl_step::type::success: return finish_sasl(cmd, step.who, {});
+    case sasl_step::type::failure: return finish_sasl(cmd, nullptr, step.text);
     }
 }
 
@@ -689,13 +588,8 @@ void session::cmd_utf8(std::string_view cmd) {
 
 void session::cmd_lang(std::string_view cmd, std::size_t argc, std::string_view arg) {
     if (config_.languages.empty()) return err(cmd, "LANG is not supported");
-    if (argc == 0) {
-        std::string body;
-        for (const auto& l : config_.languages)
-            body += l + "\r\n";
-        body += ".\r\n";
-        return reply_multi(cmd, "+OK language listing follows", std::move(body));
-    }
+    if (argc == 0)
+        return reply_multi(cmd, "+OK language listing follows", listing_body(config_.languages));
     for (const auto& l : config_.languages) {
         const std::string_view tag = std::string_view(l).substr(0, l.find(' '));
         if (arg == "*" || iequals(tag, arg)) {
@@ -741,11 +635,7 @@ std::vector<std::string> session::capability_lines() const {
 }
 
 void session::cmd_capa(std::string_view cmd) {
-    std::string body;
-    for (const auto& c : capability_lines())
-        body += c + "\r\n";
-    body += ".\r\n";
-    reply_multi(cmd, "+OK capability list follows", std::move(body));
+    reply_multi(cmd, "+OK capability list follows", listing_body(capability_lines()));
 }
 
 void session::cmd_quit(std::string_view cmd) {
@@ -811,25 +701,19 @@ void session::cmd_stat(std::string_view cmd) {
         octets += messages_[i]->octets();
     }
     const auto delta = octet_delta(cmd);
-    ok(cmd, std::to_string(count) + " " + announce(octets, delta));
+    ok(cmd, std::to_string(count) + " " + announced_octets(octets, delta));
 }
 
 void session::cmd_list(std::string_view cmd, std::size_t argc, std::string_view arg) {
     const auto delta = octet_delta(cmd);
-    auto size = [&](const message& m) { return announce(m.octets(), delta); };
     if (argc == 1) {
         // The scan listing names the message-number (RFC 1939 §5), not the argument as typed.
-        if (const message* m = message_arg(cmd, arg)) ok(cmd, canonical(arg) + " " + size(*m));
+        if (const message* m = message_arg(cmd, arg))
+            ok(cmd, canonical(arg) + " " + announced_octets(m->octets(), delta));
         return;
     }
-    std::string body;
     std::size_t count = 0;
-    for (std::size_t i = 0; i < messages_.size(); ++i) {
-        if (deleted_[i]) continue;
-        ++count;
-        body += std::to_string(i + 1) + " " + size(*messages_[i]) + "\r\n";
-    }
-    body += ".\r\n";
+    auto body = scan_listing(messages_, deleted_, delta, &count);
     reply_multi(cmd, "+OK " + std::to_string(count) + " messages", std::move(body));
 }
 
@@ -839,17 +723,13 @@ void session::cmd_uidl(std::string_view cmd, std::size_t argc, std::string_view 
         if (const message* m = message_arg(cmd, arg)) ok(cmd, canonical(arg) + " " + m->uid);
         return;
     }
-    std::string body;
-    for (std::size_t i = 0; i < messages_.size(); ++i)
-        if (!deleted_[i]) body += std::to_string(i + 1) + " " + messages_[i]->uid + "\r\n";
-    body += ".\r\n";
-    reply_multi(cmd, "+OK unique-id listing follows", std::move(body));
+    reply_multi(cmd, "+OK unique-id listing follows", uid_listing(messages_, deleted_));
 }
 
 void session::cmd_retr(std::string_view cmd, std::string_view arg) {
     const message* m = message_arg(cmd, arg);
     if (!m) return;
-    const auto octets = announce(m->octets(), octet_delta(cmd));
+    const auto octets = announced_octets(m->octets(), octet_delta(cmd));
     const auto n = *parse_message_number(arg);
     reply_shared(cmd, "+OK " + octets + " octets", m->wire, {}, messages_[n - 1]);
 }

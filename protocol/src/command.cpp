@@ -8,30 +8,46 @@ namespace pop3 {
 namespace {
 
 constexpr std::uint8_t arg0 = 1;
+constexpr auto single = reply_shape::single_line;
+constexpr auto multi = reply_shape::multi_line;
+constexpr auto sasl = reply_shape::sasl;
+constexpr auto authorization = valid_states::authorization;
+constexpr auto transaction = valid_states::transaction;
+constexpr auto both = valid_states::both;
 
-// keyword, min args, max args, last argument is rest of line, message-number arguments
-constexpr std::array<command_info, 18> table{{
-    {command_id::user, "USER", 1, 1, false, 0},
-    {command_id::pass, "PASS", 1, 1, true, 0},
-    {command_id::apop, "APOP", 2, 2, false, 0},
-    {command_id::auth, "AUTH", 0, 2, false, 0},
-    {command_id::rpop, "RPOP", 1, 1, false, 0},
-    {command_id::stat, "STAT", 0, 0, false, 0},
-    {command_id::list, "LIST", 0, 1, false, arg0},
-    {command_id::retr, "RETR", 1, 1, false, arg0},
-    {command_id::dele, "DELE", 1, 1, false, arg0},
-    {command_id::noop, "NOOP", 0, 0, false, 0},
-    {command_id::rset, "RSET", 0, 0, false, 0},
-    {command_id::top, "TOP", 2, 2, false, arg0},
-    {command_id::uidl, "UIDL", 0, 1, false, arg0},
-    {command_id::quit, "QUIT", 0, 0, false, 0},
-    {command_id::capa, "CAPA", 0, 0, false, 0},
-    {command_id::stls, "STLS", 0, 0, false, 0},
-    {command_id::utf8, "UTF8", 0, 0, false, 0},
-    {command_id::lang, "LANG", 0, 1, false, 0},
-}};
+// keyword, min args, max args, last argument is rest of line, message-number arguments,
+// reply without arguments, reply with arguments, the body is a message, valid states
+constexpr auto table = std::to_array<command_info>({
+    {command_id::user, "USER", 1, 1, false, 0, single, single, false, authorization},
+    {command_id::pass, "PASS", 1, 1, true, 0, single, single, false, authorization},
+    {command_id::apop, "APOP", 2, 2, false, 0, single, single, false, authorization},
+    {command_id::auth, "AUTH", 0, 2, false, 0, multi, sasl, false, authorization},
+    {command_id::rpop, "RPOP", 1, 1, false, 0, single, single, false, authorization},
+    {command_id::stat, "STAT", 0, 0, false, 0, single, single, false, transaction},
+    {command_id::list, "LIST", 0, 1, false, arg0, multi, single, false, transaction},
+    {command_id::retr, "RETR", 1, 1, false, arg0, multi, multi, true, transaction},
+    {command_id::dele, "DELE", 1, 1, false, arg0, single, single, false, transaction},
+    {command_id::noop, "NOOP", 0, 0, false, 0, single, single, false, transaction},
+    {command_id::rset, "RSET", 0, 0, false, 0, single, single, false, transaction},
+    {command_id::top, "TOP", 2, 2, false, arg0, multi, multi, true, transaction},
+    {command_id::uidl, "UIDL", 0, 1, false, arg0, multi, single, false, transaction},
+    {command_id::quit, "QUIT", 0, 0, false, 0, single, single, false, both},
+    {command_id::capa, "CAPA", 0, 0, false, 0, multi, multi, false, both},
+    {command_id::stls, "STLS", 0, 0, false, 0, single, single, false, authorization},
+    {command_id::utf8, "UTF8", 0, 0, false, 0, single, single, false, authorization},
+    {command_id::lang, "LANG", 0, 1, false, 0, multi, single, false, both},
+});
 
-constexpr command_info unknown_info{command_id::unknown, "", 0, 255, false, 0};
+// One entry per command, in command_id order, so that info() is an index.
+constexpr bool indexed_by_id() {
+    for (std::size_t i = 0; i < table.size(); ++i)
+        if (static_cast<std::size_t>(table[i].id) != i) return false;
+    return table.size() == static_cast<std::size_t>(command_id::unknown);
+}
+static_assert(indexed_by_id(), "the command table must list every command_id once, in order");
+
+constexpr command_info unknown_info{
+    command_id::unknown, "", 0, 255, false, 0, single, single, false, valid_states::none};
 
 bool is_forbidden(char c) noexcept {
     return c == '\r' || c == '\n' || c == '\0';
@@ -56,28 +72,17 @@ const command_info* find_command(std::string_view keyword) noexcept {
 }
 
 const command_info& info(command_id id) noexcept {
-    for (const auto& c : table)
-        if (c.id == id) return c;
-    return unknown_info;
+    const auto i = static_cast<std::size_t>(id);
+    return i < table.size() ? table[i] : unknown_info;
 }
 
 reply_shape expected_reply(command_id id, std::size_t arg_count) noexcept {
-    switch (id) {
-    case command_id::list:
-    case command_id::uidl:
-    case command_id::lang:
-        return arg_count == 0 ? reply_shape::multi_line : reply_shape::single_line;
-    case command_id::retr:
-    case command_id::top:
-    case command_id::capa: return reply_shape::multi_line;
-    case command_id::auth: return arg_count == 0 ? reply_shape::multi_line : reply_shape::sasl;
-    default: return reply_shape::single_line;
-    }
+    return info(id).reply(arg_count);
 }
 
 bool carries_listing(command_id id, std::size_t arg_count) noexcept {
-    if (expected_reply(id, arg_count) != reply_shape::multi_line) return false;
-    return id != command_id::retr && id != command_id::top;
+    const auto& c = info(id);
+    return c.reply(arg_count) == reply_shape::multi_line && !c.body_is_message;
 }
 
 void format_command(std::string_view keyword, std::span<const std::string_view> args,

@@ -342,11 +342,12 @@ TEST_CASE("scenario file errors: rule consistency") {
         const std::string name(std::string_view(key).substr(0, std::string_view(key).find(' ')));
         CHECK(error_of("[[rule]]\ncommand = \"STAT\"\n" + std::string(key) + "\n") ==
               "t.toml:3: '" + name +
-                  "' needs a multi-line command (RETR, TOP, LIST, UIDL, CAPA or \"*\")");
+                  "' needs a multi-line command (AUTH, LIST, RETR, TOP, UIDL, CAPA, LANG or "
+                  "\"*\")");
     }
     CHECK(error_of("[[rule]]\ncommand = \"greeting\"\nendless_body = true\n") ==
-          "t.toml:3: 'endless_body' needs a multi-line command (RETR, TOP, LIST, UIDL, CAPA or "
-          "\"*\")");
+          "t.toml:3: 'endless_body' needs a multi-line command (AUTH, LIST, RETR, TOP, UIDL, "
+          "CAPA, LANG or \"*\")");
     CHECK(error_of("[[rule]]\ncommand = \"greeting\"\nstate = \"transaction\"\nhang = true\n") ==
           "t.toml:3: the greeting is only sent in state \"authorization\"");
     CHECK(error_of("[[rule]]\ncommand = \"greeting\"\noccurrence = 2\nhang = true\n") ==
@@ -838,4 +839,26 @@ TEST_CASE("scenario file errors: huge_line is at most max_huge_line") {
     CHECK(parse("[[rule]]\ncommand = \"RETR\"\nhuge_line = 1073741824\n")
               .sc.rules.at(0)
               .change.huge_line == 1073741824);
+}
+
+TEST_CASE("scenario file: multi-line rules for every command the command table says can be") {
+    // AUTH and LANG without arguments are multi-line too (RFC 5034 §4, RFC 6856 §3).
+    for (const char* cmd : {"AUTH", "LANG", "RETR", "TOP", "LIST", "UIDL", "CAPA", "*", "lang"}) {
+        for (const char* key : {"drop_terminator = true", "endless_body = true", "huge_line = 5"}) {
+            INFO(cmd << " " << key);
+            const auto f = parse("[[rule]]\ncommand = \"" + std::string(cmd) + "\"\n" + key + "\n");
+            REQUIRE(f.sc.rules.size() == 1);
+        }
+    }
+    for (const char* cmd : {"STAT", "USER", "UTF8", "XTND", "greeting"})
+        CHECK_THAT(
+            error_of("[[rule]]\ncommand = \"" + std::string(cmd) + "\"\ndrop_terminator = true\n"),
+            Catch::Contains("needs a multi-line command"));
+    for (const char* role : {"capa", "list", "uidl", "retr", "top", "lang"})
+        CHECK(parse("[[rule]]\nrole = \"" + std::string(role) + "\"\ndrop_terminator = true\n")
+                  .sc.rules.size() == 1);
+    for (const char* role : {"stat", "login", "login-first", "auth-challenge", "greeting", "utf8"})
+        CHECK_THAT(
+            error_of("[[rule]]\nrole = \"" + std::string(role) + "\"\ndrop_terminator = true\n"),
+            Catch::Contains("needs a multi-line command"));
 }

@@ -428,3 +428,57 @@ TEST_CASE("session: a client that pipelines without reading gets no more replies
     CHECK(replies == 100);
     CHECK(a.what == server_action::type::read);
 }
+
+// ---- the command table (issue #16) ---------------------------------------------------------
+
+TEST_CASE("session: each command is refused exactly in the states the command table excludes") {
+    for (const auto& c : command_table()) {
+        // A well-formed line: message numbers are 1, other arguments a word.
+        std::string line(c.keyword);
+        for (std::size_t i = 0; i < c.min_args; ++i)
+            line += (c.message_number_args >> i & 1) ? " 1" : c.id == command_id::top ? " 0" : " x";
+        for (auto state : {session_state::authorization, session_state::transaction}) {
+            INFO(line << " in "
+                      << (state == session_state::authorization ? "AUTHORIZATION" : "TRANSACTION"));
+            fixture f;
+            if (state == session_state::transaction) f.login();
+            const auto reply = f.drv.send(line + "\r\n");
+            const bool refused =
+                reply == (state == session_state::authorization
+                              ? "-ERR command not valid in the AUTHORIZATION state\r\n"
+                              : "-ERR command not valid in the TRANSACTION state\r\n");
+            CHECK(refused == !c.valid_in(state));
+        }
+    }
+}
+
+TEST_CASE("session: the listings are dot-stuffed where a line starts with a dot") {
+    server_config config = two_message_config();
+    config.languages = {".x dotted", "en English"};
+    config.faults.capabilities_authorization = std::vector<std::string>{".", "USER"};
+    memory_driver drv(config, {});
+    drv.start();
+    CHECK(drv.send("CAPA\r\n") == "+OK capability list follows\r\n..\r\nUSER\r\n.\r\n");
+    CHECK(drv.send("LANG\r\n") ==
+          "+OK language listing follows\r\n..x dotted\r\nen English\r\n.\r\n");
+    CHECK(drv.send("AUTH\r\n") == "+OK list of SASL mechanisms follows\r\nPLAIN\r\nLOGIN\r\n"
+                                  "CRAM-MD5\r\nXOAUTH2\r\nOAUTHBEARER\r\nSCRAM-SHA-256\r\n.\r\n");
+}
+
+TEST_CASE("session: multi-line rules apply to AUTH and LANG listings") {
+    server_config config = two_message_config();
+    rule auth;
+    auth.command = "AUTH";
+    auth.change.drop_terminator = true;
+    rule lang;
+    lang.command = "LANG";
+    lang.change.drop_terminator = true;
+    config.faults.rules = {auth, lang};
+    config.mechanisms = {sasl_mechanism::plain};
+    memory_driver drv(config, {});
+    drv.start();
+    CHECK(drv.send("AUTH\r\n") == "+OK list of SASL mechanisms follows\r\nPLAIN\r\n");
+    CHECK(drv.send("LANG\r\n") == "+OK language listing follows\r\nen English\r\n");
+    // With an argument the replies are single-line, which the rules leave alone.
+    CHECK(drv.send("LANG en\r\n") == "+OK en English\r\n");
+}

@@ -45,6 +45,79 @@ TEST_CASE("command table: one entry per command, looked up case-insensitively") 
     CHECK(info(command_id::unknown).keyword.empty());
 }
 
+TEST_CASE("command table: entry i is command_id i, and the size is the number of ids") {
+    const auto table = command_table();
+    CHECK(table.size() == static_cast<std::size_t>(command_id::unknown));
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        INFO(table[i].keyword);
+        CHECK(static_cast<std::size_t>(table[i].id) == i);
+        CHECK(&info(table[i].id) == &table[i]);
+        CHECK(find_command(table[i].keyword) == &table[i]);
+    }
+    const auto& unknown = info(command_id::unknown);
+    CHECK_FALSE(unknown.valid_in(session_state::authorization));
+    CHECK_FALSE(unknown.valid_in(session_state::transaction));
+    CHECK(expected_reply(command_id::unknown, 0) == reply_shape::single_line);
+}
+
+// Written out from the RFCs, apart from the table, so that a wrong entry in either fails.
+TEST_CASE("command table: every command's reply shapes and valid states") {
+    constexpr auto single = reply_shape::single_line;
+    constexpr auto multi = reply_shape::multi_line;
+    constexpr auto sasl = reply_shape::sasl;
+    constexpr bool yes = true, no = false;
+    struct row {
+        std::string_view keyword;
+        reply_shape without_args, with_args;
+        bool listing_without_args, listing_with_args; // carries_listing()
+        bool authorization, transaction;
+    };
+    const row rows[] = {
+        // RFC 1939 §7, §4
+        {"USER", single, single, no, no, yes, no},
+        {"PASS", single, single, no, no, yes, no},
+        {"APOP", single, single, no, no, yes, no},
+        // RFC 5034 §4: AUTH alone lists mechanisms; with one it runs a SASL exchange
+        {"AUTH", multi, sasl, yes, no, yes, no},
+        {"RPOP", single, single, no, no, yes, no}, // RFC 1081
+        // RFC 1939 §5: LIST and UIDL without an argument are listings, with one a line
+        {"STAT", single, single, no, no, no, yes},
+        {"LIST", multi, single, yes, no, no, yes},
+        {"RETR", multi, multi, no, no, no, yes},
+        {"DELE", single, single, no, no, no, yes},
+        {"NOOP", single, single, no, no, no, yes},
+        {"RSET", single, single, no, no, no, yes},
+        {"TOP", multi, multi, no, no, no, yes},
+        {"UIDL", multi, single, yes, no, no, yes},
+        {"QUIT", single, single, no, no, yes, yes}, // RFC 1939 §6 and §4
+        {"CAPA", multi, multi, yes, yes, yes, yes}, // RFC 2449 §5: both states
+        {"STLS", single, single, no, no, yes, no},  // RFC 2595 §4: only before login
+        {"UTF8", single, single, no, no, yes, no},  // RFC 6856 §2: AUTHORIZATION only
+        {"LANG", multi, single, yes, no, yes, yes}, // RFC 6856 §3: both states
+    };
+    REQUIRE(std::size(rows) == command_table().size());
+    for (const auto& r : rows) {
+        INFO(r.keyword);
+        const command_info* c = find_command(r.keyword);
+        REQUIRE(c != nullptr);
+        CHECK(c->reply_without_args == r.without_args);
+        CHECK(c->reply_with_args == r.with_args);
+        CHECK(expected_reply(c->id, 0) == r.without_args);
+        for (std::size_t n : {1, 2})
+            CHECK(expected_reply(c->id, n) == r.with_args);
+        CHECK(carries_listing(c->id, 0) == r.listing_without_args);
+        CHECK(carries_listing(c->id, 1) == r.listing_with_args);
+        CHECK(c->can_be_multi_line() == (r.without_args == multi || r.with_args == multi));
+        CHECK(c->valid_in(session_state::authorization) == r.authorization);
+        CHECK(c->valid_in(session_state::transaction) == r.transaction);
+        CHECK_FALSE(c->valid_in(session_state::update)); // RFC 1939 §6: no command after QUIT
+    }
+    // The two that a hand-kept list of multi-line commands once missed.
+    CHECK(find_command("AUTH")->can_be_multi_line());
+    CHECK(find_command("LANG")->can_be_multi_line());
+    CHECK_FALSE(find_command("STAT")->can_be_multi_line());
+}
+
 TEST_CASE("reply shape depends on the command and its arguments") {
     CHECK(expected_reply(command_id::list, 0) == reply_shape::multi_line);
     CHECK(expected_reply(command_id::list, 1) == reply_shape::single_line);

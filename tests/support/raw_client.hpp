@@ -4,14 +4,16 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <boost/asio/ssl/context.hpp>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <netinet/in.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <optional>
+#include <pop3/net/tls_client.hpp>
 #include <pop3/protocol/reply_reader.hpp>
 #include <stdexcept>
 #include <string>
@@ -42,7 +44,6 @@ public:
     }
     ~raw_client() {
         if (ssl_) SSL_free(ssl_);
-        if (ctx_) SSL_CTX_free(ctx_);
         if (fd_ >= 0) ::close(fd_);
     }
     raw_client(const raw_client&) = delete;
@@ -55,23 +56,21 @@ public:
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
 
-    // TLS client handshake on the open connection. With a CA (PEM), the certificate and the
-    // name "localhost" are verified. Returns false when the handshake fails.
+    // TLS client handshake on the open connection, through pop3::net's client policy. With a
+    // CA (PEM), the certificate and the name "localhost" are verified; without, nothing is.
+    // Returns false when the handshake fails.
     bool start_tls(const std::string& ca_pem = {}) {
-        ctx_ = SSL_CTX_new(TLS_client_method());
-        if (!ca_pem.empty()) {
-            BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
-            X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), cert);
-            X509_free(cert);
-            BIO_free(bio);
-            SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+        net::tls_client_options policy;
+        policy.verify = !ca_pem.empty();
+        policy.ca_pem = ca_pem;
+        try {
+            ctx_.emplace(net::make_client_context(policy));
+        } catch (const std::exception&) {
+            return false;
         }
-        ssl_ = SSL_new(ctx_);
+        ssl_ = SSL_new(ctx_->native_handle());
         SSL_set_fd(ssl_, fd_);
-        SSL_set1_host(ssl_, "localhost");
-        SSL_set_tlsext_host_name(ssl_, "localhost");
-        if (SSL_connect(ssl_) != 1) {
+        if (net::prepare_client_ssl(ssl_, policy, "localhost") || SSL_connect(ssl_) != 1) {
             ERR_clear_error();
             return false;
         }
@@ -151,7 +150,7 @@ public:
 
 private:
     int fd_ = -1;
-    SSL_CTX* ctx_ = nullptr;
+    std::optional<boost::asio::ssl::context> ctx_;
     SSL* ssl_ = nullptr;
     std::string pending_;
 };

@@ -11,6 +11,7 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <pop3/net/tls_client_options.hpp>
 #include <pop3/protocol/listings.hpp>
 #include <pop3/protocol/sasl.hpp>
 #include <span>
@@ -52,15 +53,10 @@ private:
 
 enum class tls_mode { none, implicit, starttls };
 
-struct tls_options {
-    bool verify = true;      // certificate chain and host name: on unless turned off
-    std::string ca_file;     // PEM file of trusted CAs (default: the system store)
-    std::string ca_dir;      // hashed CA directory
-    std::string ca_pem;      // trusted CA certificate(s) in memory
-    std::string cert_file;   // client certificate (poplib's certfile)
-    std::string key_file;    // client key (poplib's keyfile)
-    std::string server_name; // name to verify and send as SNI; default: the host
-};
+// verify (on by default), ca_file, ca_dir, ca_pem, cert_file (poplib's certfile), key_file
+// (poplib's keyfile) and server_name (verified and sent as SNI; default: the host): the options
+// of pop3::net's one TLS client policy, which every client in pop3kit shares.
+using tls_options = net::tls_client_options;
 
 struct client_options {
     std::string host = "127.0.0.1";

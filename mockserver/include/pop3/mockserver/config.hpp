@@ -8,7 +8,9 @@
 #include <memory>
 #include <pop3/protocol/limits.hpp>
 #include <pop3/protocol/sasl.hpp>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pop3::mock {
@@ -58,6 +60,9 @@ struct server_config {
     limits protocol_limits;
     scenario faults;
 };
+
+// The user called `name` (case-sensitive), or nullptr.
+const user* find_user(std::span<const user> users, std::string_view name) noexcept;
 
 // The embedded default: user "user" with password "pass" and the default maildrop.
 server_config default_config();

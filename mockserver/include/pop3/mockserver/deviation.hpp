@@ -37,7 +37,8 @@ enum class reply_role : std::uint8_t {
 // (including "other", which no rule can name).
 std::optional<reply_role> parse_reply_role(std::string_view name) noexcept;
 std::string_view reply_role_name(reply_role role) noexcept;
-// Roles whose replies can be multi-line (CAPA, LIST, UIDL, RETR, TOP, LANG).
+// Roles whose replies can be multi-line: those named after a command the command table says
+// can have a multi-line reply (CAPA, LIST, UIDL, RETR, TOP, LANG).
 bool multi_line_role(reply_role role) noexcept;
 // The role of a command's reply by its upper-case keyword; AUTH is auth_challenge here (its
 // outcome is `login`, which only the session knows).

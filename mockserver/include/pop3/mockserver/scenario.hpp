@@ -11,12 +11,15 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <pop3/protocol/command.hpp>
 #include <string>
 #include <vector>
 
 namespace pop3::mock {
 
-enum class session_state : std::uint8_t { authorization, transaction, update };
+// AUTHORIZATION, TRANSACTION, UPDATE: the protocol core's states, in which command_info says
+// each command is valid.
+using session_state = pop3::session_state;
 
 // How one reply is delivered, and what goes wrong with it.
 struct fault {

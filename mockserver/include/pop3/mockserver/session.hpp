@@ -5,6 +5,7 @@
 
 #include "pop3/mockserver/config.hpp"
 #include "pop3/mockserver/maildrop.hpp"
+#include "pop3/mockserver/sasl_server.hpp"
 #include "pop3/mockserver/scenario.hpp"
 
 #include <array>
@@ -12,8 +13,6 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <pop3/protocol/sasl.hpp>
-#include <pop3/protocol/scram.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,16 +62,6 @@ struct server_action {
             out += p;
         return out;
     }
-};
-
-// An AUTH exchange in progress.
-struct sasl_exchange {
-    sasl_mechanism mechanism = sasl_mechanism::plain;
-    int step = 0;
-    std::string challenge; // CRAM-MD5
-    std::string login_user;
-    std::optional<scram_server> scram; // SCRAM-SHA-256
-    const user* scram_user = nullptr;
 };
 
 class session {
@@ -160,9 +149,10 @@ private:
     void cmd_utf8(std::string_view cmd);
     void cmd_lang(std::string_view cmd, std::size_t argc, std::string_view arg);
 
+    // Answers one step of the AUTH exchange: a challenge, or its outcome (finish_sasl).
+    void answer_sasl(std::string_view cmd, sasl_step step);
     void finish_sasl(std::string_view cmd, const user* who, std::string_view failure);
     void login_failed(std::string_view cmd, std::string_view text); // -ERR, closes after too many
-    void scram_step(std::string_view cmd, std::string_view msg);
     void login(std::string_view cmd, const user* who);
     const user* find_user(std::string_view name) const noexcept;
     // The message numbered by `arg` if it exists and is not deleted; replies -ERR otherwise.
@@ -198,7 +188,7 @@ private:
     std::size_t consecutive_errors_ = 0;
 
     std::optional<std::string> pending_user_; // USER given, PASS expected next
-    std::optional<sasl_exchange> sasl_;
+    std::optional<sasl_server> sasl_;         // an AUTH exchange in progress
     std::string last_command_;
     bool utf8_ = false;
     std::string language_ = "en";

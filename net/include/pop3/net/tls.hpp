@@ -1,5 +1,6 @@
-// TLS set-up shared by the client and the mock server: contexts from files, and an ephemeral
-// self-signed certificate for servers that were given none.
+// TLS set-up for servers (the mock server, the conformance runner playing the server, tests):
+// contexts from files, and an ephemeral self-signed certificate for servers that were given
+// none. The client side is tls_client.hpp.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>

@@ -1,5 +1,5 @@
-// POP3 commands: the one table of keywords, arities and reply shapes; the client-side formatter
-// (the command-injection defence) and the server-side parser.
+// POP3 commands: the one table of keywords, arities, reply shapes and valid states; the
+// client-side formatter (the command-injection defence) and the server-side parser.
 #pragma once
 
 #include "pop3/protocol/error.hpp"
@@ -44,6 +44,18 @@ enum class reply_shape : std::uint8_t {
     sasl,        // "+ " continuations until a final +OK or -ERR (AUTH with a mechanism)
 };
 
+// The session states of RFC 1939 §3. UPDATE, entered by QUIT from TRANSACTION, takes no
+// further commands.
+enum class session_state : std::uint8_t { authorization, transaction, update };
+
+// The states a command is valid in: a bit per session_state (UPDATE has none).
+enum class valid_states : std::uint8_t {
+    none = 0,
+    authorization = 1 << static_cast<unsigned>(session_state::authorization),
+    transaction = 1 << static_cast<unsigned>(session_state::transaction),
+    both = authorization | transaction,
+};
+
 struct command_info {
     command_id id;
     std::string_view keyword;
@@ -54,21 +66,44 @@ struct command_info {
     bool last_arg_is_rest;
     // Argument positions that hold a message number (bit i set for argument i).
     std::uint8_t message_number_args;
+    // How the reply is framed when the command has no argument, and when it has one or more:
+    // LIST, UIDL and LANG are multi-line without and single-line with an argument; AUTH lists
+    // mechanisms (multi-line) without one and runs a SASL exchange with one.
+    reply_shape reply_without_args;
+    reply_shape reply_with_args;
+    // A multi-line body that is a message (RETR, TOP) rather than a listing.
+    bool body_is_message;
+    // Where the command is valid (RFC 1939 §3-7, RFC 2449 §5 for CAPA, RFC 2595 §4 for STLS,
+    // RFC 5034 §4 for AUTH, RFC 6856 §2-3 for UTF8 and LANG).
+    valid_states states;
+
+    constexpr reply_shape reply(std::size_t arg_count) const noexcept {
+        return arg_count == 0 ? reply_without_args : reply_with_args;
+    }
+    // Whether some form of the command has a multi-line reply.
+    constexpr bool can_be_multi_line() const noexcept {
+        return reply_without_args == reply_shape::multi_line ||
+               reply_with_args == reply_shape::multi_line;
+    }
+    constexpr bool valid_in(session_state s) const noexcept {
+        return (static_cast<unsigned>(states) >> static_cast<unsigned>(s)) & 1u;
+    }
 };
 
-// Every command pop3kit knows, in RFC order.
+// Every command pop3kit knows, in RFC order: the one table of keywords, arities, reply shapes
+// and valid states. Entry i has id command_id(i).
 std::span<const command_info> command_table() noexcept;
 // Case-insensitive keyword lookup; nullptr when unknown.
 const command_info* find_command(std::string_view keyword) noexcept;
+// The entry of `id`; for command_id::unknown, an entry with an empty keyword, valid in no
+// state, with a single-line reply.
 const command_info& info(command_id id) noexcept;
 
-// The shape of the reply to `id` sent with `arg_count` arguments: LIST and UIDL are multi-line
-// without an argument and single-line with one; RETR, TOP and CAPA are multi-line; AUTH and LANG
-// without arguments list (multi-line); AUTH with a mechanism may continue.
+// The shape of the reply to `id` sent with `arg_count` arguments: info(id).reply(arg_count).
 reply_shape expected_reply(command_id id, std::size_t arg_count) noexcept;
 // Whether the multi-line reply to `id` with `arg_count` arguments is a listing (LIST, UIDL,
 // LANG and AUTH without arguments, CAPA), bounded by limits::max_listing_octets, rather than a
-// message (RETR, TOP). False for every single-line or SASL reply.
+// message (RETR, TOP: body_is_message). False for every single-line or SASL reply.
 bool carries_listing(command_id id, std::size_t arg_count) noexcept;
 
 // Client side. Formats "KEYWORD arg1 arg2\r\n" into `out` (replacing its contents). Refuses CR,
