@@ -327,6 +327,24 @@ struct client::impl {
         throw protocol_error(error::server_error, shown(r.line), r.line, r.code_kind, r.code);
     }
 
+    // RETR (and DELE) of each message, in order, for retr_many; PIPELINING is learned first.
+    std::vector<request> retr_batch(const std::vector<message_number>& which, bool dele) {
+        if (!caps_known) {
+            try {
+                learn_capabilities();
+            } catch (const protocol_error& e) {
+                if (e.code() != error::server_error) throw; // no CAPA: lock-step
+            }
+        }
+        std::vector<request> batch;
+        batch.reserve(which.size() * (dele ? 2 : 1));
+        for (const auto& w : which) {
+            batch.push_back(make(command_id::retr, {w.str()}));
+            if (dele) batch.push_back(make(command_id::dele, {w.str()}));
+        }
+        return batch;
+    }
+
     request make(command_id id, std::initializer_list<std::string_view> args) {
         request r;
         std::error_code ec;
@@ -757,19 +775,7 @@ void client::close() noexcept {
 
 std::vector<message_result> client::retr_many(const std::vector<message_number>& which, bool dele) {
     auto& d = *impl_;
-    if (!d.caps_known) {
-        try {
-            d.learn_capabilities();
-        } catch (const protocol_error& e) {
-            if (e.code() != error::server_error) throw; // no CAPA: lock-step
-        }
-    }
-    std::vector<request> batch;
-    batch.reserve(which.size() * (dele ? 2 : 1));
-    for (const auto& w : which) {
-        batch.push_back(d.make(command_id::retr, {w.str()}));
-        if (dele) batch.push_back(d.make(command_id::dele, {w.str()}));
-    }
+    auto batch = d.retr_batch(which, dele);
     for (auto& r : batch) // after the last push_back: the hooks refer to their request
         if (r.shape == reply_shape::multi_line) reserve_announced(r);
     d.run(batch);
@@ -782,6 +788,44 @@ std::vector<message_result> client::retr_many(const std::vector<message_number>&
         }
     }
     return out;
+}
+
+void client::retr_many(const std::vector<message_number>& which, const message_fn& each,
+                       bool dele) {
+    auto& d = *impl_;
+    auto batch = d.retr_batch(which, dele);
+    // Replies come one after another, so one buffer holds the message being received.
+    message_result current;
+    std::exception_ptr first_problem;
+    const std::size_t bound = d.opt.max_buffered_body;
+    std::size_t n = 0;
+    for (auto& r : batch) {
+        if (r.shape != reply_shape::multi_line) continue;
+        r.sink = [&current, bound](std::string_view data) {
+            if (current.content.size() + data.size() > bound)
+                throw protocol_error(error::reply_too_large,
+                                     "a message grew past " + std::to_string(bound) +
+                                         " octets (max_buffered_body); stream it into a sink "
+                                         "instead");
+            current.content.append(data);
+        };
+        r.on_complete = [&, which = which[n++]](sansio::reply& result) {
+            try {
+                d.check_ok(result);
+                d.check_octets(result, result.body_octets);
+                current.response = result.line;
+                current.octets = result.body_octets;
+                each(which, current);
+            } catch (const protocol_error&) {
+                if (!first_problem) first_problem = std::current_exception();
+            }
+            current.content.clear();
+        };
+    }
+    d.run(batch);
+    if (first_problem) std::rethrow_exception(first_problem);
+    for (auto& r : batch)
+        impl::check_ok(r.result); // a DELE's -ERR
 }
 
 sansio::reply client::raw(std::string_view line, bool multi) {

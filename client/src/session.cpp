@@ -104,6 +104,7 @@ bool client_session::parse_buffered(std::error_code& ec) {
         if (reader_.complete()) {
             req.result.body_octets = reader_.body().octets();
             reply_started_ = false;
+            if (req.on_complete) req.on_complete(req.result);
             return true;
         }
     }

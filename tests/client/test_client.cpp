@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <pop3/mockserver/server.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -401,6 +402,70 @@ TEST_CASE("client: pipelined RETR and DELE of many messages") {
     CHECK(c.stat().count == 0);
     c.quit();
     CHECK(cfg.users[0].mail->snapshot().empty());
+}
+
+TEST_CASE("client: streaming retr_many hands each message over in order, in one buffer") {
+    auto cfg = mock::default_config();
+    cfg.users[0].mail = mock::maildrop::generate(50, 2000);
+    running_server s(cfg);
+    client c(s.options());
+    login(c);
+    std::vector<message_number> which;
+    for (int i = 1; i <= 50; ++i)
+        which.emplace_back(i);
+    const auto snapshot = cfg.users[0].mail->snapshot();
+    std::vector<std::string> numbers;
+    std::set<const char*> buffers;
+    std::size_t exact = 0;
+    c.retr_many(
+        which,
+        [&](message_number n, const message_result& m) {
+            numbers.push_back(n.str());
+            buffers.insert(m.content.data());
+            const auto& want = snapshot.at(numbers.size() - 1)->content;
+            exact += m.content == want && m.octets == want.size() && m.response.starts_with("+OK");
+        },
+        true);
+    REQUIRE(numbers.size() == 50);
+    CHECK(numbers.front() == "1");
+    CHECK(numbers.back() == "50");
+    CHECK(exact == 50);
+    CHECK(buffers.size() == 1); // reused, not one allocation per message
+    CHECK(c.stat().count == 0);
+    c.quit();
+    CHECK(cfg.users[0].mail->snapshot().empty());
+}
+
+TEST_CASE("client: streaming retr_many keeps back a message that is not as announced") {
+    auto cfg = with_rule("RETR", {.replace = "+OK 99 octets\r\nhello\r\n.\r\n"});
+    cfg.faults.rules[0].message = 2;
+    running_server s(cfg);
+    client c(s.options());
+    login(c);
+    std::vector<std::string> handed;
+    CHECK(error_of([&] {
+              c.retr_many({1, 2, 3}, [&](message_number n, const message_result&) {
+                  handed.push_back(n.str());
+              });
+          }) == error::octet_count_mismatch);
+    CHECK(handed == std::vector<std::string>{"1", "3"});
+    CHECK(c.noop() == "+OK"); // still in step
+    c.quit();
+}
+
+TEST_CASE("client: streaming retr_many bounds a message by max_buffered_body") {
+    auto cfg = mock::default_config();
+    cfg.users[0].mail = mock::maildrop::generate(3, 5000);
+    running_server s(cfg);
+    auto o = s.options();
+    o.max_buffered_body = 4000;
+    client c(o);
+    login(c);
+    std::size_t handed = 0;
+    CHECK(error_of([&] {
+              c.retr_many({1, 2}, [&](message_number, const message_result&) { ++handed; });
+          }) == error::reply_too_large);
+    CHECK(handed == 0);
 }
 
 TEST_CASE("client: set_debuglevel prints the dialogue with the password masked") {

@@ -205,6 +205,15 @@ public:
     // server advertises PIPELINING, lock-step otherwise. Results come in order.
     std::vector<message_result> retr_many(const std::vector<message_number>& which,
                                           bool dele = false);
+    // The same, streaming: each message that arrived whole and as announced goes to `each` as
+    // soon as it is in, in one buffer reused for every message (valid during the call), so
+    // memory does not grow with the batch and no message is allocated on its own; a message
+    // is still bounded by max_buffered_body. A RETR answered -ERR or with another size than
+    // "+OK n octets" is not handed over; after the batch the first such problem is raised as
+    // the buffered form raises it.
+    using message_fn = std::function<void(message_number which, const message_result& message)>;
+    void retr_many(const std::vector<message_number>& which, const message_fn& each,
+                   bool dele = false);
 
     // Sends a raw command line and returns the reply (multi-line when `multi`).
     sansio::reply raw(std::string_view line, bool multi = false);

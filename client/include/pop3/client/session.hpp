@@ -41,6 +41,7 @@ struct request {
     reply_shape shape = reply_shape::single_line;
     body_sink sink; // when set, body octets go here instead of reply::body
     std::function<void(const reply&)> on_status; // called once the status line is in
+    std::function<void(reply&)> on_complete;     // called once the whole reply is in
     bool starts_tls = false;                     // STLS: a +OK is followed by the TLS handshake
     bool secret = false; // the whole line is a credential (a SASL response): never shown
     // The body is a listing (carries_listing(): LIST, UIDL, CAPA, ...): besides
