@@ -493,8 +493,12 @@ std::optional<unmet> unmet_precondition(const test_case& tc, const target_facts&
     if (tc.maildrop != "default" && !facts.embedded && !facts.provisioned)
         return gap("needs maildrop '" + tc.maildrop +
                    "', which only the embedded server can arrange, or --provision COMMAND");
+    // A case for pop3kit's own server (a scenario makes it misbehave on purpose, to give a
+    // reply no correct server gives on demand, or to prove the runner catches it) says nothing
+    // about another server.
     if (!tc.scenario.empty() && !facts.embedded)
-        return gap("needs the embedded server misbehaving as scenario '" + tc.scenario + "'");
+        return not_offered("needs the embedded server misbehaving as scenario '" + tc.scenario +
+                           "'");
     // A case that does STLS itself runs on the plain connection of a --starttls run: that is
     // its point (the STARTTLS injection cases). Only a log-in before its own STLS is left out,
     // since a --starttls run never logs in in plaintext (and the server may refuse it).
@@ -519,7 +523,8 @@ std::optional<unmet> unmet_precondition(const test_case& tc, const target_facts&
                                tc.requirements.end()))
         return not_offered("the server does not implement CAPA (it answered -ERR; RFC 2449 §5)");
     for (const auto& req : tc.requirements) {
-        if (req == "embedded" && !facts.embedded) return gap("needs the embedded mock server");
+        if (req == "embedded" && !facts.embedded)
+            return not_offered("needs the embedded mock server");
         if (req == "tls" && !facts.tls) return gap("needs TLS (STLS or an implicit-TLS port)");
         if (req == "apop" && !facts.apop) return not_offered("the greeting has no APOP timestamp");
         if (req.starts_with("capa:") && !facts.caps.has(req.substr(5)))

@@ -403,10 +403,17 @@ TEST_CASE("n/a: a case about what the server does not offer is told apart from a
     const auto cram = one_case(header + "requires: sasl:CRAM-MD5\nS: +OK*\n");
     REQUIRE(unmet_precondition(cram, facts, options()));
     CHECK(unmet_precondition(cram, facts, options())->not_applicable);
-    // What the run could not arrange is a gap, not n/a.
+    // A case for the embedded server only does not apply to another server.
     const auto scenario = one_case(header + "scenario: in-use\nS: +OK*\n");
     REQUIRE(unmet_precondition(scenario, facts, options()));
-    CHECK_FALSE(unmet_precondition(scenario, facts, options())->not_applicable);
+    CHECK(unmet_precondition(scenario, facts, options())->not_applicable);
+    const auto embedded = one_case(header + "requires: embedded\nS: +OK*\n");
+    REQUIRE(unmet_precondition(embedded, facts, options()));
+    CHECK(unmet_precondition(embedded, facts, options())->not_applicable);
+    // What the run could not arrange is a gap, not n/a.
+    const auto fixture = one_case(header + "maildrop: dots\nS: +OK*\n");
+    REQUIRE(unmet_precondition(fixture, facts, options()));
+    CHECK_FALSE(unmet_precondition(fixture, facts, options())->not_applicable);
     const auto many = one_case(header + "requires: messages>=3\nS: +OK*\n");
     REQUIRE(unmet_precondition(many, facts, options()));
     CHECK_FALSE(unmet_precondition(many, facts, options())->not_applicable);

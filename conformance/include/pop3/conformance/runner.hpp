@@ -69,9 +69,10 @@ struct run_options {
 
 // Why a case cannot run against this target. A case about something the server does not offer
 // (an extension or SASL mechanism it does not advertise, APOP without a timestamp in the
-// greeting, CAPA answered -ERR) is not applicable: reported as "n/a", it says nothing about the
-// run's reach. Any other reason (a scenario only the embedded server plays, a maildrop the run
-// cannot arrange, a password a --starttls run will not send in plaintext) is a gap of the run.
+// greeting, CAPA answered -ERR), or one for pop3kit's embedded server only (`requires:
+// embedded`, a `scenario:`), is not applicable: reported as "n/a", it says nothing about the
+// run's reach. Any other reason (a maildrop the run cannot arrange, a password a --starttls run
+// will not send in plaintext, TLS or messages the target lacks) is a gap of the run.
 struct unmet {
     std::string reason;
     bool not_applicable = false;
