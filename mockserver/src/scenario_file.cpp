@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/text.hpp>
@@ -52,10 +53,12 @@ namespace {
 // Delays are added to clock readings by the server; capping them keeps that arithmetic sane.
 constexpr std::int64_t max_delay_ms = 86'400'000; // one day
 
+// clang-format off
 constexpr std::array rule_only_keys = {
-    "command",         "role",         "message",   "tls",        "once",    "form",
-    "state",           "occurrence",   "reply",     "append",     "bare_lf", "octet_delta",
-    "drop_terminator", "endless_body", "huge_line", "tls_failure"};
+    "command",         "role",         "message",   "tls",         "once",    "form",
+    "state",           "occurrence",   "reply",     "append",      "bare_lf", "octet_delta",
+    "drop_terminator", "endless_body", "huge_line", "tls_failure", "scram_iterations"};
+// clang-format on
 
 // Whether a rule's `command` can have a multi-line reply: "*", or a keyword the command table
 // says can (RETR, TOP, LIST, UIDL, CAPA, and AUTH and LANG without arguments).
@@ -776,6 +779,14 @@ private:
                 c.tls_failure = bool_value(v, key, line);
                 if (c.tls_failure && !stls)
                     fail(line, "'tls_failure' needs command = \"STLS\" (or role = \"stls\")");
+            } else if (key == "scram_iterations") {
+                const auto n = int_value(v, key, line);
+                if (n < 1 || n > std::numeric_limits<std::uint32_t>::max())
+                    fail(line, "'scram_iterations' must be between 1 and 4294967295");
+                c.scram_iterations = static_cast<std::uint32_t>(n);
+                if (r.role ? *r.role != reply_role::auth_challenge : r.command != "AUTH")
+                    fail(line, "'scram_iterations' needs command = \"AUTH\" (or role = "
+                               "\"auth-challenge\")");
             } else {
                 unknown(key, line, "in [[rule]]");
             }

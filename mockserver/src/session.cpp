@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <pop3/protocol/apop.hpp>
+#include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/digest.hpp>
 #include <pop3/protocol/dot_codec.hpp>
@@ -13,6 +14,24 @@
 
 namespace pop3::mock {
 namespace {
+
+// An AUTH challenge line ("+ BASE64\r\n") holding a SCRAM server-first, with its iteration
+// count replaced (the nonce and salt kept); nullopt for any other line.
+std::optional<std::string> with_scram_iterations(const std::string& line,
+                                                 std::uint32_t iterations) {
+    if (!line.starts_with("+ ") || !line.ends_with("\r\n")) return std::nullopt;
+    std::string first;
+    std::error_code ec;
+    if (!base64_decode(std::string_view(line).substr(2, line.size() - 4), first, ec) ||
+        !first.starts_with("r="))
+        return std::nullopt;
+    const auto at = first.find(",i=");
+    if (at == std::string::npos) return std::nullopt;
+    const auto end = first.find(',', at + 3);
+    first.replace(at + 3, (end == std::string::npos ? first.size() : end) - (at + 3),
+                  std::to_string(iterations));
+    return "+ " + base64_encode(first) + "\r\n";
+}
 
 std::string upper(std::string_view s) {
     std::string out(s);
@@ -352,8 +371,11 @@ void session::queue(std::string_view command, std::string head, std::string_view
     // A rule whose only changes are for multi-line replies does not match a single-line one
     // (LIST 1 for a rule meant for the listing): it waits for a reply it can change.
     if (r && !multi_line && !r->change.replace && r->change.append.empty() && !r->change.bare_lf &&
-        !r->change.octet_delta && !r->change.tls_failure && !r->delivery.any())
+        !r->change.octet_delta && !r->change.tls_failure && !r->change.scram_iterations &&
+        !r->delivery.any())
         r = nullptr;
+    // An iteration count is changed in the SCRAM server-first only: the rule waits for it.
+    if (r && r->change.scram_iterations && !with_scram_iterations(head, 1)) r = nullptr;
     count_reply(context);
     if (r) r->served->fetch_add(1);
     outgoing o = plain(std::move(head), config_.faults.session_fault);
@@ -389,6 +411,9 @@ void session::queue(std::string_view command, std::string head, std::string_view
             o.head = std::move(all);
             o.endless = c.endless_body;
         }
+        if (c.scram_iterations)
+            if (auto changed = with_scram_iterations(o.head, c.scram_iterations))
+                o.head = std::move(*changed);
         if (c.bare_lf) {
             o.head = replace_crlf_with_lf(o.head + std::string(o.body) + std::string(o.tail));
             o.after_filler = replace_crlf_with_lf(o.after_filler);

@@ -338,6 +338,16 @@ TEST_CASE("scenario file errors: rule consistency") {
           "fault)");
     CHECK(error_of("[[rule]]\ncommand = \"RETR\"\ntls_failure = true\n") ==
           "t.toml:3: 'tls_failure' needs command = \"STLS\" (or role = \"stls\")");
+    CHECK(error_of("[[rule]]\ncommand = \"RETR\"\nscram_iterations = 5000\n") ==
+          "t.toml:3: 'scram_iterations' needs command = \"AUTH\" (or role = \"auth-challenge\")");
+    CHECK(error_of("[[rule]]\nrole = \"auth-challenge\"\nscram_iterations = 0\n") ==
+          "t.toml:3: 'scram_iterations' must be between 1 and 4294967295");
+    CHECK(error_of("[[rule]]\ncommand = \"AUTH\"\nscram_iterations = 4294967296\n") ==
+          "t.toml:3: 'scram_iterations' must be between 1 and 4294967295");
+    CHECK(parse_scenario("[[rule]]\nrole = \"auth-challenge\"\nscram_iterations = 4294967295\n",
+                         "t.toml")
+              .sc.rules.at(0)
+              .change.scram_iterations == 4294967295u);
     for (const char* key : {"drop_terminator = true", "endless_body = true", "huge_line = 5"}) {
         const std::string name(std::string_view(key).substr(0, std::string_view(key).find(' ')));
         CHECK(error_of("[[rule]]\ncommand = \"STAT\"\n" + std::string(key) + "\n") ==

@@ -8,6 +8,7 @@
 #include <pop3/protocol/digest.hpp>
 #include <pop3/protocol/dot_codec.hpp>
 #include <pop3/protocol/sasl.hpp>
+#include <pop3/protocol/scram.hpp>
 
 using namespace pop3;
 using namespace pop3::mock;
@@ -481,4 +482,36 @@ TEST_CASE("session: multi-line rules apply to AUTH and LANG listings") {
     CHECK(drv.send("LANG\r\n") == "+OK language listing follows\r\nen English\r\n");
     // With an argument the replies are single-line, which the rules leave alone.
     CHECK(drv.send("LANG en\r\n") == "+OK en English\r\n");
+}
+
+TEST_CASE("session: scram_iterations changes the SCRAM server-first's count, nonce kept") {
+    server_config config = two_message_config();
+    rule r;
+    r.role = reply_role::auth_challenge;
+    r.change.scram_iterations = 1'000'000'000;
+    config.faults.rules = {r};
+    memory_driver drv(config, {});
+    drv.start();
+    // The empty challenge after AUTH is not the server-first: the rule waits for it.
+    CHECK(drv.send("AUTH SCRAM-SHA-256\r\n") == "+ \r\n");
+    CHECK(r.served->load() == 0);
+    scram_client client("mrose", "tanstaaf", "fyko+d2lbbFgONRv9qkxdawL");
+    const auto reply = drv.send(base64_encode(client.client_first()) + "\r\n");
+    REQUIRE(reply.starts_with("+ "));
+    REQUIRE(reply.ends_with("\r\n"));
+    std::string first;
+    std::error_code ec;
+    REQUIRE(base64_decode(std::string_view(reply).substr(2, reply.size() - 4), first, ec));
+    CHECK(first.starts_with("r=fyko+d2lbbFgONRv9qkxdawL"));
+    CHECK(first.ends_with(",i=1000000000"));
+    CHECK(r.served->load() == 1);
+    // Only a bound on the count refuses it: the nonce and the salt are well-formed.
+    client.client_final(first, ec);
+    CHECK(ec == error::bad_sasl_message);
+    ec.clear();
+    scram_client patient("mrose", "tanstaaf", "fyko+d2lbbFgONRv9qkxdawL");
+    std::string mangled = first;
+    mangled.replace(mangled.find(",i="), std::string::npos, ",i=1");
+    CHECK_FALSE(patient.client_final(mangled, ec).empty());
+    CHECK_FALSE(ec);
 }

@@ -46,10 +46,13 @@ struct reply_change {
     bool endless_body = false;          // multi-line: keep sending body lines, never terminate
     std::size_t huge_line = 0;          // multi-line: insert a body line of this many octets
     bool tls_failure = false;           // STLS: say +OK, then answer the handshake with garbage
+    // SCRAM server-first (an AUTH challenge "r=...,s=...,i=..."): announce this iteration count
+    // instead, the client's nonce kept, so that only a bound on the count stops the client.
+    std::uint32_t scram_iterations = 0;
 
     bool any() const noexcept {
         return replace || !append.empty() || bare_lf || octet_delta || drop_terminator ||
-               endless_body || huge_line || tls_failure;
+               endless_body || huge_line || tls_failure || scram_iterations;
     }
 };
 
