@@ -32,6 +32,11 @@ std::string seconds_text(std::chrono::milliseconds ms) {
     return buf;
 }
 
+// "-ERR [IN-USE] ...": RFC 2449 §8.1.2's code for a maildrop another session holds.
+bool in_use(std::string_view line) {
+    return line.size() >= 13 && line.starts_with("-ERR [") && iequals(line.substr(6, 7), "IN-USE]");
+}
+
 // True when `bytes` hold a command line that logs in: PASS, APOP or AUTH.
 bool sends_login(std::string_view bytes) {
     while (!bytes.empty()) {
@@ -287,6 +292,17 @@ private:
         }
         if (got.deviations & ~deviation_too_long) {
             fail(r, "malformed line:" + deviation_text(got.deviations), shown, got.line, s.line);
+            return false;
+        }
+        if (!match_line(pattern, got.line, vars_) && tc_.dir == direction::server && slow_reply_ &&
+            in_use(got.line)) {
+            // Authentication worked (§8.1.2) but another session holds the maildrop: the
+            // server is right, and the case cannot run now.
+            error(r,
+                  "the maildrop is in use (-ERR [IN-USE], RFC 2449 §8.1.2): another session "
+                  "holds it, most likely the previous case's, still ending",
+                  s.line, shown, got.line);
+            r.maildrop_in_use = true;
             return false;
         }
         if (!match_line(pattern, got.line, vars_)) {

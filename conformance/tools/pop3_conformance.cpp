@@ -1,6 +1,7 @@
 // pop3-conformance: replays RFC dialogue transcripts against a POP3 server and reports, in the
 // style of h2spec. See --help and docs/transcripts.md.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -545,7 +547,9 @@ int run_server_direction(const options& o) {
                 r = {&c, verdict::error, e.what()};
             }
             r.retried = attempt > 0;
-            if (r.v != verdict::error || !r.timed_out) break;
+            if (r.v != verdict::error || !(r.timed_out || r.maildrop_in_use)) break;
+            // The session that holds the maildrop is still ending: give it a moment.
+            if (r.maildrop_in_use) std::this_thread::sleep_for(std::chrono::seconds(1));
         }
         results.push_back(std::move(r));
     }

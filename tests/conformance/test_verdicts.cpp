@@ -307,6 +307,33 @@ TEST_CASE("verdicts: a correct PASS answered 8 s after a failed one is never fai
     CHECK(r.v == verdict::error);
 }
 
+TEST_CASE("verdicts: a login answered -ERR [IN-USE] is an error to retry, not a failure") {
+    const auto tc = one_case(header + "S: +OK*\nC: USER {user}\nS: +OK*\nC: PASS {pass}\n"
+                                      "S: +OK*\nC: STAT\nS: +OK*\n");
+    scripted peer;
+    for (const char* line : {"+OK ready", "+OK", "-ERR [IN-USE] Mailbox in use"})
+        peer.reply(line);
+    const auto r = run_case(tc, peer, options());
+    CHECK(r.v == verdict::error);
+    CHECK(r.maildrop_in_use);
+    CHECK(r.reason.starts_with("the maildrop is in use (-ERR [IN-USE], RFC 2449 §8.1.2)"));
+    // Not after a login, it is the server's reply like any other.
+    const auto stat = one_case(header + "S: +OK*\nC: STAT\nS: +OK*\n");
+    scripted other;
+    for (const char* line : {"+OK ready", "-ERR [IN-USE] odd"})
+        other.reply(line);
+    const auto wrong = run_case(stat, other, options());
+    CHECK(wrong.v == verdict::fail);
+    CHECK_FALSE(wrong.maildrop_in_use);
+    // A case that expects it passes.
+    const auto expects = one_case(header + "S: +OK*\nC: USER {user}\nS: +OK*\nC: PASS {pass}\n"
+                                           "S: -ERR [IN-USE]*\n");
+    scripted locked;
+    for (const char* line : {"+OK ready", "+OK", "-ERR [IN-USE] Mailbox in use"})
+        locked.reply(line);
+    CHECK(run_case(expects, locked, options()).v == verdict::pass);
+}
+
 TEST_CASE("verdicts: TLS set-up problems on the runner's side are errors") {
     const auto tc = one_case(header + "tls: plain\nS: +OK*\nC: STLS\nS: +OK*\n!tls\nC: CAPA\n"
                                       "S: +OK*\n");

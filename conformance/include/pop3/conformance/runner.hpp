@@ -32,6 +32,10 @@ struct case_result {
     double seconds = 0;
     bool retried = false;
     bool timed_out = false; // an error because a reply did not come in time: retried once
+    // An error because a login was answered -ERR [IN-USE] (RFC 2449 §8.1.2) where the case
+    // expected another reply: another session, most likely the previous case's still ending,
+    // holds the maildrop. Retried once, after a pause.
+    bool maildrop_in_use = false;
     // Client cases (client_runner.hpp): the finer outcome ("non-strict", "info", "n/a",
     // "inconclusive", ...; empty: the verdict's word) and the evidence behind it (wire trace
     // excerpt, exit status, delivered bytes).
