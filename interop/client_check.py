@@ -18,18 +18,10 @@ import subprocess
 import sys
 from urllib.parse import quote
 
+from report import Report
+
 HOST = "127.0.0.1"
-failures = 0
-
-
-def report(ok, name, why=""):
-    global failures
-    if ok:
-        print("ok pop3-client: %s" % name)
-    else:
-        failures += 1
-        print("FAIL pop3-client: %s: %s" % (name, why))
-    sys.stdout.flush()
+report = Report("pop3-client")
 
 
 class Run:
@@ -118,7 +110,7 @@ def main():
               pred=lambda out, err: ("-ERR" in err) or repr(err))
         check("[destructive] the next session still counts the same",
               [url] + o + ["stat"], b"%d %d\n" % (n - 1, total - len(msgs[0])))
-        return 1 if failures else 0
+        return report.exit_code()
 
     for mode in ("plain", "stls", "tls"):
         t = "[%s] " % mode
@@ -195,7 +187,7 @@ def main():
                   pred=lambda out, err: ("certificate" in err.lower() or "verif" in err.lower())
                   or repr(err))
     check("[plain] the maildrop is intact after every check", [r.url("plain"), "stat"], stat_line)
-    return 1 if failures else 0
+    return report.exit_code()
 
 
 if __name__ == "__main__":

@@ -11,22 +11,12 @@ usage: clients_results.py table EXPECTED LIST
 import re
 import sys
 
-MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip", "error": "error"}
+from report import MARK, read_expected
 
 
 def table(expected, listing):
-    programs, results, program = [], {}, None
-    for line in open(expected):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = re.fullmatch(r"\[(\S+)\]", line)
-        if m:
-            program = m.group(1)
-            programs.append(program)
-            continue
-        case, verdict = line.split()
-        results[(program, case)] = verdict
+    programs, sections = read_expected(expected)
+    results = {(p, case): v for p in programs for case, v in sections[p].items()}
     cases = []
     for line in open(listing):
         m = re.match(r"(\S+) \[(\w+)\]", line)

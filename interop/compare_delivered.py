@@ -23,6 +23,8 @@ import os
 import re
 import sys
 
+from report import Report
+
 
 def read_messages(kind, path):
     if kind == "files":
@@ -108,19 +110,18 @@ def main():
     for f in sorted(os.listdir(exp_dir)):
         data = open(os.path.join(exp_dir, f), "rb").read()
         expected[message_id(data)] = (f, data)
-    failed = 0
+    report = Report(name)
     try:
         raw = read_messages(kind, path)
         got = [to_crlf(m) for m in raw]
     except (OSError, ValueError) as e:
-        print("FAIL %s: reading the delivered messages: %s" % (name, e))
-        return 1
+        report(False, "reading the delivered messages", e)
+        return report.exit_code()
     seen = set()
     for m, r in zip(got, raw):
         mid = message_id(m)
         if mid not in expected:
-            failed += 1
-            print("FAIL %s: a delivered message has no known Message-ID: %r" % (name, m[:120]))
+            report(False, "a delivered message has no known Message-ID", repr(m[:120]))
             continue
         f, want = expected[mid]
         seen.add(mid)
@@ -133,31 +134,27 @@ def main():
                 quirk = (" except fetchmail's known damage to lines over %d octets"
                          % FETCHMAIL_PIECE)
         if not m.endswith(want):
-            failed += 1
             # Where do they part? Compare from the end.
             i = 0
             while i < min(len(m), len(want)) and m[-1 - i] == want[-1 - i]:
                 i += 1
-            print("FAIL %s: %s differs from the original %d octets before its end "
-                  "(delivered %d octets, original %d)" % (name, f, i, len(m), len(want)))
+            report(False, "%s differs from the original %d octets before its end "
+                   "(delivered %d octets, original %d)" % (f, i, len(m), len(want)))
             continue
         fields = added_fields(m[: len(m) - len(want)])
         if fields is None:
-            failed += 1
-            print("FAIL %s: %s: the original is preceded by something other than header "
-                  "fields: %r" % (name, f, m[: len(m) - len(want)][:200]))
+            report(False, f, "the original is preceded by something other than header "
+                   "fields: %r" % m[: len(m) - len(want)][:200])
             continue
-        print("ok %s: %s identical to the original%s%s" % (
-            name, f, " after added %s" % ", ".join(fields) if fields else "", quirk))
+        report(True, "%s identical to the original%s%s" % (
+            f, " after added %s" % ", ".join(fields) if fields else "", quirk))
     for mid, (f, _) in sorted(expected.items(), key=lambda kv: kv[1][0]):
         if mid not in seen:
-            failed += 1
-            print("FAIL %s: %s was not delivered" % (name, f))
+            report(False, "%s was not delivered" % f)
     dup = len(got) - len(seen)
     if dup > 0:
-        failed += 1
-        print("FAIL %s: %d messages delivered more than once" % (name, dup))
-    return 1 if failed else 0
+        report(False, "%d messages delivered more than once" % dup)
+    return report.exit_code()
 
 
 if __name__ == "__main__":

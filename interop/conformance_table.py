@@ -11,23 +11,11 @@ pass, FAIL or skip.
 import re
 import sys
 
-MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip", "error": "error"}
+from report import MARK, read_expected
 
 
 def main():
-    runs, order, run = {}, [], None
-    for line in open(sys.argv[1]):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = re.fullmatch(r"\[(\w+)\]", line)
-        if m:
-            run = m.group(1)
-            order.append(run)
-            runs[run] = {}
-            continue
-        case, verdict = line.rsplit(" ", 1)
-        runs[run][case] = verdict
+    order, runs = read_expected(sys.argv[1])
     levels = {}
     for line in open(sys.argv[2]):
         m = re.match(r"(\S+) \[(\w+)\]", line)

@@ -18,18 +18,10 @@ import ssl
 import sys
 import traceback
 
+from report import Report
+
 HOST = "127.0.0.1"
-failures = 0
-
-
-def report(ok, name, why=""):
-    global failures
-    if ok:
-        print("ok poplib: %s" % name)
-    else:
-        failures += 1
-        print("FAIL poplib: %s: %s" % (name, why))
-    sys.stdout.flush()
+report = Report("poplib")
 
 
 def check(name, fn):
@@ -236,7 +228,7 @@ def main():
           lambda: expect_raise(ssl.SSLCertVerificationError,
                                lambda: poplib.POP3_SSL(HOST, a.tls_port, timeout=10,
                                                        context=ssl.create_default_context())))
-    return 1 if failures else 0
+    return report.exit_code()
 
 
 if __name__ == "__main__":

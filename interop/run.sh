@@ -127,6 +127,11 @@ tally() { # NAME EXIT-CODE FILE
     fi
 }
 section() { echo "== $* ($(($(date +%s) - START)) s)"; }
+# The golden files (expected verdicts): interop/report.py's one writer. Writes FILE from the
+# HEADER lines (as "# " comments) and the verdict lines of VERDICTS; echoes how many verdicts.
+write_expected() { # FILE VERDICTS HEADER-LINE...
+    "$PYTHON" "$HERE/report.py" write-expected "$@"
+}
 
 # ---------------------------------------------------------------------------------------------
 # The temporary folder, and stopping everything this script started, always.
@@ -289,14 +294,15 @@ server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISI
     local file=${expected#"$ROOT/"}
     if [ $update_expected -eq 1 ]; then
         if [ $incomplete -eq 0 ]; then
-            {
-                echo "# pop3-conformance server against $name as interop/run.sh configures it:"
-                echo "# a [RUN] section per run (${runs[*]}), one line per case, ID VERDICT; each run"
-                echo "# is checked with --expect FILE --expect-section RUN. Every failure is explained in"
-                echo "# docs/interop.md. Regenerate after changing transcripts: interop/run.sh --update-expected"
-                cat "$out/verdicts.txt"
-            } > "$expected"
-            ok "conformance $name: wrote $file ($(grep -c ' ' "$out/verdicts.txt") verdicts); review and commit it"
+            if n=$(write_expected "$expected" "$out/verdicts.txt" \
+                "pop3-conformance server against $name as interop/run.sh configures it:" \
+                "a [RUN] section per run (${runs[*]}), one line per case, ID VERDICT; each run" \
+                "is checked with --expect FILE --expect-section RUN. Every failure is explained in" \
+                "docs/interop.md. Regenerate after changing transcripts: interop/run.sh --update-expected"); then
+                ok "conformance $name: wrote $file ($n verdicts); review and commit it"
+            else
+                fail "conformance $name: could not write $file"
+            fi
         else
             fail "conformance $name: $file not rewritten: a run did not complete"
         fi
@@ -747,16 +753,17 @@ done
 echo "  (the four programs side by side: $(($(date +%s) - t0)) s)"
 if [ $update_expected -eq 1 ]; then
     if [ $incomplete -eq 0 ]; then
-        {
-            echo "# pop3-conformance client against real clients, as interop/run.sh runs them through"
-            echo "# interop/adapters/PROGRAM.py: a [PROGRAM] section per program, one line per case,"
-            echo "# ID VERDICT; each program is checked with --expect FILE --expect-section PROGRAM."
-            echo "# Every failure is explained in docs/interop.md (the rule, the evidence)."
-            echo "# $(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib."
-            echo "# Regenerate after changing client cases or adapters: interop/run.sh --update-expected"
-            cat "$CC/verdicts.txt"
-        } > "$HERE/clients-expected.txt"
-        ok "conformance-clients: wrote interop/clients-expected.txt ($(grep -c ' ' "$CC/verdicts.txt") verdicts); review and commit it"
+        if n=$(write_expected "$HERE/clients-expected.txt" "$CC/verdicts.txt" \
+            "pop3-conformance client against real clients, as interop/run.sh runs them through" \
+            "interop/adapters/PROGRAM.py: a [PROGRAM] section per program, one line per case," \
+            "ID VERDICT; each program is checked with --expect FILE --expect-section PROGRAM." \
+            "Every failure is explained in docs/interop.md (the rule, the evidence)." \
+            "$(curl --version | head -1 | cut -d' ' -f1-2), $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([^+]*\).*/fetchmail \1/p'), mpop $(mpop --version | sed -n 's/^mpop version //p'), Python $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') poplib." \
+            "Regenerate after changing client cases or adapters: interop/run.sh --update-expected"); then
+            ok "conformance-clients: wrote interop/clients-expected.txt ($n verdicts); review and commit it"
+        else
+            fail "conformance-clients: could not write interop/clients-expected.txt"
+        fi
     else
         fail "conformance-clients: interop/clients-expected.txt not rewritten: a program's run did not complete"
     fi

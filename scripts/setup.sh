@@ -9,6 +9,7 @@ packages=(
     clang-14 llvm-14 libclang-rt-14-dev clang-format-14
     libboost1.81-dev libssl-dev openssl
     catch2 libtomlplusplus-dev
+    chromium # the HTML report's browser test (tests/html/check_report.py)
 )
 
 missing=()

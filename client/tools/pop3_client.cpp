@@ -8,6 +8,7 @@
 #include <optional>
 #include <ostream>
 #include <pop3/client/client.hpp>
+#include <pop3/client/words.hpp>
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/error.hpp>
@@ -93,14 +94,6 @@ struct cli_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-enum class op { capa, stat, list, uidl, retr, top, dele, noop, rset, raw };
-
-struct step {
-    op what;
-    std::string arg1; // message number, or the raw line
-    std::string arg2; // TOP's line count
-};
-
 enum class login_kind { none, user_pass, sasl, apop, any };
 
 struct options {
@@ -108,7 +101,7 @@ struct options {
     pop3::client_options client;
     login_kind login = login_kind::none;
     pop3::sasl_mechanism mechanism = pop3::sasl_mechanism::plain;
-    std::vector<step> steps;
+    std::vector<pop3::client_step> steps;
     std::uint64_t max_message = 0; // --max-message; 0: no limit
 };
 
@@ -177,20 +170,13 @@ std::size_t parse_size(const std::string& flag, const std::string& v) {
     return static_cast<std::size_t>(*n) << shift;
 }
 
-std::string message_number_arg(const std::string& command, const char* arg) {
-    if (!arg) throw cli_error(command + ": missing message number N");
-    if (!pop3::parse_message_number(arg))
-        throw cli_error(command + ": expected a message number (1 or more), got '" +
-                        std::string(arg) + "'");
-    return arg;
-}
-
 options parse_args(int argc, char** argv) {
     options o;
     std::optional<std::string> url;
     bool tls = false, starttls = false, insecure = false;
     std::optional<std::string> ca, auth, timeout, max_listing, max_message;
     bool verbose = false;
+    const std::vector<std::string_view> args(argv, argv + argc);
 
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -237,61 +223,14 @@ options parse_args(int argc, char** argv) {
             url = a;
             continue;
         }
-        std::string cmd;
-        for (char c : a)
-            cmd += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-        step s{op::noop, {}, {}};
-        // An optional N: taken when the next word starts with a digit.
-        auto optional_n = [&] {
-            if (next && *next >= '0' && *next <= '9') {
-                s.arg1 = message_number_arg(cmd, next);
-                ++i;
-            }
-        };
-        if (cmd == "capa")
-            s.what = op::capa;
-        else if (cmd == "stat")
-            s.what = op::stat;
-        else if (cmd == "noop")
-            s.what = op::noop;
-        else if (cmd == "rset")
-            s.what = op::rset;
-        else if (cmd == "list") {
-            s.what = op::list;
-            optional_n();
-        } else if (cmd == "uidl") {
-            s.what = op::uidl;
-            optional_n();
-        } else if (cmd == "retr" || cmd == "dele") {
-            s.what = cmd == "retr" ? op::retr : op::dele;
-            s.arg1 = message_number_arg(cmd, next);
-            ++i;
-        } else if (cmd == "top") {
-            s.what = op::top;
-            s.arg1 = message_number_arg(cmd, next);
-            ++i;
-            const char* lines = i + 1 < argc ? argv[i + 1] : nullptr;
-            if (!lines) throw cli_error("top: missing line count L (top N L)");
-            if (!pop3::parse_decimal(lines))
-                throw cli_error("top: expected a line count (0 or more), got '" +
-                                std::string(lines) + "'");
-            s.arg2 = lines;
-            ++i;
-        } else if (cmd == "raw") {
-            if (!next) throw cli_error("raw: missing the command line to send");
-            s.what = op::raw;
-            s.arg1 = next;
-            ++i;
-            if (s.arg1.empty()) throw cli_error("raw: empty command line");
-            if (s.arg1.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-                throw cli_error("raw: the line contains CR, LF or NUL");
-            std::string_view rest = s.arg1;
-            if (pop3::iequals(pop3::next_token(rest), "STLS"))
-                throw cli_error("raw: STLS cannot be sent raw (use --starttls)");
-        } else {
-            throw cli_error("unknown command '" + a + "'");
+        // A command and its arguments (pop3/client/words.hpp): i moves to its last word.
+        try {
+            std::size_t at = static_cast<std::size_t>(i);
+            o.steps.push_back(pop3::parse_client_step(args, at));
+            i = static_cast<int>(at) - 1;
+        } catch (const pop3::client_words_error& e) {
+            throw cli_error(e.what());
         }
-        o.steps.push_back(std::move(s));
     }
 
     if (!url) throw cli_error("missing URL");
@@ -474,9 +413,10 @@ void write_message(std::string_view data) {
     write_out(data);
 }
 
-bool run_step(pop3::client& c, const step& s) {
-    switch (s.what) {
-    case op::capa: {
+bool run_step(pop3::client& c, const pop3::client_step& s) {
+    using w = pop3::client_word;
+    switch (s.word) {
+    case w::capa: {
         const auto caps = c.capa(); // kept: a range-for over c.capa().entries() would dangle
         for (const auto& [keyword, args] : caps.entries()) {
             std::string line = keyword;
@@ -486,42 +426,45 @@ bool run_step(pop3::client& c, const step& s) {
         }
         break;
     }
-    case op::stat: {
+    case w::stat: {
         const auto st = c.stat();
         write_line(std::to_string(st.count) + " " + std::to_string(st.octets));
         break;
     }
-    case op::list:
-        if (!s.arg1.empty()) {
-            const auto e = c.list_one(s.arg1);
+    case w::list:
+        if (!s.number.empty()) {
+            const auto e = c.list_one(s.number);
             write_line(std::to_string(e.message) + " " + std::to_string(e.octets));
         } else {
             for (const auto& e : c.list().entries)
                 write_line(std::to_string(e.message) + " " + std::to_string(e.octets));
         }
         break;
-    case op::uidl:
-        if (!s.arg1.empty()) {
-            const auto e = c.uidl_one(s.arg1);
+    case w::uidl:
+        if (!s.number.empty()) {
+            const auto e = c.uidl_one(s.number);
             write_server_line(std::to_string(e.message) + " " + e.uid);
         } else {
             for (const auto& e : c.uidl().entries)
                 write_server_line(std::to_string(e.message) + " " + e.uid);
         }
         break;
-    case op::retr:
+    case w::retr:
         message_octets = 0;
-        c.retr(s.arg1, write_message);
+        c.retr(s.number, write_message);
         break;
-    case op::top:
+    case w::top:
         message_octets = 0;
-        c.top(s.arg1, *pop3::parse_decimal(s.arg2), write_message);
+        c.top(s.number, s.lines, write_message);
         break;
-    case op::dele: write_server_line(c.dele(s.arg1)); break;
-    case op::noop: write_server_line(c.noop()); break;
-    case op::rset: write_server_line(c.rset()); break;
-    case op::raw: {
-        std::string_view rest = s.arg1;
+    case w::dele: write_server_line(c.dele(s.number)); break;
+    case w::noop: write_server_line(c.noop()); break;
+    case w::rset: write_server_line(c.rset()); break;
+    case w::quit: // not offered by pop3-client (it QUITs after the last command)
+        c.quit();
+        return false;
+    case w::raw: {
+        std::string_view rest = s.line;
         const auto keyword = pop3::next_token(rest);
         std::size_t args = 0;
         while (!rest.empty()) {
@@ -531,7 +474,7 @@ bool run_step(pop3::client& c, const step& s) {
         const auto* info = pop3::find_command(keyword);
         const bool multi =
             info && pop3::expected_reply(info->id, args) == pop3::reply_shape::multi_line;
-        const auto r = c.raw(s.arg1, multi);
+        const auto r = c.raw(s.line, multi);
         write_server_line(r.line);
         // A listing is server text; RETR's and TOP's body is the message, data as retr's.
         if (multi && r.ok())

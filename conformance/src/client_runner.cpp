@@ -479,6 +479,112 @@ std::string evidence_of(const client_case& c, const observation& o, const observ
     return s.str();
 }
 
+// The wire dialogue line by line for the HTML report: each connection's bytes of each side
+// joined into lines (a reply's last octet may come in a write of its own), with the time, the
+// TLS state and the connection; the deviation's line and the breach's (`focus`) marked. Bounded:
+// the first lines, those around the first mark and the last ones.
+std::vector<wire_line> dialogue_of(const observation& o, std::optional<std::size_t> focus) {
+    struct stream {
+        std::string partial;
+        wire_line::mark pending = wire_line::mark::none;
+    };
+    std::map<std::pair<std::uint64_t, char>, stream> streams;
+    std::vector<wire_line> lines;
+    const auto push = [&](const wire_event& e, char from, std::string_view text, bool same,
+                          stream* st) {
+        wire_line l;
+        l.from = from;
+        l.same_write = same;
+        l.tls = e.tls;
+        l.ms = e.ms;
+        l.connection = e.connection;
+        l.text = from == 'R' ? std::string(text) : printable(text, 200);
+        if (st) l.marked = std::exchange(st->pending, wire_line::mark::none);
+        lines.push_back(std::move(l));
+    };
+    const auto flush = [&](const wire_event& e, std::uint64_t connection) {
+        for (char who : {'C', 'S'}) {
+            auto it = streams.find({connection, who});
+            if (it == streams.end() || it->second.partial.empty()) continue;
+            push(e, who, it->second.partial + " (no line end)", false, &it->second);
+            it->second.partial.clear();
+        }
+    };
+    for (std::size_t i = 0; i < o.events.size(); ++i) {
+        const auto& e = o.events[i];
+        const auto m = focus && *focus == i                           ? wire_line::mark::breach
+                       : o.deviation_event && *o.deviation_event == i ? wire_line::mark::deviation
+                                                                      : wire_line::mark::none;
+        if (e.who != 'C' && e.who != 'S') {
+            if (e.who == 'X') flush(e, e.connection);
+            const std::string what = e.who == 'X'   ? "connection closed: " + printable(e.text, 200)
+                                     : e.who == 'E' ? "early bytes: " + printable(e.text, 200)
+                                                    : printable(e.text, 200);
+            push(e, 'R', what, false, nullptr);
+            if (m != wire_line::mark::none) lines.back().marked = m;
+            continue;
+        }
+        auto& st = streams[{e.connection, e.who}];
+        if (m != wire_line::mark::none && st.pending == wire_line::mark::none) st.pending = m;
+        bool first = true;
+        for (char ch : e.text) {
+            if (ch != '\n') {
+                if (st.partial.size() < 64 * 1024) st.partial += ch;
+                continue;
+            }
+            std::string line = std::move(st.partial);
+            st.partial.clear();
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            push(e, e.who, line, !first, &st);
+            first = false;
+        }
+        if (e.text.size() < e.octets)
+            push(e, 'R',
+                 "(" + std::to_string(e.octets - e.text.size()) + " more octets of this write " +
+                     "not kept)",
+                 false, nullptr);
+    }
+    if (!o.events.empty())
+        for (const auto& [key, st] : streams)
+            if (!st.partial.empty()) flush(o.events.back(), key.first);
+    // Bounded: the first lines, a window around the first mark, the last lines.
+    constexpr std::size_t keep_first = 20, before_mark = 15, after_mark = 30, keep_last = 60;
+    if (lines.size() <= keep_first + before_mark + after_mark + keep_last) return lines;
+    std::vector<bool> keep(lines.size(), false);
+    for (std::size_t i = 0; i < keep_first; ++i)
+        keep[i] = true;
+    for (std::size_t i = lines.size() - keep_last; i < lines.size(); ++i)
+        keep[i] = true;
+    const auto marked = std::find_if(lines.begin(), lines.end(), [](const wire_line& l) {
+        return l.marked != wire_line::mark::none;
+    });
+    if (marked != lines.end()) {
+        const auto at = static_cast<std::size_t>(marked - lines.begin());
+        for (std::size_t i = at > before_mark ? at - before_mark : 0;
+             i < std::min(lines.size(), at + after_mark); ++i)
+            keep[i] = true;
+    }
+    std::vector<wire_line> out;
+    for (std::size_t i = 0; i < lines.size();) {
+        if (keep[i]) {
+            out.push_back(std::move(lines[i++]));
+            continue;
+        }
+        std::size_t j = i;
+        while (j < lines.size() && !keep[j])
+            ++j;
+        wire_line gap;
+        gap.left_out = j - i;
+        gap.text = "(" + std::to_string(j - i) + " lines not shown)";
+        gap.tls = lines[i].tls;
+        gap.ms = lines[i].ms;
+        gap.connection = lines[i].connection;
+        out.push_back(std::move(gap));
+        i = j;
+    }
+    return out;
+}
+
 // A command as compared between a run and its control run: the keyword, and the message
 // number of commands about one message.
 std::string comparable(const std::string& line) {
@@ -534,6 +640,7 @@ case_result judge(const client_case& c, const observation& o, const observation*
         r.outcome = std::move(outcome);
         r.reason = std::move(reason);
         r.evidence = evidence_of(c, o, control, focus);
+        if (opt.keep_dialogue) r.dialogue = dialogue_of(o, focus);
         return r;
     };
     if (!o.error.empty())
@@ -732,7 +839,10 @@ std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
         observation o;
         if (!control.problem) o = ex.execute(c, true, "case-" + std::to_string(i + 1));
         auto r = judge(c, o, &control.obs, control.problem, options);
-        if (control.problem) r.evidence = evidence_of(c, control.obs, nullptr, std::nullopt);
+        if (control.problem) {
+            r.evidence = evidence_of(c, control.obs, nullptr, std::nullopt);
+            if (options.keep_dialogue) r.dialogue = dialogue_of(control.obs, std::nullopt);
+        }
         r.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         results[i] = std::move(r);

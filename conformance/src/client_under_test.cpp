@@ -1,6 +1,7 @@
 #include "pop3/conformance/client_under_test.hpp"
 
 #include <pop3/client/client.hpp>
+#include <pop3/client/words.hpp>
 #include <pop3/protocol/text.hpp>
 #include <sstream>
 #include <vector>
@@ -66,42 +67,38 @@ client_outcome run_library_client(const std::string& url, const std::string& arg
                 c.pass_(u.password);
             }
         }
-        auto number = [&](std::size_t at) -> std::string {
-            if (at >= w.size())
-                throw std::invalid_argument("client: missing number after " + w[at - 1]);
-            return w[at];
-        };
+        // The commands, in pop3-client's words (pop3/client/words.hpp), quit included and raw
+        // not; each runs before the next is parsed, as the words are read.
+        const std::vector<std::string_view> command_words(w.begin() + static_cast<long>(i),
+                                                          w.end());
         bool quit_sent = false;
-        for (; i < w.size(); ++i) {
-            const auto& cmd = w[i];
-            const bool has_arg = i + 1 < w.size() && parse_decimal(w[i + 1]).has_value();
-            if (cmd == "capa")
-                c.capa();
-            else if (cmd == "stat")
-                c.stat();
-            else if (cmd == "list")
-                has_arg ? (void)c.list_one(w[++i]) : (void)c.list();
-            else if (cmd == "uidl")
-                has_arg ? (void)c.uidl_one(w[++i]) : (void)c.uidl();
-            else if (cmd == "retr")
-                c.retr(number(++i));
-            else if (cmd == "top") {
-                const auto n = number(++i);
-                c.top(n, *parse_decimal(number(++i)));
-            } else if (cmd == "dele")
-                c.dele(number(++i));
-            else if (cmd == "noop")
-                c.noop();
-            else if (cmd == "rset")
-                c.rset();
-            else if (cmd == "quit") {
+        for (std::size_t at = 0; at < command_words.size();) {
+            const auto s = parse_client_step(command_words, at, {.raw = false, .quit = true});
+            switch (s.word) {
+            case client_word::capa: c.capa(); break;
+            case client_word::stat: c.stat(); break;
+            case client_word::list:
+                s.number.empty() ? (void)c.list() : (void)c.list_one(s.number);
+                break;
+            case client_word::uidl:
+                s.number.empty() ? (void)c.uidl() : (void)c.uidl_one(s.number);
+                break;
+            case client_word::retr: c.retr(s.number); break;
+            case client_word::top: c.top(s.number, s.lines); break;
+            case client_word::dele: c.dele(s.number); break;
+            case client_word::noop: c.noop(); break;
+            case client_word::rset: c.rset(); break;
+            case client_word::quit:
                 c.quit();
                 quit_sent = true;
-            } else
-                return {false, "client: unknown command " + cmd};
+                break;
+            case client_word::raw: c.raw(s.line); break; // not offered
+            }
         }
         if (!quit_sent) c.quit();
         return {true, {}};
+    } catch (const client_words_error& e) {
+        return {false, std::string("client: ") + e.what()};
     } catch (const std::exception& e) {
         return {false, e.what()};
     }

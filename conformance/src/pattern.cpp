@@ -6,6 +6,7 @@
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/sasl.hpp>
+#include <pop3/protocol/transcript_text.hpp>
 #include <vector>
 
 // Boost.Regex (header-only), not std::regex: libstdc++'s matcher recurses once per character,
@@ -19,20 +20,12 @@
 namespace pop3::conformance {
 namespace {
 
+// The escape at text[i] (a '\\'), in the one transcript alphabet (pop3/protocol/
+// transcript_text.hpp); i moves to its last character.
 char unescape(std::string_view text, std::size_t& i) {
-    const char e = text[++i];
-    switch (e) {
-    case 'r': return '\r';
-    case 'n': return '\n';
-    case '0': return '\0';
-    case 't': return '\t';
-    case 'x': {
-        const auto v = std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16);
-        i += 2;
-        return static_cast<char>(v);
-    }
-    default: return e; // \\ \* \{ \} \|
-    }
+    const auto e = transcript_unescape_at(text, i);
+    i += e.length - 1;
+    return e.byte;
 }
 
 const std::string& var(const variables& vars, const std::string& name) {

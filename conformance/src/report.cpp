@@ -89,7 +89,7 @@ void write_console(std::ostream& out, const std::string& title,
         // Client cases have finer outcomes than verdicts (non-strict, info, n/a, ...).
         const bool finer = !r.outcome.empty() && r.outcome != to_string(r.v);
         out << "    " << c << mark << " " << r.tc->id << reset << " [" << to_string(r.tc->lvl)
-            << "] " << r.tc->title << (r.retried ? " (retried after a timeout)" : "")
+            << "] " << r.tc->title << (r.retried ? " (retried once)" : "")
             << (finer ? " (" + r.outcome + ")" : std::string()) << "\n";
         if (r.v == verdict::skip)
             out << "        " << gray << (finer ? r.outcome : std::string("skipped")) << ": "

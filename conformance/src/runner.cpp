@@ -75,36 +75,74 @@ std::string tls_problem_text(const tls_problem& p) {
 }
 
 // The dialogue of a case for its evidence, bounded: the first lines and the last ones (where a
-// failure is), each escaped and cut.
+// failure is), each escaped and cut. Each line keeps who sent it, the TLS state and its time
+// too, for the HTML report (lines()); text() is the evidence.
 class dialogue {
 public:
-    void add(std::string_view who, std::string_view line) {
-        note(std::string(who) + escape_for_display(line, max_shown));
+    void add(std::string_view who, std::string_view line, bool tls, double ms) {
+        wire_line l;
+        l.from = who[0];
+        l.same_write = who.size() > 1 && who[1] == '+';
+        l.tls = tls;
+        l.ms = ms;
+        l.text = escape_for_display(line, max_shown);
+        std::string shown = std::string(who) + l.text;
+        keep(std::move(shown), std::move(l));
     }
-    void note(std::string text) {
-        ++total_;
-        if (first_.size() < keep_first) {
-            first_.push_back(std::move(text));
-            return;
-        }
-        last_.push_back(std::move(text));
-        if (last_.size() > keep_last) last_.pop_front();
+    void note(std::string text, bool tls, double ms) {
+        wire_line l;
+        l.tls = tls;
+        l.ms = ms;
+        l.text = text;
+        keep(std::move(text), std::move(l));
     }
     std::string text() const {
         std::string out;
         for (const auto& l : first_)
-            out += l + "\n";
+            out += l.shown + "\n";
         if (const auto left_out = total_ - first_.size() - last_.size())
             out += "(" + std::to_string(left_out) + " lines not shown)\n";
         for (const auto& l : last_)
-            out += l + "\n";
+            out += l.shown + "\n";
+        return out;
+    }
+    // The same lines, structured; the last one marked as where expected and actual part.
+    std::vector<wire_line> lines(bool last_diverges) const {
+        std::vector<wire_line> out;
+        for (const auto& l : first_)
+            out.push_back(l.line);
+        if (const auto left_out = total_ - first_.size() - last_.size()) {
+            wire_line gap;
+            gap.text = "(" + std::to_string(left_out) + " lines not shown)";
+            gap.left_out = left_out;
+            gap.tls = out.empty() ? false : out.back().tls;
+            gap.ms = out.empty() ? 0 : out.back().ms;
+            out.push_back(std::move(gap));
+        }
+        for (const auto& l : last_)
+            out.push_back(l.line);
+        if (last_diverges && total_ > 0) out.back().marked = wire_line::mark::diverges;
         return out;
     }
 
 private:
+    struct entry {
+        std::string shown; // the evidence's line: "C: USER x"
+        wire_line line;
+    };
+    void keep(std::string shown, wire_line line) {
+        ++total_;
+        entry e{std::move(shown), std::move(line)};
+        if (first_.size() < keep_first) {
+            first_.push_back(std::move(e));
+            return;
+        }
+        last_.push_back(std::move(e));
+        if (last_.size() > keep_last) last_.pop_front();
+    }
     static constexpr std::size_t keep_first = 12, keep_last = 48, max_shown = 200;
-    std::vector<std::string> first_;
-    std::deque<std::string> last_;
+    std::vector<entry> first_;
+    std::deque<entry> last_;
     std::size_t total_ = 0;
 };
 
@@ -132,6 +170,10 @@ public:
         r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
         // What a maintainer reads to check a verdict: the dialogue as it went.
         if (r.v == verdict::fail || r.v == verdict::error) r.evidence = dialogue_.text();
+        // Every case's, for the HTML report; the last line is where a failed step parted.
+        if (opt_.keep_dialogue)
+            r.dialogue = dialogue_.lines((r.v == verdict::fail || r.v == verdict::error) &&
+                                         !r.expected.empty() && !actual_unlogged_);
         return r;
     }
 
@@ -163,6 +205,14 @@ private:
         return slow_reply_ ? opt_.step_timeout * failed_login_wait_factor : opt_.step_timeout;
     }
 
+    double elapsed_ms() const {
+        return std::chrono::duration<double, std::milli>(clock_type::now() - started_).count();
+    }
+    void say(std::string_view who, std::string_view line) {
+        dialogue_.add(who, line, tls_, elapsed_ms());
+    }
+    void note(std::string text) { dialogue_.note(std::move(text), tls_, elapsed_ms()); }
+
     // The runner's own lines are client lines against a server, server lines against a client.
     // Lines after the first of one write are marked as the transcript marks them (C+:), so
     // that a maintainer sees what arrived in one segment (the injection cases).
@@ -174,10 +224,10 @@ private:
             bytes.remove_prefix(lf == std::string_view::npos ? bytes.size() : lf + 1);
             if (line.ends_with('\r')) line.remove_suffix(1);
             if (client) {
-                dialogue_.add(first ? "C: " : "C+: ", mask_.client_line(line));
+                say(first ? "C: " : "C+: ", mask_.client_line(line));
             } else {
                 mask_.server_line(line);
-                dialogue_.add(first ? "S: " : "S+: ", line);
+                say(first ? "S: " : "S+: ", line);
             }
         }
     }
@@ -188,17 +238,17 @@ private:
         switch (got.what) {
         case received::kind::line:
             if (from_client) {
-                dialogue_.add(who, mask_.client_line(got.line));
+                say(who, mask_.client_line(got.line));
             } else {
                 mask_.server_line(got.line);
-                dialogue_.add(who, got.line);
+                say(who, got.line);
             }
             break;
-        case received::kind::eof: dialogue_.note("(the peer closed the connection)"); break;
+        case received::kind::eof: note("(the peer closed the connection)"); break;
         case received::kind::timeout:
-            dialogue_.note("(nothing within " + seconds_text(last_wait_) + ")");
+            note("(nothing within " + seconds_text(last_wait_) + ")");
             break;
-        case received::kind::bad_line: dialogue_.note(describe(got)); break;
+        case received::kind::bad_line: note(describe(got)); break;
         }
     }
 
@@ -334,12 +384,13 @@ private:
                 if (got.what != received::kind::line || !got.line.starts_with("+OK"))
                     return error(r, "STLS (for --starttls) refused", s.line, "S: +OK*",
                                  describe(got));
-                dialogue_.note("(TLS handshake for --starttls)");
+                note("(TLS handshake for --starttls)");
                 if (!conn_.start_tls())
                     return error(r,
                                  "TLS after STLS (for --starttls) could not start: " +
                                      tls_problem_text(conn_.last_tls_problem()),
                                  s.line);
+                tls_ = true;
             }
             switch (s.what) {
             case step::kind::send: {
@@ -370,7 +421,7 @@ private:
                 }
                 break;
             case step::kind::tls:
-                dialogue_.note("(TLS handshake)");
+                note("(TLS handshake)");
                 if (!conn_.start_tls()) {
                     const auto why = conn_.last_tls_problem();
                     if (why.kind == tls_failure::plaintext_pending)
@@ -381,6 +432,8 @@ private:
                     else // the runner cannot tell whose side broke the handshake
                         error(r, "TLS could not start: " + tls_problem_text(why), s.line, "!tls",
                               "no TLS");
+                } else {
+                    tls_ = true;
                 }
                 break;
             case step::kind::tls_or_close:
@@ -388,7 +441,7 @@ private:
                 // peer refuses the handshake (e.g. it took injected bytes for TLS) and the case
                 // ends here, passed. Unless the runner itself could not verify the certificate:
                 // then it has not seen what the peer does, and cannot say "passed".
-                dialogue_.note("(TLS handshake, or the peer closes)");
+                note("(TLS handshake, or the peer closes)");
                 if (!conn_.start_tls()) {
                     const auto why = conn_.last_tls_problem();
                     if (why.kind == tls_failure::certificate)
@@ -396,6 +449,7 @@ private:
                               "!tls-or-close", "no TLS");
                     return;
                 }
+                tls_ = true;
                 break;
             case step::kind::close: {
                 const auto got = next_line();
@@ -409,18 +463,21 @@ private:
                 may_close_line_ = s.line;
                 break;
             case step::kind::hangup:
-                dialogue_.note("(the runner closes the connection)");
+                note("(the runner closes the connection)");
                 conn_.close_now();
                 break;
             case step::kind::no_reply:
                 // A timeout an S*: step pushed back is silence, not something sent.
                 if (pushed_back_ && pushed_back_->what == received::kind::timeout)
                     pushed_back_.reset();
-                if (pushed_back_ || !conn_.silent_for(std::chrono::milliseconds(s.millis)))
+                if (pushed_back_ || !conn_.silent_for(std::chrono::milliseconds(s.millis))) {
+                    // What came is read here, not logged: no line of the dialogue shows it.
+                    actual_unlogged_ = !pushed_back_;
                     fail(
                         r, "the peer sent something", "!no-reply " + std::to_string(s.millis),
                         describe(pushed_back_ ? *pushed_back_ : conn_.read_line(opt_.step_timeout)),
                         s.line);
+                }
                 break;
             case step::kind::wait:
                 std::this_thread::sleep_for(std::chrono::milliseconds(s.millis));
@@ -441,11 +498,16 @@ private:
     bool after_send_ = false;
     bool slow_reply_ = false, login_failed_ = false, in_sasl_ = false;
     bool budget_spent_ = false;
-    bool may_close_ = false; // !may-close: a close before the next matched line ends the case
-    bool finished_ = false;  // ... and it did
+    bool actual_unlogged_ = false; // the failing step's actual is in no line of the dialogue
+    bool may_close_ = false;       // !may-close: a close before the next matched line ends the case
+    bool finished_ = false;        // ... and it did
     std::size_t may_close_line_ = 0;
     std::chrono::milliseconds last_wait_{0};
     clock_type::time_point deadline_ = clock_type::now() + case_budget();
+    clock_type::time_point started_ = clock_type::now();
+    // Inside TLS: from the start on an implicit-TLS connection (where the tool runs such cases),
+    // from a handshake that worked otherwise.
+    bool tls_ = opt_.tls == run_tls::implicit || tc_.tls == start_tls_mode::implicit;
 };
 
 // True when upper-cased transcript text holds a secret: the password, or a digest or SASL

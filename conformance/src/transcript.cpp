@@ -8,6 +8,7 @@
 #include <fstream>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/protocol/text.hpp>
+#include <pop3/protocol/transcript_text.hpp>
 #include <set>
 #include <sstream>
 
@@ -39,19 +40,17 @@ struct parser {
         for (std::size_t i = 0; i < text.size(); ++i) {
             const char c = text[i];
             if (c == '\\') {
-                if (i + 1 >= text.size()) fail("'\\' at the end of the line");
-                const char e = text[++i];
-                if (e == 'x') {
-                    const auto hex = text.substr(i + 1, 2);
-                    if (hex.size() != 2 || !std::all_of(hex.begin(), hex.end(), [](char h) {
-                            return std::isxdigit(static_cast<unsigned char>(h));
-                        }))
-                        fail("\\x needs two hex digits");
-                    i += 2;
-                } else if (std::string_view("rn0t\\*{}|").find(e) == std::string_view::npos) {
-                    fail(std::string("unknown escape '\\") + e +
+                // The one escape alphabet (pop3/protocol/transcript_text.hpp).
+                const auto e = transcript_unescape_at(text, i);
+                switch (e.status) {
+                case transcript_escape_status::ok: break;
+                case transcript_escape_status::at_end: fail("'\\' at the end of the line");
+                case transcript_escape_status::bad_hex: fail("\\x needs two hex digits");
+                case transcript_escape_status::unknown:
+                    fail(std::string("unknown escape '\\") + e.byte +
                          "' (use \\r \\n \\0 \\t \\xHH \\\\ \\* \\{ \\} \\|)");
                 }
+                i += e.length - 1;
             } else if (c == '{') {
                 // Inside {…} is a name, a function or a regular expression: backslashes belong
                 // to the regex, and a nested '{' is not allowed.

@@ -114,6 +114,10 @@ Common options:
                         3 step timeouts: servers delay answers after a failed login.
   --junit FILE          write JUnit XML results
   --json FILE           write JSON results
+  --html FILE           write one self-contained HTML page (no network, no external file):
+                        the counts per verdict, RFC and level, filters, and every case with its
+                        requirement, verdict, reason, expected beside actual and its wire
+                        dialogue (who sent each line, TLS state, time; long runs folded)
   --expect FILE         compare the verdicts with the baseline FILE ("ID VERDICT" lines, as
                         --update-expect writes them; docs/transcripts.md): new failures, fixed
                         cases, other changed verdicts, new cases and cases no longer in the
@@ -139,17 +143,18 @@ run on a plain connection; those that would log in in plaintext before their STL
 Output: grouped by RFC section, with a final line "N passed, N failed, N skipped", followed by
 ", N errors" when some cases could not be judged.
 Exit code: 0 when no MUST case failed (with --strict: no MUST or SHOULD case), whatever the
-errors; 1 otherwise or when the output (stdout, --junit, --json, --update-expect) cannot be
-written, 2 for a bad command line, a malformed transcript or a malformed --expect baseline
-(reported as FILE:LINE: reason). With --expect: 0 when every verdict is the baseline's, 1
-otherwise (a fixed case too: update the baseline).
+errors; 1 otherwise or when the output (stdout, --junit, --json, --html, --update-expect)
+cannot be written, 2 for a bad command line, a malformed transcript or a malformed --expect
+baseline (reported as FILE:LINE: reason). With --expect: 0 when every verdict is the
+baseline's, 1 otherwise (a fixed case too: update the baseline).
 )";
 
 struct cli_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// A file that could not be written: --junit, --json, the CA file for --command (exit code 1).
+// A file that could not be written: --junit, --json, --html, the CA file for --command (exit code
+// 1).
 struct write_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
@@ -170,7 +175,7 @@ struct options {
     long hold_ms = 50;
     bool progress = false;
     std::string client_cases = POP3_DEFAULT_CLIENT_CASES;
-    std::optional<std::string> junit, json;
+    std::optional<std::string> junit, json, html;
     std::optional<std::string> command;   // client direction: an external client program
     std::optional<std::string> provision; // server direction: loads a case's maildrop
     std::string fixtures_dir;             // fixtures DIR
@@ -269,6 +274,8 @@ options parse_args(int argc, char** argv) {
             o.junit = value();
         else if (a == "--json")
             o.json = value();
+        else if (a == "--html")
+            o.html = value();
         else if (a == "--expect")
             o.expect = value();
         else if (a == "--expect-section")
@@ -340,6 +347,7 @@ int list_cases(const options& o, const std::vector<pop3::conformance::test_case>
 pop3::conformance::run_options base_run_options(const options& o) {
     pop3::conformance::run_options ropt;
     ropt.step_timeout = std::chrono::milliseconds(static_cast<long>(o.timeout * 1000));
+    ropt.keep_dialogue = o.html.has_value(); // every case's dialogue, for the page
     return ropt;
 }
 
@@ -376,6 +384,7 @@ int run_client_direction(const options& o) {
     ropt.client_timeout = std::chrono::seconds(static_cast<long>(std::max(1.0, o.timeout)));
     ropt.deadline = std::chrono::milliseconds(static_cast<long>(o.deadline * 1000));
     ropt.hold = std::chrono::milliseconds(o.hold_ms);
+    ropt.keep_dialogue = o.html.has_value();
     const bool tty = isatty(STDERR_FILENO);
     std::size_t done = 0;
     if (o.progress)
@@ -614,6 +623,7 @@ int report(const options& o, const std::string& title,
     const bool console_written = pop3::flush_stdout("pop3-conformance");
     if (o.junit) write_file(*o.junit, [&](std::ostream& out) { write_junit(out, title, results); });
     if (o.json) write_file(*o.json, [&](std::ostream& out) { write_json(out, title, results); });
+    if (o.html) write_file(*o.html, [&](std::ostream& out) { write_html(out, title, results); });
     if (o.update_expect)
         write_file(*o.update_expect, [&](std::ostream& out) {
             write_baseline(out, results, o.mode, o.expect_section);

@@ -6,6 +6,9 @@ pop3-client prints a message on stdout, so each message is one run (`retr N`), a
 run that learns the messages; delete-after-fetch deletes in a last run (`dele N ...`) only the
 messages that arrived, and fetch-new keeps the UIDs it saw in POP3KIT_STATE/seen. A message
 is stored only when its run exited 0 (a temporary file, renamed).
+
+The words after the URL (stat, list, uidl, retr N, dele N) are pop3-client's command words,
+defined once in client/include/pop3/client/words.hpp (pop3-client --help lists them).
 """
 import os
 import subprocess

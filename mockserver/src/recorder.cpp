@@ -2,44 +2,9 @@
 
 #include <pop3/protocol/error.hpp>
 #include <pop3/protocol/text.hpp>
+#include <pop3/protocol/transcript_text.hpp>
 
 namespace pop3::mock {
-
-namespace {
-
-// Text as a transcript line carries it literally (docs/transcripts.md): escapes and {…}
-// escaped, control and non-ASCII octets as \xHH; in a pattern (S:) the wildcard '*' and the
-// alternative bar '|' too. A C: line sends '*' as it is, so "****" masks stay readable.
-std::string transcript_text(std::string_view bytes, bool pattern) {
-    std::string out;
-    out.reserve(bytes.size());
-    for (const char ch : bytes) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '*': out += pattern ? "\\*" : "*"; break;
-        case '{': out += "\\{"; break;
-        case '}': out += "\\}"; break;
-        case '|': out += pattern ? "\\|" : "|"; break;
-        case '\r': out += "\\r"; break;
-        case '\n': out += "\\n"; break;
-        case '\0': out += "\\0"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20 || c >= 0x7f) {
-                static constexpr char hex[] = "0123456789ABCDEF";
-                out += "\\x";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-            } else {
-                out += ch;
-            }
-        }
-    }
-    return out;
-}
-
-} // namespace
 
 recorder::recorder(const std::filesystem::path& file, bool mask_credentials)
     : out_(file, std::ios::binary | std::ios::trunc), mask_(mask_credentials) {
@@ -60,7 +25,7 @@ std::string recorder::mask_client_line(std::string_view line) {
 void recorder::emit(char who, std::string_view line, std::string_view bare_end) {
     if (who == 'C') {
         // A line that ended in a bare LF is sent raw (C=:), so a replay sends the same bytes.
-        const auto text = transcript_text(mask_client_line(line), false);
+        const auto text = transcript_escape(mask_client_line(line), false);
         if (bare_end.empty())
             out_ << "C: " << text << '\n';
         else
@@ -68,7 +33,7 @@ void recorder::emit(char who, std::string_view line, std::string_view bare_end) 
     } else {
         mask_.server_line(line);
         if (!bare_end.empty()) out_ << "# the next server line ended in a bare LF\n";
-        out_ << "S: " << transcript_text(line, true) << '\n';
+        out_ << "S: " << transcript_escape(line, true) << '\n';
     }
 }
 

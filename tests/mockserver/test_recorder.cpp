@@ -5,9 +5,12 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <pop3/conformance/pattern.hpp>
+#include <pop3/conformance/transcript.hpp>
 #include <sstream>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 using pop3::mock::recorder;
 
@@ -128,4 +131,50 @@ TEST_CASE("recorder: a client line over 64 KiB is cut with its start masked, its
         CHECK(text.find("tail") == std::string::npos);
         CHECK(has_line(text, "S: +OK next"));
     }
+}
+
+TEST_CASE("recorder: a recording reads back as a transcript, every octet as it was") {
+    // Every octet but LF in a line (a CR before the LF ends the line), as the client's and the
+    // server's; then lines that end in a bare LF, and a '*' and '|' that must stay literal.
+    std::string every;
+    for (int b = 0; b < 256; ++b)
+        if (b != '\n') every += static_cast<char>(b);
+    const std::vector<std::string> client_lines = {every, "PASS ****|{x}", "NOOP"};
+    const std::vector<std::string> server_lines = {every, "+OK *|{x} \\x41", "+OK"};
+    const auto text = record(
+        [&](recorder& r) {
+            r.server_bytes(server_lines[0] + "\r\n");
+            r.client_bytes(client_lines[0] + "\r\n");
+            r.server_bytes(server_lines[1] + "\n"); // bare LF
+            r.client_bytes(client_lines[1] + "\n"); // bare LF: sent raw (C=:)
+            r.server_bytes(server_lines[2] + "\r\n");
+            r.client_bytes(client_lines[2] + "\r\n");
+        },
+        false);
+    const auto cases = pop3::conformance::parse_transcript(text, "session-1.pop3");
+    REQUIRE(cases.size() == 1);
+    const auto& steps = cases[0].steps;
+    using kind = pop3::conformance::step::kind;
+    std::vector<std::string> sent, expected;
+    for (const auto& st : steps) {
+        pop3::conformance::variables vars;
+        if (st.what == kind::send)
+            sent.push_back(pop3::conformance::expand(st.text, vars) + (st.crlf ? "\r\n" : ""));
+        else if (st.what == kind::expect)
+            expected.push_back(st.text);
+    }
+    REQUIRE(sent.size() == 3);
+    CHECK(sent[0] == client_lines[0] + "\r\n");
+    CHECK(sent[1] == client_lines[1] + "\n");
+    CHECK(sent[2] == client_lines[2] + "\r\n");
+    REQUIRE(expected.size() == 3);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        pop3::conformance::variables vars;
+        INFO("S: " << expected[i]);
+        CHECK(pop3::conformance::match_line(expected[i], server_lines[i], vars));
+    }
+    // The pattern is the line and nothing else: '*' and '|' were recorded as literals.
+    pop3::conformance::variables vars;
+    CHECK_FALSE(pop3::conformance::match_line(expected[1], "+OK anything", vars));
+    CHECK_FALSE(pop3::conformance::match_line(expected[0], every + "x", vars));
 }

@@ -78,6 +78,7 @@ struct client_run_options {
     std::uintmax_t output_slack_octets = 1024 * 1024;
     std::filesystem::path work_dir; // scratch; a private temporary folder when empty
     unsigned jobs = 1;              // cases run side by side (each has its own server)
+    bool keep_dialogue = false;     // each case's wire dialogue in case_result::dialogue
     std::function<void(const client_case&)> on_start;  // progress, as cases start
     std::function<void(const case_result&)> on_result; // progress, as cases end
 };

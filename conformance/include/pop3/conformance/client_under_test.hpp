@@ -19,8 +19,9 @@ struct client_outcome {
 
 // Runs pop3kit's client library against `url` (pop3://user:pass@127.0.0.1:PORT) doing `args`:
 // pop3-client's words after the URL — options --starttls, --tls, --auth MECH (or APOP), then
-// commands capa, stat, list [N], uidl [N], retr N, top N L, dele N, noop, rset, quit (QUIT
-// is sent at the end unless a command failed). `ca_pem` is trusted for TLS.
+// commands capa, stat, list [N], uidl [N], retr N, top N L, dele N, noop, rset, quit, parsed by
+// pop3/client/words.hpp (raw is not offered; QUIT is sent at the end unless a command failed or
+// quit sent it). `ca_pem` is trusted for TLS.
 client_outcome run_library_client(const std::string& url, const std::string& args,
                                   const std::string& ca_pem, std::chrono::milliseconds timeout);
 

@@ -7,6 +7,7 @@
 #include "pop3/conformance/transcript.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <pop3/protocol/listings.hpp>
@@ -21,6 +22,24 @@ namespace pop3::conformance {
 // TLS set-up failure on the runner's side, no reply within the step timeout): never counted as
 // a failure of the peer.
 enum class verdict : std::uint8_t { pass, fail, skip, error };
+
+// One line of a case's wire dialogue, kept for the HTML report (run_options::keep_dialogue,
+// client_run_options::keep_dialogue): bounded like the evidence (the first lines and the last).
+struct wire_line {
+    // 'C' the client's line, 'S' the server's; 'R' a note of the runner (a TLS handshake, a
+    // close, nothing within the timeout, lines not kept): no bytes of either side.
+    char from = 'R';
+    bool same_write = false;      // sent in the same write as the line before (C+:, S+:)
+    bool tls = false;             // the connection was inside TLS
+    double ms = 0;                // since the case (a client case: its execution) began
+    std::uint64_t connection = 0; // client cases: the connection's number; 0 otherwise
+    std::string text;             // escaped for display (CR, LF, NUL, non-ASCII as \xHH), cut
+    std::size_t left_out = 0;     // a gap: this many lines were not kept here
+    // diverges: where expected and actual part (case_result::expected is the expected line);
+    // deviation: the client case's deviation went out here; breach: a global rule broke here.
+    enum class mark : std::uint8_t { none, diverges, deviation, breach };
+    mark marked = mark::none;
+};
 
 struct case_result {
     const test_case* tc = nullptr;
@@ -41,6 +60,9 @@ struct case_result {
     // excerpt, exit status, delivered bytes).
     std::string outcome;
     std::string evidence;
+    // The wire dialogue line by line, when the run kept it (keep_dialogue): every case, not
+    // only failures. The evidence text above is unchanged by it.
+    std::vector<wire_line> dialogue;
 };
 
 // What the server under test offers, learned by a probe session (or known, when embedded).
@@ -69,6 +91,8 @@ struct run_options {
     std::chrono::milliseconds step_timeout{5000};
     variables vars; // user, pass, and anything a transcript needs
     run_tls tls = run_tls::plain;
+    // Keep each case's dialogue in case_result::dialogue (the HTML report).
+    bool keep_dialogue = false;
 };
 
 // Why a case cannot run against this target. A case about something the server does not offer
