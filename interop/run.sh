@@ -86,6 +86,9 @@ if [ -n "$build_dir" ]; then
     BUILD=$(cd "$build_dir" 2>/dev/null && pwd) || { echo "interop: no folder $build_dir" >&2; exit 2; }
 fi
 CLIENT=$BUILD/client/pop3-client
+# Each conformance run's HTML report and JSON results (pop3-conformance --html, --json) stay
+# here after the stage, for a maintainer to open (and for a CI to keep as artifacts).
+REPORTS=$BUILD/interop-reports
 MOCK=$BUILD/mockserver/pop3-mockserver
 CONFORMANCE=$BUILD/conformance/pop3-conformance
 if [ -n "$build_dir" ]; then
@@ -136,6 +139,7 @@ write_expected() { # FILE VERDICTS HEADER-LINE...
 # ---------------------------------------------------------------------------------------------
 # The temporary folder, and stopping everything this script started, always.
 TMP=$(mktemp -d /tmp/pop3kit-interop.XXXXXX)
+rm -rf "$REPORTS" && mkdir -p "$REPORTS"
 chmod 755 "$TMP" # Dovecot's mail process (uid nobody) must reach the Maildir
 mock_pids=()
 dovecot_conf=
@@ -172,6 +176,7 @@ cleanup() {
     for entry in "${server_dirs[@]}"; do
         bash "$HERE/servers/${entry%%:*}/stop.sh" "${entry#*:}" >/dev/null 2>&1
     done
+    [ -n "$(ls -A "$REPORTS" 2>/dev/null)" ] && echo "interop: HTML reports in $REPORTS"
     if [ $keep -eq 1 ]; then
         echo "interop: kept $TMP"
     else
@@ -271,7 +276,9 @@ server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISI
             args+=(--expect "$expected" --expect-section "$run")
         fi
         "$CONFORMANCE" server "${args[@]}" --transcripts "$ROOT/conformance/transcripts" \
-            --no-color --json "$out/$run.json" >"$out/$run.log" 2>&1
+            --no-color --json "$out/$run.json" --html "$REPORTS/$(basename "$out")-$run.html" \
+            >"$out/$run.log" 2>&1
+        cp "$out/$run.json" "$REPORTS/$(basename "$out")-$run.json" 2>/dev/null
         code=$?
         # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
         # malformed transcript or a malformed expected file.
@@ -713,13 +720,15 @@ for program in "${programs[@]}"; do
     (TMPDIR=$CC/tmp/$program POP3KIT_KEEP_WORK=$([ $keep -eq 1 ] && echo 1) \
         timeout -k 10 "$E_BUDGET" \
         "$CONFORMANCE" client --jobs 3 --hold 100 --command "exec '$PYTHON' '$HERE/adapters/$program.py'" \
-        --no-color --progress --json "$CC/clients-$program.json" "${expect[@]}" \
+        --no-color --progress --json "$CC/clients-$program.json" \
+        --html "$REPORTS/clients-$program.html" "${expect[@]}" \
         >"$CC/$program.log" 2>"$CC/$program.progress"
      echo $? >"$CC/$program.code") &
     e_jobs+=($!)
 done
 # Only these: a bare `wait` would also wait for part d's mock servers, which run until exit.
 wait "${e_jobs[@]}"
+cp "$CC"/clients-*.json "$REPORTS/" 2>/dev/null
 e_jobs=() # ended: cleanup must not signal their (reusable) pids
 for program in "${programs[@]}"; do
     code=$(cat "$CC/$program.code")
