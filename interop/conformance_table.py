@@ -33,8 +33,9 @@ def main():
     totals = []
     for r in order:
         v = list(runs[r].values())
-        totals.append("%s: %d pass, %d fail, %d skip" % (heads.get(r, r), v.count("passed"),
-                                                          v.count("failed"), v.count("skipped")))
+        totals.append("%s: %d pass, %d fail, %d skip (%d of them n/a), %d error" % (
+            heads.get(r, r), v.count("passed"), v.count("failed"),
+            v.count("skipped") + v.count("n/a"), v.count("n/a"), v.count("error")))
     print("\n" + "; ".join(totals) + ".")
 
 

@@ -20,7 +20,8 @@ import re
 import sys
 
 # How a verdict shows in the Markdown tables of docs/interop.md.
-MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip", "error": "error"}
+MARK = {"passed": "pass", "failed": "**FAIL**", "skipped": "skip", "error": "error",
+        "n/a": "n/a", "non-strict": "non-strict", "info": "info", "inconclusive": "inconclusive"}
 
 
 class Report:

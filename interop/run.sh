@@ -233,15 +233,15 @@ mock_stat() { "$CLIENT" "pop3://u:p@127.0.0.1:$MOCK_PORT" stat 2>&1; }
 # "baseline: matches FILE [RUN] (N verdicts)" above its counts, or the new failures, fixed cases
 # and other changed verdicts, and exit 1. With --update-expected it writes the sections instead
 # (--update-expect) and joins them under a header into EXPECTED.
-reach() { # RESULTS.json: how many of the cases that apply to the server ran (issue 13's figure)
+reach() { # RESULTS.json: how many of the cases that apply to the server were judged (issue 13)
     "$PYTHON" - "$1" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 total = len(r["cases"])
 na = r.get("not_applicable", 0)
-ran = r["passed"] + r["failed"] + r["errors"]
-print("ran %d of the %d cases that apply (%.1f%%), %d n/a" % (ran, total - na,
-      100.0 * ran / max(1, total - na), na))
+judged = r["passed"] + r["failed"]  # an error is a case the runner could not judge
+print("judged %d of the %d cases that apply (%.1f%%; %d errors), %d n/a" % (
+      judged, total - na, 100.0 * judged / max(1, total - na), r["errors"], na))
 PY
 }
 
@@ -278,8 +278,8 @@ server_conformance() { # NAME EXPECTED PLAIN-URL STLS(0|1) TLS-URL|"" CA PROVISI
         "$CONFORMANCE" server "${args[@]}" --transcripts "$ROOT/conformance/transcripts" \
             --no-color --json "$out/$run.json" --html "$REPORTS/$(basename "$out")-$run.html" \
             >"$out/$run.log" 2>&1
-        cp "$out/$run.json" "$REPORTS/$(basename "$out")-$run.json" 2>/dev/null
         code=$?
+        cp "$out/$run.json" "$REPORTS/$(basename "$out")-$run.json" 2>/dev/null
         # 0 or 1 are verdicts (with --expect: matches or not); 2 is a bad command line, a
         # malformed transcript or a malformed expected file.
         if [ $code -ge 2 ] || { [ $update_expected -eq 1 ] && [ ! -s "$out/$run.txt" ]; }; then
