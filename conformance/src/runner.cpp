@@ -32,9 +32,11 @@ std::string seconds_text(std::chrono::milliseconds ms) {
     return buf;
 }
 
-// "-ERR [IN-USE] ...": RFC 2449 §8.1.2's code for a maildrop another session holds.
+// "-ERR [IN-USE] ...": RFC 2449 §8.1.2's code for a maildrop another session holds, also with
+// a hierarchy under it ("[IN-USE/...]", RFC 2449 §8).
 bool in_use(std::string_view line) {
-    return line.size() >= 13 && line.starts_with("-ERR [") && iequals(line.substr(6, 7), "IN-USE]");
+    return line.size() >= 13 && line.starts_with("-ERR [") &&
+           iequals(line.substr(6, 6), "IN-USE") && (line[12] == ']' || line[12] == '/');
 }
 
 // True when `bytes` hold a command line that logs in: PASS, APOP or AUTH.
@@ -599,16 +601,37 @@ std::optional<unmet> unmet_precondition(const test_case& tc, const target_facts&
     if (!facts.capa && !facts.embedded &&
         (sends_capa(tc) || std::find(tc.requirements.begin(), tc.requirements.end(), "capa") !=
                                tc.requirements.end()))
-        return not_offered("the server does not implement CAPA (it answered -ERR; RFC 2449 §5)");
+        return facts.capa_read
+                   ? not_offered("the server does not implement CAPA (it answered -ERR; RFC 2449 "
+                                 "§5)")
+                   : gap("the probe could not read the server's answer to CAPA");
+    // What a server offers is known from its CAPA (a CAPA-less one's USER, UIDL and TOP from
+    // trying them after logging in); a case does not become n/a on what the probe missed.
+    // A case that does STLS itself in a plain run is checked against the CAPA before TLS,
+    // while a server may offer USER or a mechanism only inside TLS (RFC 2595 §4).
+    const bool caps_known = facts.embedded || (facts.capa_read && (facts.capa || facts.logged_in));
+    const bool caps_before_tls_only = !facts.embedded && tc.tls == start_tls_mode::plain &&
+                                      opt.tls == run_tls::plain && facts.stls_offered;
+    const auto not_advertised = [&](std::string what) {
+        if (!caps_known) return gap("the probe could not learn whether the server offers " + what);
+        if (caps_before_tls_only)
+            return gap("the server does not offer " + what +
+                       " before TLS, and may inside TLS (this case does STLS itself; a "
+                       "--starttls run learns what is offered inside TLS)");
+        return not_offered("the server does not advertise " + what);
+    };
     for (const auto& req : tc.requirements) {
         if (req == "embedded" && !facts.embedded)
             return not_offered("needs the embedded mock server");
         if (req == "tls" && !facts.tls) return gap("needs TLS (STLS or an implicit-TLS port)");
-        if (req == "apop" && !facts.apop) return not_offered("the greeting has no APOP timestamp");
+        if (req == "apop" && !facts.apop)
+            return facts.embedded || facts.greeted
+                       ? not_offered("the greeting has no APOP timestamp")
+                       : gap("the probe did not get the greeting");
         if (req.starts_with("capa:") && !facts.caps.has(req.substr(5)))
-            return not_offered("the server does not advertise " + req.substr(5));
+            return not_advertised(req.substr(5));
         if (req.starts_with("sasl:") && !facts.caps.has_argument("SASL", req.substr(5)))
-            return not_offered("the server does not offer SASL " + req.substr(5));
+            return not_advertised("SASL " + req.substr(5));
         if (req.starts_with("messages>=")) {
             const auto n = parse_decimal(req.substr(10)).value_or(0);
             if (!facts.logged_in) return gap("could not log in to count messages");
@@ -639,16 +662,22 @@ target_facts probe(connection& conn, const run_options& opt) {
         // Only -ERR says "not implemented" (RFC 2449 §5); a server that hangs, closes or sends
         // garbage on CAPA is judged by the CAPA cases, not excused from them.
         f.capa = !(status.what == received::kind::line && status.line.starts_with("-ERR"));
+        f.capa_read = !f.capa;
         if (status.what != received::kind::line || !status.line.starts_with("+OK")) return;
         for (int n = 0; n < 10000; ++n) {
             const auto l = line();
-            if (l.what != received::kind::line || l.line == ".") break;
+            if (l.what != received::kind::line) break;
+            if (l.line == ".") {
+                f.capa_read = true;
+                break;
+            }
             std::error_code ec;
             f.caps.add_line(l.line, ec);
         }
     };
     const auto greeting = line();
     if (greeting.what != received::kind::line) return f;
+    f.greeted = true;
     f.apop = apop_timestamp(greeting.line).has_value();
     read_capa();
     f.stls_offered = f.caps.has("STLS");

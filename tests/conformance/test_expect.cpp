@@ -308,3 +308,22 @@ TEST_CASE("expect: pop3-conformance refuses a bad baseline (exit 2) and unwritab
     CHECK(r.status == 1);
     CHECK(r.err == "pop3-conformance: /dev/full: cannot write\n");
 }
+
+TEST_CASE("expect: only a baseline's skipped matches a finer word (n/a), no other verdict's") {
+    const auto na = make_case("a/na"), info = make_case("a/info"), strict = make_case("a/strict"),
+               unsure = make_case("a/unsure");
+    std::vector<case_result> results = {{&na, verdict::skip, "the server does not advertise LANG"},
+                                        {&info, verdict::pass},
+                                        {&strict, verdict::fail, "a SHOULD"},
+                                        {&unsure, verdict::skip, "could not tell"}};
+    results[0].outcome = "n/a";
+    results[1].outcome = "info";
+    results[2].outcome = "non-strict";
+    results[3].outcome = "inconclusive";
+    const auto b = parse_baseline("a/na skipped\na/info passed\na/strict failed\n"
+                                  "a/unsure skipped\n",
+                                  "b.txt");
+    const auto c = compare_with_baseline(b, results, {"a/na", "a/info", "a/strict", "a/unsure"});
+    CHECK(c.matched == 1); // a/na
+    CHECK(c.differences() == 3);
+}

@@ -317,6 +317,10 @@ TEST_CASE("verdicts: a login answered -ERR [IN-USE] is an error to retry, not a 
     CHECK(r.v == verdict::error);
     CHECK(r.maildrop_in_use);
     CHECK(r.reason.starts_with("the maildrop is in use (-ERR [IN-USE], RFC 2449 §8.1.2)"));
+    scripted nested; // a code with a hierarchy under IN-USE (RFC 2449 §8)
+    for (const char* line : {"+OK ready", "+OK", "-ERR [in-use/LOCKED] held"})
+        nested.reply(line);
+    CHECK(run_case(tc, nested, options()).maildrop_in_use);
     // Not after a login, it is the server's reply like any other.
     const auto stat = one_case(header + "S: +OK*\nC: STAT\nS: +OK*\n");
     scripted other;
@@ -415,7 +419,7 @@ TEST_CASE("verdicts: errors are counted apart and do not decide the exit status"
 
 TEST_CASE("n/a: a case about what the server does not offer is told apart from a gap of the run") {
     target_facts facts;
-    facts.capa = facts.logged_in = true;
+    facts.capa = facts.logged_in = facts.greeted = facts.capa_read = true;
     facts.messages = 2;
     std::error_code ec;
     facts.caps.add_line("USER", ec);
@@ -437,6 +441,33 @@ TEST_CASE("n/a: a case about what the server does not offer is told apart from a
     const auto embedded = one_case(header + "requires: embedded\nS: +OK*\n");
     REQUIRE(unmet_precondition(embedded, facts, options()));
     CHECK(unmet_precondition(embedded, facts, options())->not_applicable);
+    // What the probe could not learn is a gap, never n/a: CAPA's answer not read whole, the
+    // greeting missing, a CAPA-less server whose login failed (so nothing was tried).
+    auto unread = facts;
+    unread.capa_read = false;
+    CHECK_FALSE(unmet_precondition(lang, unread, options())->not_applicable);
+    CHECK(unmet_precondition(lang, unread, options())->reason ==
+          "the probe could not learn whether the server offers LANG");
+    unread.greeted = false;
+    CHECK_FALSE(unmet_precondition(apop, unread, options())->not_applicable);
+    auto capa_less = facts;
+    capa_less.capa = capa_less.logged_in = false;
+    const auto needs_uidl = one_case(header + "requires: capa:UIDL\nS: +OK*\n");
+    CHECK_FALSE(unmet_precondition(needs_uidl, capa_less, options())->not_applicable);
+    capa_less.logged_in = true;
+    CHECK(unmet_precondition(needs_uidl, capa_less, options())->not_applicable);
+    const auto about_capa = one_case(header + "S: +OK*\nC: CAPA\nS: +OK*\n");
+    CHECK(unmet_precondition(about_capa, capa_less, options())->not_applicable);
+    capa_less.capa_read = false; // no greeting, no CAPA answer: nothing is known
+    CHECK_FALSE(unmet_precondition(about_capa, capa_less, options())->not_applicable);
+    // A case that does STLS itself, in a plain run, against a server offering STLS: what is
+    // not offered before TLS may be inside it.
+    auto with_stls = facts;
+    with_stls.stls_offered = with_stls.tls = true;
+    const auto user_in_tls =
+        one_case(header + "tls: plain\nrequires: tls, capa:USER\nS: +OK*\nC: STLS\nS: +OK*\n");
+    CHECK_FALSE(unmet_precondition(user_in_tls, with_stls, options())->not_applicable);
+    CHECK(unmet_precondition(lang, with_stls, options())->not_applicable);
     // What the run could not arrange is a gap, not n/a.
     const auto fixture = one_case(header + "maildrop: dots\nS: +OK*\n");
     REQUIRE(unmet_precondition(fixture, facts, options()));

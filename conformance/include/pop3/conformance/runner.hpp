@@ -78,6 +78,11 @@ struct target_facts {
     // CAPA answered +OK. A server that answers -ERR does not implement it (RFC 2449 §5); the
     // probe then learns USER, TOP and UIDL by trying them, into `caps`.
     bool capa = false;
+    // What the probe could learn, so that a case is n/a only on what the server said, never on
+    // what the probe failed to read: the greeting came (so `apop` is known), and CAPA's answer
+    // was read whole (-ERR, or +OK and its listing up to "."; so `caps` is known).
+    bool greeted = false;
+    bool capa_read = false;
 };
 
 enum class run_tls : std::uint8_t { plain, starttls, implicit };
