@@ -194,18 +194,19 @@ outcome drive(const setup& su, std::string_view server) {
             }
             if (a.ec) {
                 out.ec = a.ec;
-                if (a.ec.category() == pop3::error_category())
+                if (a.ec.category() == pop3::error_category() ||
+                    a.ec.category() == pop3::client_error_category())
                     FUZZ_CHECK(a.ec != pop3::error::need_more &&
-                               a.ec != pop3::error::connection_unusable);
+                               a.ec != pop3::client_error::connection_unusable);
                 else
                     FUZZ_CHECK(a.ec == injected);
                 if (injected) FUZZ_CHECK(a.ec == injected);
-                if (a.ec == pop3::error::plaintext_after_stls) FUZZ_CHECK(stls_pending);
+                if (a.ec == pop3::client_error::plaintext_after_stls) FUZZ_CHECK(stls_pending);
                 FUZZ_CHECK(!s.usable());
                 std::vector<request> again(1);
                 const auto b = s.start(again);
                 FUZZ_CHECK(b.what == action::type::done &&
-                           b.ec == pop3::error::connection_unusable);
+                           b.ec == pop3::client_error::connection_unusable);
                 return out;
             }
             FUZZ_CHECK(!injected);

@@ -10,6 +10,7 @@ packages=(
     libboost1.81-dev libssl-dev openssl
     catch2 libtomlplusplus-dev
     chromium # the HTML report's browser test (tests/html/check_report.py)
+    help2man dpkg-dev # the Debian package: man pages from --help, dpkg-shlibdeps (docs/packaging.md)
 )
 
 missing=()

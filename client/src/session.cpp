@@ -14,7 +14,7 @@ client_session::client_session(session_options options)
 action client_session::start(std::span<request> batch) {
     if (broken_) {
         diag_.set("the connection is unusable after an earlier error; reconnect", {});
-        return {action::type::done, {}, {}, error::connection_unusable};
+        return {action::type::done, {}, {}, client_error::connection_unusable};
     }
     batch_ = batch;
     next_write_ = next_reply_ = 0;
@@ -65,13 +65,13 @@ bool client_session::parse_buffered(std::error_code& ec) {
                 req.sink(step.data);
             } else if (req.listing && listing_cap < options_.max_buffered_body &&
                        req.result.body.size() + step.data.size() > listing_cap) {
-                ec = error::reply_too_large;
+                ec = client_error::reply_too_large;
                 diag_.set("a listing grew past " + std::to_string(listing_cap) +
                               " octets (max_listing_octets)",
                           {});
                 return false;
             } else if (req.result.body.size() + step.data.size() > options_.max_buffered_body) {
-                ec = error::reply_too_large;
+                ec = client_error::reply_too_large;
                 diag_.set("a multi-line reply grew past " +
                               std::to_string(options_.max_buffered_body) +
                               " octets (max_buffered_body); stream it into a sink instead",
@@ -153,7 +153,7 @@ action client_session::next() {
                     diag_.set("the server sent bytes after its STLS reply, before TLS: refusing "
                               "them (response injection)",
                               std::string_view(in_.data() + begin_, end_ - begin_));
-                    return fail(error::plaintext_after_stls);
+                    return fail(client_error::plaintext_after_stls);
                 }
                 phase_ = phase::tls;
                 return {action::type::tls_handshake, {}, {}, {}};
@@ -180,7 +180,7 @@ action client_session::resume(std::error_code ec, std::size_t bytes) {
         if (bytes == 0) { // EOF: the reply in progress cannot complete
             std::error_code eof_ec;
             reader_.finish(std::string_view(in_.data() + begin_, end_ - begin_), eof_ec, &diag_);
-            return fail(eof_ec ? eof_ec : make_error_code(error::connection_closed));
+            return fail(eof_ec ? eof_ec : make_error_code(client_error::connection_closed));
         }
         end_ += bytes;
         last_read_filled_ = bytes == last_area_;

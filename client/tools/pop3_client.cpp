@@ -15,6 +15,7 @@
 #include <pop3/protocol/program_output.hpp>
 #include <pop3/protocol/sasl.hpp>
 #include <pop3/protocol/text.hpp>
+#include <pop3/version.hpp>
 #include <stdexcept>
 #include <streambuf>
 #include <string>
@@ -54,6 +55,7 @@ Options (anywhere on the line):
                       one is an error (default 64M; retr and top stream and have no limit)
   -v, --verbose       show the dialogue on stderr (passwords and SASL responses masked)
   -h, --help          this text
+  --version           print "pop3-client VERSION" and exit
 
 Commands:
   capa          the capabilities, one per line: KEYWORD ARGS...
@@ -194,6 +196,10 @@ options parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
+            std::exit(pop3::exit_code_after_stdout("pop3-client", 0));
+        }
+        if (a == "--version") {
+            std::printf("pop3-client %s\n", pop3::version);
             std::exit(pop3::exit_code_after_stdout("pop3-client", 0));
         }
         if (a.size() > 1 && a[0] == '-') {
@@ -385,7 +391,7 @@ void log_in(pop3::client& c, const options& o) {
     try {
         caps = c.capa();
     } catch (const pop3::protocol_error& e) {
-        if (e.code() != pop3::error::server_error) throw; // no CAPA: nothing advertised
+        if (e.code() != pop3::client_error::server_error) throw; // no CAPA: nothing advertised
     }
     if (caps.has_argument("SASL", "CRAM-MD5"))
         c.auth(pop3::sasl_mechanism::cram_md5, u.user, u.password);
@@ -481,7 +487,7 @@ bool run_step(pop3::client& c, const pop3::client_step& s) {
             for_each_line(r.body,
                           pop3::carries_listing(info->id, args) ? write_server_line : write_line);
         if (!r.ok())
-            throw pop3::protocol_error(pop3::error::server_error, shown(r.line), r.line,
+            throw pop3::protocol_error(pop3::client_error::server_error, shown(r.line), r.line,
                                        r.code_kind, r.code);
         if (info && info->id == pop3::command_id::quit) {
             c.close();

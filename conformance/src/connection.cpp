@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
-#include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <optional>
 #include <poll.h>
+#include <pop3/client/error.hpp>
 #include <pop3/net/tls.hpp>
 #include <pop3/net/tls_client.hpp>
 #include <pop3/protocol/line.hpp>
@@ -34,6 +35,40 @@ using clock_type = std::chrono::steady_clock;
 // The longest line the runner reads (body lines have no limit in RFC 1939): past it the line
 // is a bad_line, which the runner reports as its own limit (verdict error), not the peer's.
 constexpr std::size_t max_line_octets = 8 * 1024 * 1024;
+
+// OpenSSL's socket BIO writes with write(2), which raises SIGPIPE once the peer has gone. TLS
+// records are written through this BIO instead, with send(MSG_NOSIGNAL), as the plaintext path
+// is: the library never changes the process's signal dispositions.
+int nosignal_write(BIO* bio, const char* data, int size) {
+    const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
+    BIO_clear_retry_flags(bio);
+    const auto n = ::send(fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(bio);
+    return static_cast<int>(n);
+}
+long nosignal_ctrl(BIO*, int command, long, void*) {
+    return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+const BIO_METHOD* nosignal_write_method() {
+    static BIO_METHOD* const method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                                     "socket write with MSG_NOSIGNAL");
+        BIO_meth_set_write(m, nosignal_write);
+        BIO_meth_set_ctrl(m, nosignal_ctrl);
+        return m;
+    }();
+    return method;
+}
+// Connects `ssl` to the socket `fd`: reads through OpenSSL's socket BIO, writes through
+// nosignal_write. The socket stays open when the SSL object is freed.
+void attach_socket(SSL* ssl, int fd) {
+    BIO* const rbio = BIO_new_socket(fd, BIO_NOCLOSE);
+    BIO* const wbio = BIO_new(nosignal_write_method());
+    BIO_set_data(wbio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
+    BIO_set_init(wbio, 1);
+    SSL_set_bio(ssl, rbio, wbio);
+}
 
 // Splits buffered bytes into lines leniently, so that a deviating server is reported, not
 // misread: each line carries its deviations.
@@ -93,7 +128,6 @@ public:
     socket_connection(const std::string& host, std::uint16_t port, bool implicit_tls,
                       tls_settings tls, std::chrono::milliseconds timeout)
         : host_(host), tls_(std::move(tls)), timeout_(timeout) {
-        std::signal(SIGPIPE, SIG_IGN); // OpenSSL writes with plain send()
         addrinfo hints{};
         hints.ai_socktype = SOCK_STREAM;
         addrinfo* res = nullptr;
@@ -134,7 +168,6 @@ public:
     // handshake with `tls.cert_pem` / `tls.key_pem`.
     socket_connection(int accepted_fd, tls_settings tls, std::chrono::milliseconds timeout)
         : tls_(std::move(tls)), timeout_(timeout), fd_(accepted_fd), server_role_(true) {
-        std::signal(SIGPIPE, SIG_IGN);
         int one = 1;
         ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         set_timeouts();
@@ -189,7 +222,7 @@ public:
             return false;
         }
         ssl_ = SSL_new(ctx_->native_handle());
-        SSL_set_fd(ssl_, fd_);
+        attach_socket(ssl_, fd_);
         if (const auto ec = net::prepare_client_ssl(ssl_, policy, host_)) {
             tls_problem_ = {tls_failure::certificate,
                             "cannot verify or send '" +
@@ -250,7 +283,7 @@ private:
             return false;
         }
         ssl_ = SSL_new(ctx_->native_handle());
-        SSL_set_fd(ssl_, fd_);
+        attach_socket(ssl_, fd_);
         const bool ok = SSL_accept(ssl_) == 1;
         if (!ok) {
             ERR_clear_error();
@@ -372,7 +405,7 @@ public:
         std::unique_lock g(s_->mutex);
         n = 0;
         if (!s_->changed.wait_for(g, timeout, [&] { return !s_->to_client.empty() || s_->closed; }))
-            return error::timeout;
+            return client_error::timeout;
         if (s_->to_client.empty()) return {}; // closed: end of stream
         auto& piece = s_->to_client.front();
         n = std::min(piece.size(), into.size());

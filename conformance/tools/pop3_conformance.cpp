@@ -1,5 +1,7 @@
 // pop3-conformance: replays RFC dialogue transcripts against a POP3 server and reports, in the
 // style of h2spec. See --help and docs/transcripts.md.
+#include "data_paths.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include <pop3/net/tls.hpp>
 #include <pop3/protocol/program_output.hpp>
 #include <pop3/protocol/text.hpp>
+#include <pop3/version.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -79,7 +82,7 @@ client: plays a correct server with one deviation per case against a client, ask
                         as POP3KIT_HOST, ...); the adapter contract is in
                         docs/client-conformance.md, e.g.
                         --command 'exec python3 interop/adapters/curl.py'
-  --cases DIR           client case files (default: the source tree's conformance/client-cases)
+  --cases DIR           client case files (default: DATA/client-cases)
   --deadline SECONDS    a run's wall time before the client's process group is killed (a
                         failure); default 60
   --hold MS             hold back the last octet of each reply this long (lock-step
@@ -103,7 +106,7 @@ fixtures: writes the maildrops the server cases name into DIR, one folder each
                         (FOLDER/mbox, mboxrd) or eml (FOLDER/NNNNNNN.eml, CRLF)
 
 Common options:
-  --transcripts DIR     transcript folder (default: the source tree's conformance/transcripts)
+  --transcripts DIR     transcript folder (default: DATA/transcripts)
   --only PATTERN        run only the cases whose id matches the glob PATTERN (repeatable)
   --strict              SHOULD failures fail the run too
   --timeout SECONDS     server: per-step timeout (default 5); client: the I/O timeout the
@@ -130,6 +133,11 @@ Common options:
   --list                list the cases and exit
   --no-color            plain console output
   -h, --help            this text
+  --version             print "pop3-conformance VERSION" and exit
+
+DATA, where the transcripts, client cases and the embedded server's scenarios are: the folder
+$POP3KIT_DATA_DIR when set; else ../share/pop3kit next to this program when it holds
+transcripts/ (an installed package: /usr/share/pop3kit); else the source tree it was built from.
 
 Verdicts: passed; failed (the wire dialogue contradicts the RFC text the case cites); skipped
 (a precondition does not hold: the reason is given, and every skipped MUST case is listed again
@@ -166,7 +174,7 @@ struct options {
     bool tls = false, starttls = false, insecure = false, strict = false, list = false,
          color = true;
     std::string ca_file;
-    std::string transcripts = POP3_DEFAULT_TRANSCRIPTS;
+    std::string transcripts; // defaults: find_data_paths()
     std::vector<std::string> only;
     double timeout = 5;
     double deadline = 60;
@@ -174,7 +182,8 @@ struct options {
     long max_memory_mib = 256;
     long hold_ms = 50;
     bool progress = false;
-    std::string client_cases = POP3_DEFAULT_CLIENT_CASES;
+    std::string client_cases;
+    std::string scenarios; // the embedded server's scenario files
     std::optional<std::string> junit, json, html;
     std::optional<std::string> command;   // client direction: an external client program
     std::optional<std::string> provision; // server direction: loads a case's maildrop
@@ -187,6 +196,10 @@ struct options {
 
 options parse_args(int argc, char** argv) {
     options o;
+    const auto data = pop3::conformance_tool::find_data_paths();
+    o.transcripts = data.transcripts.string();
+    o.client_cases = data.client_cases.string();
+    o.scenarios = data.scenarios.string();
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -195,6 +208,9 @@ options parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
+            std::exit(pop3::exit_code_after_stdout("pop3-conformance", 0));
+        } else if (a == "--version") {
+            std::printf("pop3-conformance %s\n", pop3::version);
             std::exit(pop3::exit_code_after_stdout("pop3-conformance", 0));
         } else if (a == "library-client" && i == 1 && argc == 2) {
             o.mode = a;
@@ -511,7 +527,7 @@ int run_server_direction(const options& o) {
                 // The case's fixture: a scenario file that cannot be read, or a server that
                 // cannot start, is the runner's problem (error), not the server's.
                 try {
-                    const auto config = embedded_config(c, POP3_SCENARIOS_DIR);
+                    const auto config = embedded_config(c, o.scenarios);
                     pop3::mock::server_options so;
                     so.threads = 1;
                     so.tls_listen = "127.0.0.1:0";

@@ -49,6 +49,7 @@ connection.
   --allow-remote      allow a target other than 127.0.0.0/8, ::1 or localhost
   --quiet             no progress line
   -h, --help          this text
+  --version           print "pop3-load VERSION" and exit
 
 While it runs, a progress line on stderr once a second (rewritten in place on a terminal):
 elapsed seconds, completed sessions, commands, errors (both kinds below).

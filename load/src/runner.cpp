@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
+#include <pop3/client/error.hpp>
 #include <pop3/net/tls_client.hpp>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/listings.hpp>
@@ -119,18 +120,16 @@ std::string_view pop3_error_name(std::error_code ec) {
                                                  "bad_number",
                                                  "bad_base64",
                                                  "bad_sasl_message",
-                                                 "sasl_cancelled",
-                                                 "server_error",
-                                                 "connection_unusable",
-                                                 "stls_unavailable",
-                                                 "tls_already_active",
-                                                 "plaintext_after_stls",
-                                                 "connection_closed",
-                                                 "timeout",
-                                                 "reply_too_large"};
+                                                 "sasl_cancelled"};
     static_assert(std::size(names) == static_cast<std::size_t>(error::last_error));
     const auto v = static_cast<std::size_t>(ec.value());
     if (ec.category() == error_category() && v >= 1 && v <= std::size(names)) return names[v - 1];
+    static constexpr std::string_view client_names[] = {
+        "server_error",         "connection_unusable", "stls_unavailable", "tls_already_active",
+        "plaintext_after_stls", "connection_closed",   "timeout",          "reply_too_large"};
+    static_assert(std::size(client_names) == static_cast<std::size_t>(client_error::last));
+    if (ec.category() == client_error_category() && v >= 1 && v <= std::size(client_names))
+        return client_names[v - 1];
     return "protocol_error";
 }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <pop3/load/load.hpp>
 #include <pop3/protocol/program_output.hpp>
+#include <pop3/version.hpp>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -46,6 +47,10 @@ void raise_fd_limit(unsigned connections) {
 int main(int argc, char** argv) {
     using namespace pop3::load;
     const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 1 && args[0] == "--version") {
+        std::printf("pop3-load %s\n", pop3::version);
+        return pop3::exit_code_after_stdout("pop3-load", 0);
+    }
     parsed_args parsed;
     try {
         parsed = parse_args(args);

@@ -11,6 +11,7 @@
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <pop3/protocol/program_output.hpp>
+#include <pop3/version.hpp>
 #include <pthread.h>
 #include <stdexcept>
 #include <string>
@@ -55,6 +56,7 @@ Options:
   --max-failed-logins N     close after N failed logins on a connection (default 3)
   --quiet                   no session log on stderr
   -h, --help                this text
+  --version                 print "pop3-mockserver VERSION" and exit
 
 Once ready it prints, on stdout:
   listening pop3 HOST:PORT
@@ -105,6 +107,9 @@ options parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
+            std::exit(pop3::exit_code_after_stdout("pop3-mockserver", 0));
+        } else if (a == "--version") {
+            std::printf("pop3-mockserver %s\n", pop3::version);
             std::exit(pop3::exit_code_after_stdout("pop3-mockserver", 0));
         } else if (a == "--listen")
             o.server.listen = value();

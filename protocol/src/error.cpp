@@ -37,15 +37,6 @@ public:
         case error::bad_base64: return "malformed base64";
         case error::bad_sasl_message: return "malformed SASL message";
         case error::sasl_cancelled: return "SASL exchange cancelled";
-        case error::server_error: return "the server answered -ERR";
-        case error::connection_unusable: return "connection unusable after an earlier error";
-        case error::stls_unavailable:
-            return "STLS not available: refusing to continue in plaintext";
-        case error::tls_already_active: return "TLS is already active";
-        case error::plaintext_after_stls: return "plaintext received after the STLS reply";
-        case error::connection_closed: return "the server closed the connection";
-        case error::timeout: return "operation timed out";
-        case error::reply_too_large: return "reply exceeds the configured size limit";
         }
         return "unknown pop3 error";
     }

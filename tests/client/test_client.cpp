@@ -135,7 +135,7 @@ TEST_CASE("client: -ERR replies raise protocol_error with the response and its c
         c.pass_("wrong");
         FAIL("no exception");
     } catch (const protocol_error& e) {
-        CHECK(e.code() == error::server_error);
+        CHECK(e.code() == client_error::server_error);
         CHECK(e.response() == "-ERR [AUTH] invalid user name or password");
         CHECK(e.response_code() == response_code_kind::auth);
         CHECK_FALSE(e.is_transient());
@@ -241,7 +241,7 @@ TEST_CASE("client: TLS is verified by default") {
         client c(o);
         CHECK(c.tls_active());
         CHECK(c.getwelcome().starts_with("+OK"));
-        CHECK(error_of([&] { c.stls(); }) == error::tls_already_active);
+        CHECK(error_of([&] { c.stls(); }) == client_error::tls_already_active);
     }
 }
 
@@ -251,20 +251,20 @@ TEST_CASE("client: STLS never goes on in plaintext") {
         cfg.faults.capabilities_authorization = std::vector<std::string>{"USER", "UIDL"};
         running_server s(cfg);
         client c(s.options());
-        CHECK(error_of([&] { c.stls(); }) == error::stls_unavailable);
+        CHECK(error_of([&] { c.stls(); }) == client_error::stls_unavailable);
         CHECK_THROWS_AS(c.noop(), protocol_error); // unusable: fails fast
     }
     SECTION("answered -ERR") {
         running_server s(with_rule("STLS", {.replace = "-ERR not now\r\n"}));
         auto o = s.options();
         o.tls = tls_mode::starttls;
-        CHECK(error_of([&] { client c(o); }) == error::stls_unavailable);
+        CHECK(error_of([&] { client c(o); }) == client_error::stls_unavailable);
     }
     SECTION("response injection after the STLS +OK") {
         running_server s(with_rule("STLS", {.append = "+OK injected\r\n"}));
         auto o = s.options();
         o.tls = tls_mode::starttls;
-        CHECK(error_of([&] { client c(o); }) == error::plaintext_after_stls);
+        CHECK(error_of([&] { client c(o); }) == client_error::plaintext_after_stls);
     }
 }
 
@@ -295,7 +295,7 @@ TEST_CASE("client: bad input from the server ends in protocol_error, then fails 
             client c(s.options());
             login(c);
             CHECK(error_of([&] { c.stat(); }) == bc.expected);
-            CHECK(error_of([&] { c.noop(); }) == error::connection_unusable);
+            CHECK(error_of([&] { c.noop(); }) == client_error::connection_unusable);
         }
     }
     SECTION("malformed LIST, UIDL and CAPA values") {
@@ -325,7 +325,7 @@ TEST_CASE("client: bad input from the server ends in protocol_error, then fails 
         o.operation_timeout = 300ms;
         client c(o);
         login(c);
-        CHECK(error_of([&] { c.stat(); }) == error::timeout);
+        CHECK(error_of([&] { c.stat(); }) == client_error::timeout);
         CHECK_THROWS_AS(c.noop(), protocol_error);
     }
 }
@@ -453,6 +453,70 @@ TEST_CASE("client: streaming retr_many keeps back a message that is not as annou
     c.quit();
 }
 
+TEST_CASE("client: streaming retr_many runs a long batch in slices, all of it in order") {
+    // 2,100 messages: three slices of 1,024; message 1,500 (in the second) is not as announced.
+    auto cfg = with_rule("RETR", {.replace = "+OK 99 octets\r\nhello\r\n.\r\n"});
+    cfg.faults.rules[0].message = 1500;
+    cfg.users[0].mail = mock::maildrop::generate(2100, 100);
+    running_server s(cfg);
+    client c(s.options());
+    login(c);
+    std::vector<message_number> which;
+    for (int i = 1; i <= 2100; ++i)
+        which.emplace_back(i);
+    std::vector<std::string> handed;
+    CHECK(error_of([&] {
+              c.retr_many(which, [&](message_number n, const message_result& m) {
+                  if (!m.content.empty()) handed.push_back(n.str());
+              });
+          }) == error::octet_count_mismatch);
+    REQUIRE(handed.size() == 2099);
+    CHECK(handed[1023] == "1024");
+    CHECK(handed[1498] == "1499");
+    CHECK(handed[1499] == "1501");
+    CHECK(handed.back() == "2100");
+    CHECK(c.noop() == "+OK");
+    // What the caller's function throws ends the batch, and leaves the connection unusable.
+    CHECK_THROWS_AS(c.retr_many({1, 2},
+                                [](message_number, const message_result&) {
+                                    throw std::runtime_error("the caller's");
+                                }),
+                    std::runtime_error);
+    CHECK(error_of([&] { c.noop(); }) == client_error::connection_unusable);
+}
+
+TEST_CASE("client: retr_many with DELE that goes wrong sends RSET, so QUIT deletes nothing") {
+    for (const bool streaming : {false, true}) {
+        INFO(streaming);
+        auto cfg = with_rule("RETR", {.replace = "+OK 99 octets\r\nhello\r\n.\r\n"});
+        cfg.faults.rules[0].message = 2;
+        running_server s(cfg);
+        client c(s.options());
+        login(c);
+        const auto before = cfg.users[0].mail->snapshot().size();
+        const auto code = error_of([&] {
+            if (streaming)
+                c.retr_many(
+                    {1, 2, 3}, [](message_number, const message_result&) {}, true);
+            else
+                c.retr_many({1, 2, 3}, true);
+        });
+        CHECK(code == error::octet_count_mismatch);
+        CHECK(c.stat().count == before); // RSET undid the three DELEs
+        c.quit();
+        CHECK(cfg.users[0].mail->snapshot().size() == before);
+    }
+}
+
+TEST_CASE("client: a retr_many callback cannot use the client") {
+    running_server s;
+    client c(s.options());
+    login(c);
+    CHECK_THROWS_AS(c.retr_many({1, 2}, [&](message_number, const message_result&) { c.noop(); }),
+                    std::logic_error);
+    CHECK(error_of([&] { c.noop(); }) == client_error::connection_unusable);
+}
+
 TEST_CASE("client: streaming retr_many bounds a message by max_buffered_body") {
     auto cfg = mock::default_config();
     cfg.users[0].mail = mock::maildrop::generate(3, 5000);
@@ -464,7 +528,7 @@ TEST_CASE("client: streaming retr_many bounds a message by max_buffered_body") {
     std::size_t handed = 0;
     CHECK(error_of([&] {
               c.retr_many({1, 2}, [&](message_number, const message_result&) { ++handed; });
-          }) == error::reply_too_large);
+          }) == client_error::reply_too_large);
     CHECK(handed == 0);
 }
 
@@ -587,7 +651,7 @@ TEST_CASE("client: a sink that throws leaves the connection unusable, not out of
     login(c);
     CHECK_THROWS_AS(c.retr(2, [](std::string_view) { throw std::runtime_error("disk full"); }),
                     std::runtime_error);
-    CHECK(error_of([&] { c.noop(); }) == error::connection_unusable);
+    CHECK(error_of([&] { c.noop(); }) == client_error::connection_unusable);
 }
 
 TEST_CASE("client: a buffered reply is bounded; an endless body ends in reply_too_large") {
@@ -596,7 +660,7 @@ TEST_CASE("client: a buffered reply is bounded; an endless body ends in reply_to
     o.max_buffered_body = 1 << 20;
     client c(o);
     login(c);
-    CHECK(error_of([&] { c.retr(1); }) == error::reply_too_large);
+    CHECK(error_of([&] { c.retr(1); }) == client_error::reply_too_large);
 }
 
 TEST_CASE("client: a listing is bounded by max_listing_octets, a message by max_buffered_body") {
@@ -616,7 +680,7 @@ TEST_CASE("client: a listing is bounded by max_listing_octets, a message by max_
         try {
             f();
         } catch (const protocol_error& e) {
-            CHECK(e.code() == error::reply_too_large);
+            CHECK(e.code() == client_error::reply_too_large);
             return e.what();
         }
         FAIL("no protocol_error thrown");

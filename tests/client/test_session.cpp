@@ -202,7 +202,7 @@ TEST_CASE("client session: a listing is held to max_listing_octets, a message is
         request listing = cmd("LIST\r\n", reply_shape::multi_line);
         listing.listing = true;
         scripted_peer peer{sp.chunks};
-        CHECK(peer.run(s, {&listing, 1}).ec == error::reply_too_large);
+        CHECK(peer.run(s, {&listing, 1}).ec == client_error::reply_too_large);
         CHECK(s.diag().message.find("max_listing_octets") != std::string::npos);
         CHECK_FALSE(s.usable());
 
@@ -218,7 +218,7 @@ TEST_CASE("client session: a listing is held to max_listing_octets, a message is
     request listing = cmd("LIST\r\n", reply_shape::multi_line);
     listing.listing = true;
     scripted_peer peer{{wire}};
-    CHECK(peer.run(s, {&listing, 1}).ec == error::reply_too_large);
+    CHECK(peer.run(s, {&listing, 1}).ec == client_error::reply_too_large);
     CHECK(s.diag().message.find("max_buffered_body") != std::string::npos);
 }
 
@@ -246,7 +246,7 @@ TEST_CASE("client session: a failure injected at each step ends the batch and th
         CHECK(a.ec == std::errc::connection_reset);
         CHECK_FALSE(s.usable());
         request again = cmd("NOOP\r\n");
-        CHECK(s.start({&again, 1}).ec == error::connection_unusable);
+        CHECK(s.start({&again, 1}).ec == client_error::connection_unusable);
     }
 }
 
@@ -294,7 +294,7 @@ TEST_CASE("client session: STLS") {
         stls.starts_tls = true;
         scripted_peer peer{{"+OK go\r\n+OK injected\r\n"}};
         const auto a = peer.run(s, {&stls, 1});
-        CHECK(a.ec == error::plaintext_after_stls);
+        CHECK(a.ec == client_error::plaintext_after_stls);
         CHECK(peer.handshakes == 0);
         CHECK_FALSE(s.usable());
     }

@@ -5,8 +5,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <future>
 #include <memory>
+#include <pop3/net/tls.hpp>
 #include <string>
 #include <thread>
 
@@ -66,4 +68,37 @@ TEST_CASE("connection: a refused connect says so, an accepted one works") {
     const auto r = conn->read_line(2000ms);
     CHECK(r.what == received::kind::line);
     CHECK(r.line == "+OK hello");
+}
+
+TEST_CASE("connection: writing TLS records to a peer that has gone raises no SIGPIPE") {
+    // The library leaves signal dispositions alone: with SIGPIPE at its default, a TLS write to
+    // a closed peer must fail, not kill the process (the records go out with MSG_NOSIGNAL).
+    struct default_sigpipe {
+        void (*before)(int) = std::signal(SIGPIPE, SIG_DFL);
+        ~default_sigpipe() { std::signal(SIGPIPE, before); }
+    } guard;
+    const auto identity = pop3::net::make_self_signed("localhost");
+    tls_settings server_tls;
+    server_tls.cert_pem = identity.certificate;
+    server_tls.key_pem = identity.private_key;
+    tls_settings client_tls;
+    client_tls.ca_pem = identity.certificate;
+    client_tls.server_name = "localhost";
+
+    listener l;
+    auto conn = connect_socket("127.0.0.1", l.port(), false, client_tls, 2000ms);
+    auto server_side = l.accept(server_tls, 2000ms);
+    REQUIRE(server_side);
+    auto server_handshake =
+        std::async(std::launch::async, [&] { return server_side->start_tls(); });
+    REQUIRE(conn->start_tls());
+    REQUIRE(server_handshake.get());
+    server_side->send("+OK inside TLS\r\n");
+    CHECK(conn->read_line(2000ms).line == "+OK inside TLS");
+
+    server_side.reset(); // the peer closes its socket
+    const std::string record(16 * 1024, 'x');
+    for (int i = 0; i < 64; ++i) // the first writes may still succeed; later ones get EPIPE
+        conn->send(record);
+    SUCCEED("still alive");
 }

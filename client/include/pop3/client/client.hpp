@@ -1,11 +1,13 @@
 // pop3::client — the POP3 client library's public API. Everything Python's poplib offers
 // (docs/poplib.md maps each call), with verified TLS by default, SASL, pipelining, response
-// codes, streaming RETR and timeouts. Errors throw pop3::protocol_error.
+// codes, streaming RETR and timeouts. Errors throw pop3::protocol_error. It runs the engine
+// pop3::async_client (async_client.hpp) runs, to the end of each call.
 #pragma once
 
 #include "pop3/client/session.hpp"
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -210,10 +212,23 @@ public:
     // memory does not grow with the batch and no message is allocated on its own; a message
     // is still bounded by max_buffered_body. A RETR answered -ERR or with another size than
     // "+OK n octets" is not handed over; after the batch the first such problem is raised as
-    // the buffered form raises it.
+    // the buffered form raises it. What `each` throws ends the batch and leaves the connection
+    // unusable; `each` must not use the client (std::logic_error). With `dele`, either form
+    // sends RSET before it raises a problem, so that no QUIT deletes a message the caller did
+    // not get.
     using message_fn = std::function<void(message_number which, const message_result& message)>;
     void retr_many(const std::vector<message_number>& which, const message_fn& each,
                    bool dele = false);
+    // Any callable: a lambda without captures would otherwise also convert to the buffered
+    // form's `bool dele` (through a function pointer) and make the call ambiguous.
+    template <class F>
+    requires(!std::same_as<std::remove_cvref_t<F>, message_fn> &&
+             std::invocable<
+                 F&, message_number,
+                 const message_result&>) void retr_many(const std::vector<message_number>& which,
+                                                        F&& each, bool dele = false) {
+        retr_many(which, message_fn(std::forward<F>(each)), dele);
+    }
 
     // Sends a raw command line and returns the reply (multi-line when `multi`).
     sansio::reply raw(std::string_view line, bool multi = false);
@@ -223,6 +238,8 @@ public:
     const capabilities& known_capabilities() const noexcept;
 
 private:
+    void undo_deletions() noexcept;
+
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -3,6 +3,8 @@
 // to do next — write, read, TLS handshake, or done. No sockets, no clock.
 #pragma once
 
+#include "pop3/client/error.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>

@@ -1,5 +1,7 @@
 // pop3::error — every way POP3 input or a caller's arguments can be wrong, as std::error_code,
-// plus the diagnostics object that carries the offending bytes and their position.
+// plus the diagnostics object that carries the offending bytes and their position. How a client
+// operation fails (a -ERR, a timeout, a closed connection) is the client's own
+// pop3::client_error (pop3/client/error.hpp).
 #pragma once
 
 #include <cstddef>
@@ -51,17 +53,7 @@ enum class error {
     bad_sasl_message,
     sasl_cancelled,
 
-    // Sessions (the client's; the drivers report I/O failures with their own codes).
-    server_error,         // the server answered -ERR (poplib's error_proto)
-    connection_unusable,  // an earlier error left the connection out of step: reconnect
-    stls_unavailable,     // STLS not advertised or refused: never goes on in plaintext
-    tls_already_active,   // STLS on a connection that already runs TLS
-    plaintext_after_stls, // bytes after the STLS +OK before the handshake (CVE-2021-22947)
-    connection_closed,    // the server closed the connection
-    timeout,              // an operation ran out of time
-    reply_too_large,      // a reply kept in memory grew past its configured limit
-
-    last_error = reply_too_large, // keep equal to the last enumerator
+    last_error = sasl_cancelled, // keep equal to the last enumerator
 };
 
 const std::error_category& error_category() noexcept;
