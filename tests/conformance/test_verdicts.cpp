@@ -423,6 +423,12 @@ TEST_CASE("n/a: a case about what the server does not offer is told apart from a
     facts.messages = 2;
     std::error_code ec;
     facts.caps.add_line("USER", ec);
+    // The unmet precondition of a case that must have one.
+    const auto why = [](const test_case& c, const target_facts& f) {
+        const auto unmet = unmet_precondition(c, f, options());
+        REQUIRE(unmet);
+        return *unmet;
+    };
     const auto lang = one_case(header + "requires: capa:LANG\nS: +OK*\n");
     const auto lang_why = unmet_precondition(lang, facts, options());
     REQUIRE(lang_why);
@@ -430,51 +436,59 @@ TEST_CASE("n/a: a case about what the server does not offer is told apart from a
     CHECK(lang_why->not_applicable);
     const auto apop = one_case(header + "requires: apop\nS: +OK*\n");
     REQUIRE(unmet_precondition(apop, facts, options()));
-    CHECK(unmet_precondition(apop, facts, options())->not_applicable);
+    CHECK(why(apop, facts).not_applicable);
     const auto cram = one_case(header + "requires: sasl:CRAM-MD5\nS: +OK*\n");
     REQUIRE(unmet_precondition(cram, facts, options()));
-    CHECK(unmet_precondition(cram, facts, options())->not_applicable);
+    CHECK(why(cram, facts).not_applicable);
     // A case for the embedded server only does not apply to another server.
     const auto scenario = one_case(header + "scenario: in-use\nS: +OK*\n");
     REQUIRE(unmet_precondition(scenario, facts, options()));
-    CHECK(unmet_precondition(scenario, facts, options())->not_applicable);
+    CHECK(why(scenario, facts).not_applicable);
     const auto embedded = one_case(header + "requires: embedded\nS: +OK*\n");
     REQUIRE(unmet_precondition(embedded, facts, options()));
-    CHECK(unmet_precondition(embedded, facts, options())->not_applicable);
+    CHECK(why(embedded, facts).not_applicable);
     // What the probe could not learn is a gap, never n/a: CAPA's answer not read whole, the
     // greeting missing, a CAPA-less server whose login failed (so nothing was tried).
     auto unread = facts;
     unread.capa_read = false;
-    CHECK_FALSE(unmet_precondition(lang, unread, options())->not_applicable);
-    CHECK(unmet_precondition(lang, unread, options())->reason ==
-          "the probe could not learn whether the server offers LANG");
+    CHECK_FALSE(why(lang, unread).not_applicable);
+    CHECK(why(lang, unread).reason == "the probe could not learn whether the server offers LANG");
     unread.greeted = false;
-    CHECK_FALSE(unmet_precondition(apop, unread, options())->not_applicable);
+    CHECK_FALSE(why(apop, unread).not_applicable);
     auto capa_less = facts;
     capa_less.capa = capa_less.logged_in = false;
     const auto needs_uidl = one_case(header + "requires: capa:UIDL\nS: +OK*\n");
-    CHECK_FALSE(unmet_precondition(needs_uidl, capa_less, options())->not_applicable);
+    CHECK_FALSE(why(needs_uidl, capa_less).not_applicable);
     capa_less.logged_in = true;
-    CHECK(unmet_precondition(needs_uidl, capa_less, options())->not_applicable);
+    CHECK(why(needs_uidl, capa_less).not_applicable);
     const auto about_capa = one_case(header + "S: +OK*\nC: CAPA\nS: +OK*\n");
-    CHECK(unmet_precondition(about_capa, capa_less, options())->not_applicable);
+    CHECK(why(about_capa, capa_less).not_applicable);
     capa_less.capa_read = false; // no greeting, no CAPA answer: nothing is known
-    CHECK_FALSE(unmet_precondition(about_capa, capa_less, options())->not_applicable);
+    CHECK_FALSE(why(about_capa, capa_less).not_applicable);
     // A case that does STLS itself, in a plain run, against a server offering STLS: what is
     // not offered before TLS may be inside it.
     auto with_stls = facts;
     with_stls.stls_offered = with_stls.tls = true;
+    const auto sasl_in_tls =
+        one_case(header + "tls: plain\nrequires: tls, capa:SASL\nS: +OK*\nC: STLS\nS: +OK*\n");
+    const auto in_tls_why = unmet_precondition(sasl_in_tls, with_stls, options());
+    REQUIRE(in_tls_why);
+    CHECK_FALSE(in_tls_why->not_applicable);
+    CHECK(in_tls_why->reason.starts_with("the server does not offer SASL before TLS"));
+    // USER is offered before TLS: the case runs.
     const auto user_in_tls =
         one_case(header + "tls: plain\nrequires: tls, capa:USER\nS: +OK*\nC: STLS\nS: +OK*\n");
-    CHECK_FALSE(unmet_precondition(user_in_tls, with_stls, options())->not_applicable);
-    CHECK(unmet_precondition(lang, with_stls, options())->not_applicable);
+    CHECK_FALSE(unmet_precondition(user_in_tls, with_stls, options()));
+    // A case that starts in TLS is judged on the same CAPA as before.
+    REQUIRE(unmet_precondition(lang, with_stls, options()));
+    CHECK(why(lang, with_stls).not_applicable);
     // What the run could not arrange is a gap, not n/a.
     const auto fixture = one_case(header + "maildrop: dots\nS: +OK*\n");
     REQUIRE(unmet_precondition(fixture, facts, options()));
-    CHECK_FALSE(unmet_precondition(fixture, facts, options())->not_applicable);
+    CHECK_FALSE(why(fixture, facts).not_applicable);
     const auto many = one_case(header + "requires: messages>=3\nS: +OK*\n");
     REQUIRE(unmet_precondition(many, facts, options()));
-    CHECK_FALSE(unmet_precondition(many, facts, options())->not_applicable);
+    CHECK_FALSE(why(many, facts).not_applicable);
 
     // The reports keep the counts line and tell the two apart.
     test_case must = lang;
