@@ -1,4 +1,5 @@
 #include "pop3/client/async_client.hpp"
+#include "support/client_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -19,43 +20,12 @@
 
 using namespace pop3;
 using namespace std::chrono_literals;
+using pop3::test::running_server;
+using pop3::test::with_rule;
 namespace asio = boost::asio;
 using error_code = boost::system::error_code;
 
 namespace {
-
-struct running_server {
-    mock::server srv;
-    explicit running_server(mock::server_config c = mock::default_config(),
-                            bool implicit_tls = false, unsigned threads = 1)
-        : srv(std::move(c), [&] {
-              mock::server_options o;
-              o.threads = threads;
-              if (implicit_tls) o.tls_listen = "127.0.0.1:0";
-              return o;
-          }()) {
-        srv.start();
-    }
-    client_options options() const {
-        client_options o;
-        o.host = "127.0.0.1";
-        o.port = srv.port();
-        o.operation_timeout = 5s;
-        o.connect_timeout = 5s;
-        o.tls_settings.ca_pem = srv.identity().certificate;
-        return o;
-    }
-};
-
-mock::server_config with_rule(std::string command, mock::reply_change change, mock::fault f = {}) {
-    auto c = mock::default_config();
-    mock::rule r;
-    r.command = std::move(command);
-    r.change = std::move(change);
-    r.delivery = std::move(f);
-    c.faults.rules.push_back(std::move(r));
-    return c;
-}
 
 // One user ("user", "pass") whose maildrop holds `count` generated messages of `size` octets.
 mock::server_config generated(std::size_t count, std::size_t size) {

@@ -1,4 +1,5 @@
 #include "pop3/client/client.hpp"
+#include "support/client_server.hpp"
 
 #include <catch2/catch.hpp>
 #include <pop3/mockserver/server.hpp>
@@ -8,42 +9,10 @@
 
 using namespace pop3;
 using namespace std::chrono_literals;
+using pop3::test::running_server;
+using pop3::test::with_rule;
 
 namespace {
-
-mock::server_options server_opts(bool implicit_tls = false) {
-    mock::server_options o;
-    o.threads = 1;
-    if (implicit_tls) o.tls_listen = "127.0.0.1:0";
-    return o;
-}
-
-struct running_server {
-    mock::server srv;
-    running_server(mock::server_config c = mock::default_config(), bool implicit_tls = false)
-        : srv(std::move(c), server_opts(implicit_tls)) {
-        srv.start();
-    }
-    client_options options() const {
-        client_options o;
-        o.host = "127.0.0.1";
-        o.port = srv.port();
-        o.operation_timeout = 5s;
-        o.connect_timeout = 5s;
-        o.tls_settings.ca_pem = srv.identity().certificate;
-        return o;
-    }
-};
-
-mock::server_config with_rule(std::string command, mock::reply_change change, mock::fault f = {}) {
-    auto c = mock::default_config();
-    mock::rule r;
-    r.command = std::move(command);
-    r.change = std::move(change);
-    r.delivery = std::move(f);
-    c.faults.rules.push_back(std::move(r));
-    return c;
-}
 
 // The code of the protocol_error that `f` throws; fails the test when it throws none.
 template <class F>
