@@ -94,6 +94,17 @@ struct async_client::state : std::enable_shared_from_this<state> {
         diag.message = std::move(what);
         throw op_failure{ec};
     }
+
+    // A protocol-core parse of what the server sent: `parse(ec, diag)`; a malformed reply
+    // leaves the connection unusable (broken).
+    template <class Parse>
+    auto parsed(Parse parse) {
+        std::error_code ec;
+        diagnostics d;
+        auto value = parse(ec, d);
+        if (ec) broken(ec, d.to_string());
+        return value;
+    }
     // Fails the operation; the connection stays in step (a -ERR, a refused argument).
     [[noreturn]] void refused(error_code ec, std::string what) {
         diag.message = std::move(what);
@@ -400,12 +411,11 @@ struct async_client::state : std::enable_shared_from_this<state> {
     asio::awaitable<capabilities> learn_capabilities() {
         const reply r = co_await command(command_id::capa);
         caps.clear();
-        for (const auto& line : split_lines({}, r.body, 0).lines) {
-            std::error_code ec;
-            diagnostics d;
-            caps.add_line(line, ec, &d);
-            if (ec) broken(ec, d.to_string());
-        }
+        for (const auto& line : split_lines({}, r.body, 0).lines)
+            parsed([&](std::error_code& ec, diagnostics& d) {
+                caps.add_line(line, ec, &d);
+                return 0;
+            });
         caps_known = true;
         session->set_pipeline_window(caps.has("PIPELINING") ? opt.pipeline_window : 1);
         co_return caps;
@@ -508,42 +518,34 @@ struct async_client::state : std::enable_shared_from_this<state> {
 
     asio::awaitable<stat_reply> stat() {
         const reply r = co_await command(command_id::stat);
-        std::error_code ec;
-        diagnostics d;
-        const auto s = parse_stat(r.text, ec, &d);
-        if (ec) broken(ec, d.to_string());
-        co_return s;
+        co_return parsed(
+            [&](std::error_code& ec, diagnostics& d) { return parse_stat(r.text, ec, &d); });
     }
 
     asio::awaitable<listing_result> list() {
         reply r = co_await command(command_id::list);
         listing_result out{r.line, {}, split_lines(r.line, r.body, r.body_octets)};
-        for (const auto& line : out.raw.lines) {
-            std::error_code ec;
-            diagnostics d;
-            out.entries.push_back(parse_scan_listing(line, ec, &d));
-            if (ec) broken(ec, d.to_string());
-        }
+        for (const auto& line : out.raw.lines)
+            out.entries.push_back(parsed([&](std::error_code& ec, diagnostics& d) {
+                return parse_scan_listing(line, ec, &d);
+            }));
         co_return out;
     }
 
     asio::awaitable<scan_entry> list_one(message_number which) {
         const reply r = co_await command(command_id::list, which.str());
-        std::error_code ec;
-        diagnostics d;
-        const auto e = parse_scan_listing(r.text, ec, &d);
-        if (ec) broken(ec, d.to_string());
-        co_return e;
+        co_return parsed([&](std::error_code& ec, diagnostics& d) {
+            return parse_scan_listing(r.text, ec, &d);
+        });
     }
 
     asio::awaitable<uidl_result> uidl() {
         reply r = co_await command(command_id::uidl);
         uidl_result out{r.line, {}, split_lines(r.line, r.body, r.body_octets)};
         for (const auto& line : out.raw.lines) {
-            std::error_code ec;
-            diagnostics d;
-            const auto e = parse_uid_listing(line, ec, opt.protocol_limits, &d);
-            if (ec) broken(ec, d.to_string());
+            const auto e = parsed([&](std::error_code& ec, diagnostics& d) {
+                return parse_uid_listing(line, ec, opt.protocol_limits, &d);
+            });
             out.entries.push_back({e.message, std::string(e.uid)});
         }
         co_return out;
@@ -551,10 +553,9 @@ struct async_client::state : std::enable_shared_from_this<state> {
 
     asio::awaitable<uidl_entry> uidl_one(message_number which) {
         const reply r = co_await command(command_id::uidl, which.str());
-        std::error_code ec;
-        diagnostics d;
-        const auto e = parse_uid_listing(r.text, ec, opt.protocol_limits, &d);
-        if (ec) broken(ec, d.to_string());
+        const auto e = parsed([&](std::error_code& ec, diagnostics& d) {
+            return parse_uid_listing(r.text, ec, opt.protocol_limits, &d);
+        });
         co_return uidl_entry{e.message, std::string(e.uid)};
     }
 
