@@ -2,7 +2,8 @@
 //   pop3-bench-client PORT USER PASS N [stream]   RETR message N (buffered, or streamed into a
 //                                                 sink that discards it), prints MB/s
 //   pop3-bench-client many PORT USER PASS COUNT WINDOW [stream]   RETR messages 1..COUNT with
-//                                                 retr_many (WINDOW 1 = lock-step), each message
+//                                                 retr_many (WINDOW 1 = lock-step, `default` =
+//                                                 the library's default), each message
 //                                                 kept (or handed to a callback that counts its
 //                                                 octets: the streaming form), messages/s
 //   pop3-bench-client async PORT USER_PREFIX PASS SESSIONS COUNT   SESSIONS pop3::async_client
@@ -75,7 +76,8 @@ int main(int argc, char** argv) {
         if (argc >= 7 && std::strcmp(argv[1], "many") == 0) {
             pop3::client_options o;
             o.port = static_cast<std::uint16_t>(std::stoi(argv[2]));
-            o.pipeline_window = static_cast<std::size_t>(std::stoi(argv[6]));
+            if (std::strcmp(argv[6], "default") != 0)
+                o.pipeline_window = static_cast<std::size_t>(std::stoi(argv[6]));
             pop3::client c(o);
             c.user(argv[3]);
             c.pass_(argv[4]);

@@ -73,8 +73,9 @@ struct client_options {
     // many octets a second after operation_timeout has passed fails as a timeout. 0: off.
     std::size_t min_transfer_rate = 1024;
     limits protocol_limits;
-    // Commands in flight when the server advertises PIPELINING; 1 forces lock-step.
-    std::size_t pipeline_window = 32;
+    // Commands in flight when the server advertises PIPELINING; 1 forces lock-step. 64 keeps
+    // both ends busy for small messages: at 32 each batch was a ping-pong (docs/performance.md).
+    std::size_t pipeline_window = 64;
     // How strictly server lines are framed: strict (the default) refuses bare LF, bare CR and
     // NUL; line_policy::lenient() accepts them.
     line_policy policy = line_policy::strict();
