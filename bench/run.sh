@@ -4,7 +4,8 @@
 #
 #   bench/run.sh [--quick] [--no-dovecot] [--out FILE] [--build-dir DIR]
 #
-# Prints a table and writes bench/results.json (or FILE); docs/performance.md documents both.
+# Prints a table and writes bench/results.json (or FILE) and, next to it, bench/results.svg (the
+# ratios as a bar chart); docs/performance.md documents them.
 # Builds what it needs with the default preset (GCC 12, RelWithDebInfo) unless --build-dir is
 # given, and installs the peers (Dovecot, python3 for poplib, curl, GNU time) when they are
 # missing, which needs root, as does Dovecot's master process. Everything listens on 127.0.0.1
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,15s/^# \{0,1\}//p' "$0"; }
 quick=0 dovecot=1 out= build=
 while [ $# -gt 0 ]; do
     case $1 in
@@ -371,4 +372,12 @@ row idle_connections higher connections "-" "-" "$held" "ours>=10000" \
     "idle connections held at once by the mock server (each greeted, then a full session still served)"
 
 # ---------------------------------------------------------------------------------------------
-python3 bench/report.py "$tmp/rows.tsv" "$out" "$quick"
+status=0
+python3 bench/report.py "$tmp/rows.tsv" "$out" "$quick" || status=$?
+# The chart of the ratios next to the JSON (bench/results.svg, build/bench-quick.svg), which
+# docs/performance.md shows; drawn also when a figure is missing (exit 1 above, kept).
+if [ $status -le 1 ]; then # 1: a figure missing, the JSON written
+    python3 bench/report.py --svg "$out" "${out%.json}.svg"
+    echo "written: ${out%.json}.svg"
+fi
+exit $status

@@ -17,6 +17,9 @@
 #   f. side by side with e: Courier, Cyrus, popa3d and GNU Mailutils pop3d, each started by
 #      interop/servers/NAME/start.sh, pop3-conformance server against it as in part c, verdicts
 #      compared with interop/servers/NAME/expected.txt.
+#   g. the ecosystem matrix: pop3-conformance matrix sets every conformance run of c, e and f
+#      side by side (interop-reports/matrix.html and matrix.md); --update-docs puts matrix.md
+#      into docs/interop.md (interop/matrix_docs.py).
 #
 # Prints "ok CHECK" or "FAIL CHECK: reason" per check and "N passed, N failed" last; exits 1
 # when a check failed. Needs root (it installs Debian packages when missing, and Dovecot's
@@ -27,6 +30,8 @@
 #                      and interop/clients-expected.txt (of the parts that ran) from this
 #                      run's conformance results (after transcripts or cases were added or
 #                      changed), then review and commit them
+#   --update-docs      rewrite the matrix tables of docs/interop.md from this run's matrix.md
+#                      (between its <!-- matrix: ... --> and <!-- /matrix --> lines)
 #   --keep             keep the temporary folder (configs, logs, deliveries) and print its path
 #   --only PARTS       run only these comma-separated parts: dovecot (a, b, c, c2), courier,
 #                      cyrus, popa3d, mailutils (f), poplib, curl, fetchmail, mpop,
@@ -41,6 +46,7 @@ HERE=$ROOT/interop
 START=$(date +%s)
 
 update_expected=0
+update_docs=0
 keep=0
 servers=(courier cyrus popa3d mailutils)
 only=dovecot,$(IFS=,; echo "${servers[*]}"),poplib,curl,fetchmail,mpop,conformance-clients
@@ -50,6 +56,7 @@ while [ $# -gt 0 ]; do
     shift
     case $arg in
         --update-expected) update_expected=1 ;;
+        --update-docs) update_docs=1 ;;
         --keep) keep=1 ;;
         --only) only=${1:-}; shift ;;
         --build-dir) build_dir=${1:-}; shift ;;
@@ -807,6 +814,42 @@ if [ $dovecot_up -eq 1 ]; then
         --ca "$DV/cert.pem" --user "$DV_USER" --password "$DV_PASS" --maildrop "$EXPECTED" \
         --destructive >"$TMP/client-destructive.out" 2>&1
     tally "pop3-client deletions against Dovecot" $? "$TMP/client-destructive.out"
+fi
+
+# =============================================================================================
+# g. The ecosystem matrix: the JSON of every conformance run above, side by side (Dovecot's runs
+# first, then the other servers', then the clients'), each column named after its server and
+# run or its client.
+matrix_inputs=()
+for stem in $(for s in dovecot "${servers[@]}"; do for r in plain starttls tls; do
+                  echo "conformance-$s-$r"; done; done) \
+            $(for p in poplib curl fetchmail mpop; do echo "clients-$p"; done); do
+    [ -f "$REPORTS/$stem.json" ] || continue
+    case $stem in
+        conformance-*-tls) label="$(echo "$stem" | sed 's/^conformance-//; s/-tls$//') pop3s" ;;
+        conformance-*) label=$(echo "$stem" | sed 's/^conformance-//; s/-\([a-z]*\)$/ \1/') ;;
+        clients-*) label=${stem#clients-} ;;
+    esac
+    matrix_inputs+=("$label=$REPORTS/$stem.json")
+done
+if [ ${#matrix_inputs[@]} -gt 0 ]; then
+    section "g. the ecosystem matrix (${#matrix_inputs[@]} runs)"
+    if "$CONFORMANCE" matrix "${matrix_inputs[@]}" --title "pop3kit interop: the ecosystem matrix" \
+        --html "$REPORTS/matrix.html" --markdown "$REPORTS/matrix.md" >"$TMP/matrix.out" 2>&1; then
+        ok "matrix: $REPORTS/matrix.html and matrix.md (${#matrix_inputs[@]} runs)"
+        if [ $update_docs -eq 1 ]; then
+            if "$PYTHON" "$HERE/matrix_docs.py" --note "From \`interop/run.sh\` on $(date -u +%Y-%m-%d) (${#matrix_inputs[@]} runs)." \
+                "$REPORTS/matrix.md" "$ROOT/docs/interop.md" >"$TMP/matrix-docs.out" 2>&1; then
+                ok "matrix: docs/interop.md's tables rewritten; review and commit them"
+            else
+                fail "matrix: docs/interop.md not rewritten:"
+                sed 's/^/  /' "$TMP/matrix-docs.out"
+            fi
+        fi
+    else
+        fail "matrix: pop3-conformance matrix failed:"
+        sed 's/^/  /' "$TMP/matrix.out"
+    fi
 fi
 
 section "done"

@@ -69,6 +69,10 @@ bash "$gate" --conformance "$bin/pop3-conformance" --no-color --starttls --ca "$
     tail -n 1
 [ -s "$work/server.xml" ] && [ -s "$work/server.html" ] || fail "no JUnit or HTML report"
 
+step "the installed Python fixture (share/pop3kit/python) starts the installed pop3-mockserver"
+PYTHONPATH="$root/usr/share/pop3kit/python" POP3KIT_MOCKSERVER="$bin/pop3-mockserver" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/embed | tail -n 1
+
 step "the consumer project against the unpacked root: find_package(pop3kit), pop3kit_add_conformance_test"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

@@ -11,6 +11,7 @@ packages=(
     catch2 libtomlplusplus-dev
     chromium # the HTML report's browser test (tests/html/check_report.py)
     help2man dpkg-dev # the Debian package: man pages from --help, dpkg-shlibdeps (docs/packaging.md)
+    python3-pytest    # the pytest fixture for the mock server (embed/python, docs/embedding.md)
 )
 
 missing=()

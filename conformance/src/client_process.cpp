@@ -1,8 +1,13 @@
 // Running the client under test: a child per run (posix_spawn), in its own process group, waited
-// for with wait4 (exit status, signal, peak memory) and killed as a group at the deadline.
+// for with wait4 (exit status, signal, peak memory) and killed as a group at the deadline; and
+// pop3kit's client library as that child (library-client, sync or async) or in this process over
+// memory (--in-memory), doing the task one way for all three.
+#include "memory_server.hpp"
 #include "pop3/conformance/client_runner.hpp"
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -11,6 +16,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <pop3/client/async_client.hpp>
 #include <pop3/client/client.hpp>
 #include <pop3/protocol/text.hpp>
 #include <set>
@@ -94,29 +100,118 @@ void write_file(const fs::path& file, std::string_view bytes) {
     if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
-// pop3kit's client library doing the task; the child's exit status: 0 done, 1 failed (the
-// reason on stderr), 125 unsupported.
-int library_task(const run_request& r) {
-    try {
-        client_options o;
-        o.host = r.host;
-        o.port = r.port;
-        o.connect_timeout = o.operation_timeout = r.client_timeout;
-        // A mail fetcher's message size limit: a server's endless body is refused at it.
-        o.max_buffered_body = library_max_message;
-        o.tls = r.tls == client_tls::implicit   ? tls_mode::implicit
-                : r.tls == client_tls::starttls ? tls_mode::starttls
-                                                : tls_mode::none;
-        o.tls_settings.ca_file = r.ca_file.string();
-        client c(o);
-        if (r.login == "apop")
-            c.apop(r.user, r.password);
-        else if (r.login.starts_with("sasl:"))
-            c.auth(*parse_sasl_mechanism(std::string_view(r.login).substr(5)), r.user, r.password);
+struct library_result {
+    int status = 0;      // the adapter's exit status: 0 done, 1 failed
+    std::string message; // why it failed
+};
+
+client_options library_options(const run_request& r) {
+    client_options o;
+    o.host = r.host;
+    o.port = r.port;
+    o.connect_timeout = o.operation_timeout = r.client_timeout;
+    // A mail fetcher's message size limit: a server's endless body is refused at it.
+    o.max_buffered_body = library_max_message;
+    o.tls = r.tls == client_tls::implicit   ? tls_mode::implicit
+            : r.tls == client_tls::starttls ? tls_mode::starttls
+                                            : tls_mode::none;
+    o.tls_settings.ca_file = r.ca_file.string();
+    return o;
+}
+
+credentials library_credentials(const run_request& r) {
+    credentials who{r.user, r.password};
+    if (r.login == "apop") {
+        who.method = login_method::apop;
+    } else if (r.login.starts_with("sasl:")) {
+        who.method = login_method::sasl;
+        who.mechanism = *parse_sasl_mechanism(std::string_view(r.login).substr(5));
+    }
+    return who;
+}
+
+// The task through the synchronous pop3::client.
+class sync_library_session {
+public:
+    explicit sync_library_session(const run_request& r) : c_(library_options(r)) {}
+    sync_library_session(const run_request& r, std::unique_ptr<client_transport> transport)
+        : c_(library_options(r), std::move(transport)) {}
+    void login(const credentials& who) {
+        if (who.method == login_method::apop)
+            c_.apop(who.user, who.secret);
+        else if (who.method == login_method::sasl)
+            c_.auth(who.mechanism, who.user, who.secret);
         else {
-            c.user(r.user);
-            c.pass_(r.password);
+            c_.user(who.user);
+            c_.pass_(who.secret);
         }
+    }
+    void stat() { c_.stat(); }
+    listing_result list() { return c_.list(); }
+    uidl_result uidl() { return c_.uidl(); }
+    message_result retr(message_number n) { return c_.retr(n); }
+    void dele(message_number n) { c_.dele(n); }
+    void quit() { c_.quit(); }
+
+private:
+    client c_;
+};
+
+// The task through pop3::async_client: every step an asynchronous operation completed on this
+// thread's io_context, its error_code and diagnostics turned into the exception the task reports.
+class async_library_session {
+    // Starts one operation with a future as its completion token and runs the io_context until
+    // it completed (defined before its callers: its return type is deduced).
+    template <class Start>
+    auto run(Start start) {
+        auto done = start(boost::asio::use_future);
+        io_.restart();
+        io_.run();
+        try {
+            return done.get();
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error(c_.diag().message.empty() ? e.what() : c_.diag().message);
+        }
+    }
+
+public:
+    explicit async_library_session(const run_request& r)
+        : c_(io_.get_executor(), library_options(r)) {
+        run([&](auto token) { return c_.async_connect(token); });
+    }
+    void login(const credentials& who) {
+        run([&](auto token) { return c_.async_login(who, token); });
+    }
+    void stat() {
+        run([&](auto token) { return c_.async_stat(token); });
+    }
+    listing_result list() {
+        return run([&](auto token) { return c_.async_list(token); });
+    }
+    uidl_result uidl() {
+        return run([&](auto token) { return c_.async_uidl(token); });
+    }
+    message_result retr(message_number n) {
+        return run([&](auto token) { return c_.async_retr(n, token); });
+    }
+    void dele(message_number n) {
+        run([&](auto token) { return c_.async_dele(n, token); });
+    }
+    void quit() {
+        run([&](auto token) { return c_.async_quit(token); });
+    }
+
+private:
+    boost::asio::io_context io_{1};
+    async_client c_;
+};
+
+// pop3kit's client library doing the task: 0 done, 1 failed (with the reason).
+template <class Session, class... Transport>
+library_result library_task(const run_request& r, Transport&&... transport) {
+    try {
+        Session c(r, std::forward<Transport>(transport)...);
+        c.login(library_credentials(r));
         const auto save = [&](std::uint64_t n) {
             const auto m = c.retr(n);
             write_file(r.out_dir / ("message-" + std::to_string(n)), m.content);
@@ -147,16 +242,20 @@ int library_task(const run_request& r) {
             for (const auto& uid : now)
                 text += uid + "\n";
             write_file(seen_file, text);
-            return 0;
+            return {0, {}};
         }
         }
         c.quit();
-        return 0;
+        return {0, {}};
     } catch (const std::exception& e) {
-        const std::string line = std::string("pop3kit client: ") + e.what() + "\n";
-        [[maybe_unused]] const auto n = ::write(2, line.data(), line.size());
-        return 1;
+        return {1, std::string("pop3kit client: ") + e.what()};
     }
+}
+
+// The logins the library does; the contract's other values the adapter declines (125).
+bool library_login_known(const std::string& login) {
+    return login == "any" || login == "user" || login == "apop" ||
+           (login.starts_with("sasl:") && parse_sasl_mechanism(std::string_view(login).substr(5)));
 }
 
 std::optional<std::string> environment(const char* name) {
@@ -170,7 +269,7 @@ std::string client_program::name() const {
     return title.empty() ? "pop3-conformance client: " + command : title;
 }
 
-int library_adapter_main() {
+int library_adapter_main(library_api api) {
     run_request r;
     const auto need = [](const char* name) {
         auto v = environment(name);
@@ -196,10 +295,7 @@ int library_adapter_main() {
         r.client_timeout = std::chrono::seconds(*timeout);
         const auto task = parse_client_task(task_name);
         const auto tls = parse_client_tls(tls_name);
-        const bool login_known = r.login == "any" || r.login == "user" || r.login == "apop" ||
-                                 (r.login.starts_with("sasl:") &&
-                                  parse_sasl_mechanism(std::string_view(r.login).substr(5)));
-        if (!task || !tls || !login_known) return exit_unsupported;
+        if (!task || !tls || !library_login_known(r.login)) return exit_unsupported;
         r.task = *task;
         r.tls = *tls;
     } catch (const std::invalid_argument& e) {
@@ -209,7 +305,38 @@ int library_adapter_main() {
                      e.what());
         return 2;
     }
-    return library_task(r);
+    const auto done = api == library_api::async ? library_task<async_library_session>(r)
+                                                : library_task<sync_library_session>(r);
+    if (!done.message.empty()) {
+        const std::string line = done.message + "\n";
+        [[maybe_unused]] const auto n = ::write(2, line.data(), line.size());
+    }
+    return done.status;
+}
+
+process_result run_library_in_memory(const run_request& request, const mock::server_config& config,
+                                     mock::connection_observer& observer, bool hold_reply_end) {
+    process_result res;
+    res.started = true;
+    if (!library_login_known(request.login)) {
+        res.unsupported = true;
+        res.exit_code = exit_unsupported;
+        return res;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    auto link = std::make_shared<memory_link>();
+    // The server waits for the client at most this long at a time; the client's own timeout
+    // ends it first.
+    const auto wait_limit = std::chrono::milliseconds(request.client_timeout) * 2;
+    std::thread server(
+        [&] { serve_in_memory(config, *link, observer, hold_reply_end, wait_limit); });
+    const auto done = library_task<sync_library_session>(request, link->client_end());
+    link->close();
+    server.join();
+    res.exit_code = done.status;
+    res.output = done.message;
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return res;
 }
 
 process_result run_client_program(const client_program& program, const run_request& request,

@@ -1,5 +1,6 @@
 #include "pop3/conformance/client_runner.hpp"
 
+#include "memory_server.hpp"
 #include "pop3/conformance/embedded.hpp"
 #include "wire_trace.hpp"
 
@@ -263,6 +264,16 @@ private:
                 else if (all.size() >= fetch_one_message)
                     out.expected.push_back(all[fetch_one_message - 1]->content);
             }
+            if (opt_.in_memory) {
+                trace->next_run();
+                run_request req = request_of(c, dir, k);
+                fs::create_directories(req.out_dir);
+                out.process = run_library_in_memory(req, config, *trace, !c.server.pipelining);
+                collect(req.out_dir, out);
+                obs.runs.push_back(std::move(out));
+                if (obs.runs.back().process.unsupported) break;
+                continue;
+            }
             mock::server_options so;
             so.listen = "127.0.0.1:0";
             if (c.tls == client_tls::implicit) so.tls_listen = "127.0.0.1:0";
@@ -275,16 +286,8 @@ private:
             server.start();
             trace->next_run();
 
-            run_request req;
-            req.task = c.task;
-            req.login = c.login;
-            req.password = c.server.password;
-            req.tls = c.tls;
+            run_request req = request_of(c, dir, k);
             req.port = c.tls == client_tls::implicit ? *server.tls_port() : server.port();
-            req.ca_file = ca_file_;
-            req.out_dir = dir / ("out-" + std::to_string(k));
-            req.state_dir = dir / "state";
-            req.client_timeout = opt_.client_timeout;
             fs::create_directories(req.out_dir);
             const auto over_output = [&] {
                 return folder_octets(req.out_dir) >
@@ -311,6 +314,20 @@ private:
         // Counted when the reply was made: a reply cut short (a drip killed at the deadline)
         // was served all the same, though its bytes may never have reached the trace.
         obs.deviation_served = ts.served && ts.served->load() > 0;
+    }
+
+    // The contract's values for run `k` of case `c` (the port is the server's).
+    run_request request_of(const client_case& c, const fs::path& dir, int k) const {
+        run_request req;
+        req.task = c.task;
+        req.login = c.login;
+        req.password = c.server.password;
+        req.tls = c.tls;
+        req.ca_file = ca_file_;
+        req.out_dir = dir / ("out-" + std::to_string(k));
+        req.state_dir = dir / "state";
+        req.client_timeout = opt_.client_timeout;
+        return req;
     }
 
     static void collect(const fs::path& out_dir, run_outcome& out) {
@@ -807,14 +824,32 @@ struct control_run {
 
 } // namespace
 
+namespace {
+
+// Why a case cannot be judged in memory: the link is plaintext and has no clock.
+std::optional<std::string> not_in_memory(const client_case& c) {
+    if (c.tls != client_tls::none) return "TLS does not run in memory";
+    if (c.deviation) {
+        const auto& f = c.deviation->delivery;
+        if (f.delay.count() || f.drip_bytes || f.drip_pause.count() || !f.split_at.empty())
+            return "a timed or segmented delivery does not run in memory";
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
                                           const client_run_options& options) {
     executor ex(options);
+    const auto runs_here = [&](const client_case& c) {
+        return !options.in_memory || !not_in_memory(c);
+    };
     // One control run per control key, in the order the cases first need them.
     std::map<std::string, std::size_t> control_of;
     std::vector<const client_case*> control_cases;
     for (const auto& c : cases)
-        if (control_of.emplace(c.control_key(), control_cases.size()).second)
+        if (runs_here(c) && control_of.emplace(c.control_key(), control_cases.size()).second)
             control_cases.push_back(&c);
     std::vector<control_run> controls(control_cases.size());
     parallel_for(control_cases.size(), options.jobs, [&](std::size_t i) {
@@ -835,13 +870,21 @@ std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
             options.on_start(c);
         }
         const auto started = std::chrono::steady_clock::now();
-        const auto& control = controls[control_of.at(c.control_key())];
-        observation o;
-        if (!control.problem) o = ex.execute(c, true, "case-" + std::to_string(i + 1));
-        auto r = judge(c, o, &control.obs, control.problem, options);
-        if (control.problem) {
-            r.evidence = evidence_of(c, control.obs, nullptr, std::nullopt);
-            if (options.keep_dialogue) r.dialogue = dialogue_of(control.obs, std::nullopt);
+        case_result r;
+        if (!runs_here(c)) {
+            r.tc = &c.meta;
+            r.v = verdict::skip;
+            r.outcome = "n/a";
+            r.reason = "not run in memory (--in-memory): " + *not_in_memory(c);
+        } else {
+            const auto& control = controls[control_of.at(c.control_key())];
+            observation o;
+            if (!control.problem) o = ex.execute(c, true, "case-" + std::to_string(i + 1));
+            r = judge(c, o, &control.obs, control.problem, options);
+            if (control.problem) {
+                r.evidence = evidence_of(c, control.obs, nullptr, std::nullopt);
+                if (options.keep_dialogue) r.dialogue = dialogue_of(control.obs, std::nullopt);
+            }
         }
         r.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -1,5 +1,7 @@
 #include "pop3/conformance/report.hpp"
 
+#include "json_text.hpp"
+
 #include <cstdio>
 #include <map>
 #include <ostream>
@@ -25,26 +27,6 @@ std::string xml_escape(std::string_view s) {
         }
     }
     return out;
-}
-
-std::string json_escape(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (u < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", u);
-            out += buf;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
 }
 
 std::string where(const case_result& r) {

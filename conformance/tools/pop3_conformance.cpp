@@ -1,6 +1,7 @@
 // pop3-conformance: replays RFC dialogue transcripts against a POP3 server and reports, in the
 // style of h2spec. See --help and docs/transcripts.md.
 #include "data_paths.hpp"
+#include "matrix.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <pop3/client/client.hpp>
 #include <pop3/conformance/baseline.hpp>
@@ -37,8 +39,9 @@ namespace {
 
 constexpr const char* usage = R"(usage: pop3-conformance server [options]
        pop3-conformance client [options]
-       pop3-conformance library-client
+       pop3-conformance library-client [--async]
        pop3-conformance fixtures DIR [--format maildir|mbox|eml] [--transcripts DIR] [--only P]
+       pop3-conformance matrix [NAME=]RESULTS.json... [--html FILE] [--markdown FILE]
 
 Replays RFC 1939/2449/2595/5034/3206/6856 dialogue transcripts (docs/transcripts.md) and
 checks the replies of the side under test.
@@ -82,6 +85,10 @@ client: plays a correct server with one deviation per case against a client, ask
                         as POP3KIT_HOST, ...); the adapter contract is in
                         docs/client-conformance.md, e.g.
                         --command 'exec python3 interop/adapters/curl.py'
+  --in-memory           pop3kit's client library in this process, joined to the server by a
+                        byte link in memory instead of a socket (no child, no port). Cases
+                        that need TLS or a timed or segmented delivery are n/a; lock-step is
+                        checked without --hold's clock
   --cases DIR           client case files (default: DATA/client-cases)
   --deadline SECONDS    a run's wall time before the client's process group is killed (a
                         failure); default 60
@@ -97,13 +104,31 @@ client: plays a correct server with one deviation per case against a client, ask
                         run is in)
 library-client: pop3kit's client library as an adapter (what 'client' runs by default): does
   the task the POP3KIT_* environment describes (docs/client-conformance.md) and exits 0, 1 or
-  125.
+  125. With --async it drives pop3::async_client instead of the synchronous pop3::client:
+  --command 'exec pop3-conformance library-client --async'
 fixtures: writes the maildrops the server cases name into DIR, one folder each
   (generate-3-500 for generate:3:500), holding the messages the embedded server serves, and
   DIR/index.txt (MAILDROP FOLDER MESSAGES OCTETS), for a server loaded by hand
   (pop3-mockserver --maildrop DIR/dots). DIR must be new, empty or written by this command.
   --format F            maildir (default: FOLDER/cur/ one file per message, new/, tmp/), mbox
                         (FOLDER/mbox, mboxrd) or eml (FOLDER/NNNNNNN.eml, CRLF)
+matrix: sets several runs side by side (an ecosystem matrix, like Autobahn|Testsuite's
+  report): reads the JSON results of runs (--json, either direction) and writes, per direction,
+  one table of case families (the id's leading components: rfc1939/7, client/rfc2595/4) by
+  runs. A run's column is named NAME when given as NAME=RESULTS.json (an argument that is not
+  itself a file), else after the file (conformance-dovecot-plain of
+  conformance-dovecot-plain.json). A run without some case leaves its cell blank (not a
+  failure). Without --html or --markdown the Markdown goes to stdout.
+  --html FILE           one self-contained page (no network, no external file): each cell
+                        counts the family's cases per outcome and is coloured by the worst; a
+                        click on a family shows its cases, each cell the case's outcome with
+                        its reason as tooltip, linked to the case in the run's HTML report
+                        (RESULTS.html next to RESULTS.json) when there is one
+  --markdown FILE       the family by run tables in Markdown, each cell "passed / failed /
+                        n/a" ("+N skipped", "+N error" added when not 0)
+  --title TEXT          the page's title (default: pop3-conformance matrix)
+  Exit code: 0; 1 when an output cannot be written; 2 for a bad command line or an input that
+  cannot be read or is not a pop3-conformance JSON ("pop3-conformance: FILE: reason").
 
 Common options:
   --transcripts DIR     transcript folder (default: DATA/transcripts)
@@ -169,6 +194,7 @@ struct write_error : std::runtime_error {
 
 struct options {
     std::string mode;
+    bool library_async = false; // library-client --async
     std::optional<std::string> target;
     std::optional<std::uint16_t> plain_port, tls_port; // the other port of the target
     bool tls = false, starttls = false, insecure = false, strict = false, list = false,
@@ -186,6 +212,7 @@ struct options {
     std::string scenarios; // the embedded server's scenario files
     std::optional<std::string> junit, json, html;
     std::optional<std::string> command;   // client direction: an external client program
+    bool in_memory = false;               // client direction: the library over memory
     std::optional<std::string> provision; // server direction: loads a case's maildrop
     std::string fixtures_dir;             // fixtures DIR
     std::optional<std::string> format, fixture_format; // --format, --fixture-format
@@ -212,8 +239,11 @@ options parse_args(int argc, char** argv) {
         } else if (a == "--version") {
             std::printf("pop3-conformance %s\n", pop3::version);
             std::exit(pop3::exit_code_after_stdout("pop3-conformance", 0));
-        } else if (a == "library-client" && i == 1 && argc == 2) {
+        } else if (a == "library-client" && i == 1 &&
+                   (argc == 2 || (argc == 3 && std::string_view(argv[2]) == "--async"))) {
             o.mode = a;
+            if (argc == 3) o.library_async = true;
+            break;
         } else if (a == "server" || a == "client") {
             if (!o.mode.empty()) throw cli_error("give 'server' or 'client' once");
             o.mode = a;
@@ -280,6 +310,8 @@ options parse_args(int argc, char** argv) {
             o.client_cases = value();
         else if (a == "--command")
             o.command = value();
+        else if (a == "--in-memory")
+            o.in_memory = true;
         else if (a == "--provision")
             o.provision = value();
         else if (a == "--format")
@@ -305,8 +337,11 @@ options parse_args(int argc, char** argv) {
         else
             throw cli_error("unknown argument '" + a + "' (see --help)");
     }
-    if (o.mode.empty()) throw cli_error("say 'server', 'client' or 'fixtures DIR' (see --help)");
+    if (o.mode.empty())
+        throw cli_error("say 'server', 'client', 'fixtures DIR' or 'matrix' (see --help)");
     if (o.command && o.mode != "client") throw cli_error("--command goes with 'client'");
+    if (o.in_memory && (o.mode != "client" || o.command))
+        throw cli_error("--in-memory goes with 'client' and pop3kit's library (no --command)");
     if (o.target && o.mode != "server") throw cli_error("--target goes with 'server'");
     if (o.provision && !o.target) throw cli_error("--provision goes with 'server --target URL'");
     if (o.progress && o.mode != "client") throw cli_error("--progress goes with 'client'");
@@ -394,6 +429,10 @@ int run_client_direction(const options& o) {
         // pop3kit's client library: this program, as an adapter (library-client).
         ropt.program.command = "exec '" + self_path() + "' library-client";
         ropt.program.title = "pop3-conformance client: pop3kit client library";
+        if (o.in_memory) {
+            ropt.in_memory = true;
+            ropt.program.title = "pop3-conformance client: pop3kit client library, in memory";
+        }
     }
     ropt.jobs = o.jobs;
     ropt.max_memory_kib = o.max_memory_mib * 1024;
@@ -649,19 +688,85 @@ int report(const options& o, const std::string& title,
     return console_written || status != 0 ? status : 1;
 }
 
+// pop3-conformance matrix [NAME=]RESULTS.json... [--html FILE] [--markdown FILE]
+int matrix_command(int argc, char** argv) {
+    using namespace pop3::conformance;
+    std::optional<std::string> html, markdown;
+    std::string title = "pop3-conformance matrix";
+    std::vector<std::pair<std::string, std::string>> inputs; // name (or empty), file
+    for (int i = 2; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw cli_error("matrix: " + a + ": missing value");
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            std::fputs(usage, stdout);
+            return pop3::exit_code_after_stdout("pop3-conformance", 0);
+        } else if (a == "--html")
+            html = value();
+        else if (a == "--markdown")
+            markdown = value();
+        else if (a == "--title")
+            title = value();
+        else if (a.size() > 1 && a[0] == '-')
+            throw cli_error("matrix: unknown option '" + a + "'");
+        else {
+            // NAME=FILE, unless the whole argument is a file.
+            std::error_code ec;
+            const auto eq = a.find('=');
+            if (eq != std::string::npos && eq > 0 && !std::filesystem::exists(a, ec))
+                inputs.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+            else
+                inputs.emplace_back(std::string(), a);
+            if (inputs.back().second.empty()) throw cli_error("matrix: '" + a + "': no file");
+        }
+    }
+    if (inputs.empty()) throw cli_error("matrix: give one or more RESULTS.json files");
+    std::vector<matrix_run> runs;
+    for (const auto& [name, file] : inputs)
+        runs.push_back(read_matrix_run(file, name));
+    // Two runs under one name would be one column: the later ones get " (2)", " (3)", ...
+    std::map<std::string, int> seen;
+    for (auto& r : runs)
+        if (const int n = ++seen[r.name]; n > 1) r.name += " (" + std::to_string(n) + ")";
+    if (html) {
+        const auto dir = std::filesystem::path(*html).parent_path();
+        write_file(*html, [&](std::ostream& out) { write_matrix_html(out, title, runs, dir); });
+    }
+    if (markdown)
+        write_file(*markdown, [&](std::ostream& out) { write_matrix_markdown(out, runs); });
+    if (!html && !markdown) {
+        write_matrix_markdown(std::cout, runs);
+        return pop3::exit_code_after_stdout("pop3-conformance", 0);
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     try {
+        if (argc >= 2 && std::strcmp(argv[1], "matrix") == 0) return matrix_command(argc, argv);
         auto o = parse_args(argc, argv);
         // A malformed baseline stops the run before it starts.
         if (o.expect && !o.list)
             o.expected = pop3::conformance::read_baseline(*o.expect, o.expect_section);
-        if (o.mode == "library-client") return pop3::conformance::library_adapter_main();
+        if (o.mode == "library-client")
+            return pop3::conformance::library_adapter_main(
+                o.library_async ? pop3::conformance::library_api::async
+                                : pop3::conformance::library_api::sync);
         if (o.mode == "fixtures") return write_fixtures_command(o);
         if (o.mode == "client") return run_client_direction(o);
         return run_server_direction(o);
     } catch (const cli_error& e) {
+        std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
+        if (argc >= 2 && std::strcmp(argv[1], "matrix") == 0)
+            std::fputs("usage: pop3-conformance matrix [NAME=]RESULTS.json... [--html FILE] "
+                       "[--markdown FILE] [--title TEXT]\n",
+                       stderr);
+        return 2;
+    } catch (const pop3::conformance::matrix_input_error& e) {
         std::fprintf(stderr, "pop3-conformance: %s\n", e.what());
         return 2;
     } catch (const pop3::conformance::transcript_error& e) {

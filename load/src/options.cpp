@@ -8,7 +8,7 @@ namespace pop3::load {
 
 const char* const usage_text =
     R"(usage: pop3-load --target URL [--connections N] [--duration S] [--mix LIST]
-                 [--tls | --starttls] [--json FILE] [options]
+                 [--tls | --starttls] [--json FILE] [--html FILE] [options]
 
 Generates POP3 load: N connections, each running one session after another for S seconds, then
 prints what it measured. Each session opens a new connection, reads the greeting, runs the
@@ -43,6 +43,9 @@ connection.
   --insecure          do not verify the server's certificate and name
   --message N         RETR and DELE always use message N
   --json FILE         also write the report as JSON into FILE ("-": stdout, instead of text)
+  --html FILE         also write the report as one self-contained HTML page into FILE ("-":
+                      stdout, instead of text): the figures, and inline SVG charts of the
+                      latency histogram of each command, sessions/s and errors per second
   --timeout S         an operation (connect, handshake, a reply) fails with "timeout" when
                       the server makes no progress for S seconds (default 10; 0: never)
   --threads N         I/O threads, the connections spread over them (default 1)
@@ -70,8 +73,8 @@ session its connection waits 10 ms before the next one.
 
 Exit status:
   0  the run happened (whatever the errors), unless:
-  1  sessions were attempted and every one of them failed, or the JSON file cannot be
-     written
+  1  sessions were attempted and every one of them failed, or the JSON or HTML file
+     cannot be written
   2  a bad command line, a target that is not local without --allow-remote, or a target
      that cannot be resolved or TLS that cannot be set up
 
@@ -268,6 +271,9 @@ parsed_args parse_args(std::span<const std::string> args) {
         } else if (name == "--json") {
             o.json_file = value();
             if (o.json_file.empty()) throw usage_error("--json needs a file name");
+        } else if (name == "--html") {
+            o.html_file = value();
+            if (o.html_file.empty()) throw usage_error("--html needs a file name");
         } else if (name == "--timeout") {
             o.timeout = parse_seconds(name, value(), 0, 1e7);
         } else if (name == "--threads") {
@@ -283,6 +289,8 @@ parsed_args parse_args(std::span<const std::string> args) {
         }
     }
     if (!have_target) throw usage_error("--target URL is required");
+    if (o.json_file == "-" && o.html_file == "-")
+        throw usage_error("--json - and --html - both want stdout: give one of them a file");
 
     try {
         o.url = parse_pop_url(mark_placeholder(o.target));

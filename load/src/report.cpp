@@ -20,26 +20,6 @@ double per_second(std::uint64_t n, double seconds) {
     return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
 }
 
-std::string_view tls_word(tls_choice t) {
-    switch (t) {
-    case tls_choice::none: return "plain";
-    case tls_choice::implicit: return "tls";
-    case tls_choice::starttls: return "starttls";
-    }
-    return "plain";
-}
-
-// The latency rows: the session's phases and commands in the order they happen, each once.
-std::vector<step> rows(const options& opt) {
-    std::vector<step> out{step::connect};
-    if (opt.tls == tls_choice::starttls) out.push_back(step::stls);
-    if (opt.tls != tls_choice::none) out.push_back(step::tls);
-    for (step s : opt.plan)
-        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
-    out.push_back(step::session);
-    return out;
-}
-
 std::string json_string(std::string_view s) {
     std::string out = "\"";
     for (char ch : s) {
@@ -84,6 +64,25 @@ std::string sent_commands(const options& opt) {
 
 } // namespace
 
+std::string_view tls_word(tls_choice t) noexcept {
+    switch (t) {
+    case tls_choice::none: return "plain";
+    case tls_choice::implicit: return "tls";
+    case tls_choice::starttls: return "starttls";
+    }
+    return "plain";
+}
+
+std::vector<step> latency_rows(const options& opt) {
+    std::vector<step> out{step::connect};
+    if (opt.tls == tls_choice::starttls) out.push_back(step::stls);
+    if (opt.tls != tls_choice::none) out.push_back(step::tls);
+    for (step s : opt.plan)
+        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    out.push_back(step::session);
+    return out;
+}
+
 int exit_code(const results& r) {
     return r.sessions_completed == 0 && r.sessions_failed > 0 ? 1 : 0;
 }
@@ -112,7 +111,7 @@ std::string format_report(const options& opt, const results& r) {
     line("MB/s", fixed(per_second(r.body_octets, r.elapsed) / 1e6, 3));
     o += pad("latency (ms)", 13) + right("count", 9) + right("p50", 10) + right("p90", 10) +
          right("p99", 10) + right("max", 10) + "\n";
-    for (step s : rows(opt)) {
+    for (step s : latency_rows(opt)) {
         const auto& h = r.latency[static_cast<std::size_t>(s)];
         o += "  " + pad(std::string(step_name(s)), 11) + right(std::to_string(h.count()), 9);
         for (double p : {50.0, 90.0, 99.0})
@@ -172,7 +171,7 @@ std::string format_json(const options& opt, const results& r) {
     field("received_octets", std::to_string(r.received_octets));
     field("mb_per_s", fixed(per_second(r.body_octets, r.elapsed) / 1e6, 6));
     std::string lat = "{";
-    for (step s : rows(opt)) {
+    for (step s : latency_rows(opt)) {
         const auto& h = r.latency[static_cast<std::size_t>(s)];
         lat += std::string(lat.size() > 1 ? "," : "") + "\n    " + json_string(step_name(s)) +
                ": {\"count\": " + std::to_string(h.count()) +

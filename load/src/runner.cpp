@@ -91,7 +91,8 @@ struct shard {
     std::vector<std::unique_ptr<connection>> conns;
     results res;
     std::atomic<std::uint64_t> sessions{0}, commands{0}, errors{0}; // for the progress line
-    std::atomic<std::size_t> active{0};                             // connections still running
+    std::atomic<std::uint64_t> err_replies{0}; // of errors, the -ERR replies (the timeline)
+    std::atomic<std::size_t> active{0};        // connections still running
 };
 
 std::string_view pop3_error_name(std::error_code ec) {
@@ -294,6 +295,7 @@ asio::awaitable<result> command(environment& env, shard& sh, connection& c, step
         if (++sh.res.err_replies[key] == 1)
             sh.res.first_text.emplace(key, escape_for_display(st.text, 100));
         sh.errors.fetch_add(1, std::memory_order_relaxed);
+        sh.err_replies.fetch_add(1, std::memory_order_relaxed);
     }
     co_return result::ok;
 }
@@ -338,6 +340,7 @@ asio::awaitable<outcome> session(environment& env, shard& sh, connection& c) {
         if (++sh.res.err_replies["greeting"] == 1)
             sh.res.first_text.emplace("greeting", escape_for_display(c.reader.status().text, 100));
         sh.errors.fetch_add(1, std::memory_order_relaxed);
+        sh.err_replies.fetch_add(1, std::memory_order_relaxed);
         co_return outcome::failed;
     }
 
@@ -546,6 +549,32 @@ results run(const options& opt, const std::atomic<int>& interrupts,
         }
         return p;
     };
+    // The timeline: one sample a second, thinned to every other one (and the interval doubled)
+    // whenever it fills up, so that a long run keeps constant memory.
+    std::vector<sample> timeline{sample{}};
+    clock_type::duration sample_every = 1s;
+    auto next_sample = start + sample_every;
+    auto take_sample = [&](clock_type::time_point now) {
+        sample s;
+        s.t = std::chrono::duration<double>(now - start).count();
+        for (auto& sh : shards) {
+            s.sessions += sh->sessions.load(std::memory_order_relaxed);
+            // errors counts both kinds; relaxed loads may see a -ERR in one and not the other.
+            const auto replies = sh->err_replies.load(std::memory_order_relaxed);
+            const auto both = sh->errors.load(std::memory_order_relaxed);
+            s.errors += both > replies ? both - replies : 0;
+            s.err_replies += replies;
+        }
+        timeline.push_back(s);
+        while (next_sample <= now) // a late sample does not make the next ones early
+            next_sample += sample_every;
+        if (timeline.size() < results::max_samples) return;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < timeline.size(); i += 2)
+            timeline[kept++] = timeline[i];
+        timeline.resize(kept);
+        sample_every *= 2;
+    };
     auto stop_time = env.end;
     bool interrupted = false, aborted = false;
     auto next_progress = start + 1s;
@@ -566,6 +595,7 @@ results run(const options& opt, const std::atomic<int>& interrupts,
         for (auto& sh : shards)
             done = done && sh->active.load() == 0;
         if (done) break;
+        if (now >= next_sample && !env.stop) take_sample(now);
         if (now >= next_progress && !env.stop) {
             if (on_progress) on_progress(collect(now));
             next_progress += 1s;
@@ -580,6 +610,14 @@ results run(const options& opt, const std::atomic<int>& interrupts,
     total.elapsed = std::chrono::duration<double>(stop_time - start).count();
     total.interrupted = interrupted;
     total.aborted = aborted;
+    // The last sample, at the stop, counts what finished in the grace period too; one taken
+    // just before it would make a sliver of an interval, so it gives way.
+    if (timeline.size() > 1 &&
+        total.elapsed - timeline.back().t < std::chrono::duration<double>(sample_every).count() / 4)
+        timeline.pop_back();
+    timeline.push_back(sample{total.elapsed, total.sessions_completed, total.error_count(),
+                              total.err_reply_count()});
+    total.timeline = std::move(timeline);
     return total;
 }
 

@@ -90,21 +90,25 @@ int main(int argc, char** argv) {
     }
     if (progress_shown && tty) std::fputs("\n", stderr);
 
-    const int code = exit_code(r);
-    if (opt.json_file == "-") {
+    int code = exit_code(r);
+    if (opt.json_file == "-")
         std::fputs(format_json(opt, r).c_str(), stdout);
-    } else {
+    else if (opt.html_file == "-")
+        std::fputs(format_html(opt, r).c_str(), stdout);
+    else
         std::fputs(format_report(opt, r).c_str(), stdout);
-        if (!opt.json_file.empty()) {
-            std::ofstream out(opt.json_file, std::ios::binary | std::ios::trunc);
-            out << format_json(opt, r);
-            out.close();
-            if (!out) {
-                std::fprintf(stderr, "pop3-load: cannot write %s\n", opt.json_file.c_str());
-                return 1;
-            }
+    // The files: one that cannot be written fails the run (exit 1), after the others.
+    auto write = [&](const std::string& file, const std::string& text) {
+        std::ofstream out(file, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.close();
+        if (!out) {
+            std::fprintf(stderr, "pop3-load: cannot write %s\n", file.c_str());
+            code = 1;
         }
-    }
+    };
+    if (!opt.json_file.empty() && opt.json_file != "-") write(opt.json_file, format_json(opt, r));
+    if (!opt.html_file.empty() && opt.html_file != "-") write(opt.html_file, format_html(opt, r));
     // The report is the run's result: one that cannot be written (> /dev/full) fails it.
     return pop3::exit_code_after_stdout("pop3-load", code);
 }

@@ -1,18 +1,12 @@
 // pop3-client, the program: its command line is a contract, so these tests run the built binary
 // against an in-process mock server and check exact stdout, stderr and exit codes.
 #include "support/child_process.hpp"
+#include "support/client_server.hpp"
+#include "support/temp_dir.hpp"
 
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cstdio>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <pop3/mockserver/server.hpp>
-#include <spawn.h>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 using namespace pop3;
@@ -26,44 +20,9 @@ outcome cli(const std::vector<std::string>& args) {
     return test::run_program(POP3_CLIENT_BIN, args);
 }
 
-// A mock server on 127.0.0.1 for one test; stopped when the test ends.
-struct running_server {
-    mock::server srv;
-    explicit running_server(mock::server_config c = mock::default_config(),
-                            bool implicit_tls = false)
-        : srv(std::move(c), options(implicit_tls)) {
-        srv.start();
-    }
-    ~running_server() { srv.stop(); }
-    static mock::server_options options(bool implicit_tls) {
-        mock::server_options o;
-        o.threads = 1;
-        if (implicit_tls) o.tls_listen = "127.0.0.1:0";
-        return o;
-    }
-    std::string url(const std::string& userinfo = "user:pass@") const {
-        return "pop3://" + userinfo + "127.0.0.1:" + std::to_string(srv.port());
-    }
-    std::string tls_url(const std::string& userinfo = "user:pass@") const {
-        return "pop3s://" + userinfo + "127.0.0.1:" + std::to_string(*srv.tls_port());
-    }
-};
-
-// A file in the temporary directory, removed at the end of the test.
-struct temp_file {
-    std::filesystem::path path;
-    explicit temp_file(const std::string& content) {
-        static std::atomic<int> counter{0};
-        path = std::filesystem::temp_directory_path() /
-               ("pop3-client-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) +
-                ".pem");
-        std::ofstream(path, std::ios::binary) << content;
-    }
-    ~temp_file() {
-        std::error_code ec;
-        std::filesystem::remove(path, ec);
-    }
-};
+using test::running_server;
+using test::temp_dir;
+using test::with_rules;
 
 // The default maildrop's messages, from a maildrop of our own (the server's is shared state).
 const std::vector<mock::message_ptr>& expected() {
@@ -213,22 +172,23 @@ TEST_CASE("pop3-client: raw sends the line and frames the reply by its command")
 
 TEST_CASE("pop3-client: TLS, verified against --ca") {
     running_server s(mock::default_config(), true);
-    temp_file ca(s.srv.identity().certificate);
+    const temp_dir d;
+    const auto ca = d.write("ca.pem", s.srv.identity().certificate);
     const auto total = content(1).size() + content(2).size() + content(3).size();
     const auto want = "3 " + std::to_string(total) + "\n";
 
-    auto r = cli({s.url(), "--starttls", "--ca", ca.path.string(), "stat"});
+    auto r = cli({s.url(), "--starttls", "--ca", ca.string(), "stat"});
     CHECK(r.status == 0);
     CHECK(r.out == want);
     CHECK(r.err.empty());
 
-    r = cli({s.tls_url(), "--ca", ca.path.string(), "stat", "retr", "1"});
+    r = cli({s.tls_url(), "--ca", ca.string(), "stat", "retr", "1"});
     CHECK(r.status == 0);
     CHECK(r.out == want + content(1));
 
     // --tls makes a pop3:// URL implicit TLS.
     r = cli({"--tls", "pop3://user:pass@127.0.0.1:" + std::to_string(*s.srv.tls_port()),
-             "--ca=" + ca.path.string(), "stat"});
+             "--ca=" + ca.string(), "stat"});
     CHECK(r.status == 0);
     CHECK(r.out == want);
 
@@ -383,17 +343,6 @@ TEST_CASE("pop3-client: --help") {
 }
 
 namespace {
-
-mock::server_config with_rules(const std::vector<std::pair<std::string, mock::reply_change>>& rs) {
-    auto c = mock::default_config();
-    for (const auto& [command, change] : rs) {
-        mock::rule r;
-        r.command = command;
-        r.change = change;
-        c.faults.rules.push_back(r);
-    }
-    return c;
-}
 
 bool has_control(const std::string& s) {
     return s.find('\x1b') != std::string::npos || s.find('\x07') != std::string::npos;

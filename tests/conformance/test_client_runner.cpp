@@ -1,11 +1,13 @@
 // The reactive client runner (docs/client-conformance.md): case files, the deviation engine's
 // roles, and the global rules, each proven to catch a client broken on purpose.
-#include "wire_trace.hpp" // conformance/src: the runner's internal trace
+#include "memory_server.hpp" // conformance/src: the runner's in-memory link
+#include "wire_trace.hpp"    // conformance/src: the runner's internal trace
 
 #include <catch2/catch.hpp>
 #include <pop3/conformance/client_runner.hpp>
 #include <pop3/mockserver/memory_driver.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
+#include <thread>
 
 using namespace pop3::conformance;
 namespace mock = pop3::mock;
@@ -358,4 +360,104 @@ TEST_CASE("wire trace: replies gathered in one write are told apart", "[client-r
     t.client_bytes(1, "DELE 2\r\nDELE 3\r\nQUIT\r\n", false);
     t.server_bytes(1, "+OK\r\n+OK\r\n+OK bye\r\n", false, 3, 0);
     CHECK(t.breaches().empty()); // both messages arrived: their deletion is safe
+}
+
+namespace {
+
+// Counts what serve_in_memory tells its observer.
+struct counting_observer final : mock::connection_observer {
+    std::atomic<int> early{0}, ends{0};
+    std::string server, client;
+    std::mutex m;
+    void opened(std::uint64_t, bool) override {}
+    void client_bytes(std::uint64_t, std::string_view b, bool) override {
+        std::lock_guard g(m);
+        client += b;
+    }
+    void server_bytes(std::uint64_t, std::string_view b, bool, std::size_t, std::size_t) override {
+        std::lock_guard g(m);
+        server += b;
+    }
+    void tls_started(std::uint64_t, bool) override {}
+    void early_bytes(std::uint64_t) override { ++early; }
+    void closed(std::uint64_t, std::string_view) override { ++ends; }
+};
+
+// Reads from `t` until `want` octets came (or the link ends).
+std::string read_octets(pop3::client_transport& t, std::size_t want) {
+    std::string got;
+    char buf[256];
+    while (got.size() < want) {
+        std::size_t n = 0;
+        if (t.read({buf, std::min(sizeof buf, want - got.size())}, n, std::chrono::seconds(5)) ||
+            n == 0)
+            break;
+        got.append(buf, n);
+    }
+    return got;
+}
+
+} // namespace
+
+TEST_CASE("in memory: lock-step is checked at each reply's last octet, without a clock",
+          "[client-runner]") {
+    auto config = mock::default_config();
+    config.pipelining = false;
+    counting_observer obs;
+    auto link = std::make_shared<memory_link>();
+    std::thread server([&] { serve_in_memory(config, *link, obs, true, std::chrono::seconds(5)); });
+    auto t = link->client_end();
+    // The greeting: everything but its last octet comes first, then the rest once the client
+    // waits for it.
+    std::string greeting;
+    while (!greeting.ends_with("\r\n"))
+        greeting += read_octets(*t, 1);
+    REQUIRE(greeting.starts_with("+OK"));
+    CHECK(obs.early == 0);
+    // A lock-step command: no early bytes.
+    REQUIRE_FALSE(t->write("USER user\r\n", std::chrono::seconds(1)));
+    std::string reply;
+    while (!reply.ends_with("\r\n"))
+        reply += read_octets(*t, 1);
+    CHECK(reply.starts_with("+OK"));
+    CHECK(obs.early == 0);
+    // PASS, then NOOP before PASS's reply ended: seen as early.
+    REQUIRE_FALSE(t->write("PASS pass\r\n", std::chrono::seconds(1)));
+    std::string head;
+    while (head.size() < 3)
+        head += read_octets(*t, 3 - head.size());
+    REQUIRE_FALSE(t->write("NOOP\r\n", std::chrono::seconds(1)));
+    reply = head;
+    while (!reply.ends_with("\r\n"))
+        reply += read_octets(*t, 1);
+    CHECK(reply.starts_with("+OK"));
+    CHECK(obs.early == 1);
+    t->close();
+    server.join();
+    CHECK(obs.ends == 1);
+    CHECK(obs.client == "USER user\r\nPASS pass\r\nNOOP\r\n");
+}
+
+TEST_CASE("in memory: a server's writes wait for a client that stops reading", "[client-runner]") {
+    auto config = mock::default_config();
+    mock::rule endless;
+    endless.role = mock::reply_role::retr;
+    endless.change.endless_body = true;
+    config.faults.rules.push_back(endless);
+    counting_observer obs;
+    auto link = std::make_shared<memory_link>();
+    std::thread server(
+        [&] { serve_in_memory(config, *link, obs, false, std::chrono::seconds(5)); });
+    auto t = link->client_end();
+    REQUIRE_FALSE(t->write("USER user\r\nPASS pass\r\nRETR 1\r\n", std::chrono::seconds(1)));
+    read_octets(*t, 64);
+    // The endless body is held at the link's bound while nobody reads.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    {
+        std::lock_guard g(obs.m);
+        CHECK(obs.server.size() <= memory_link::max_unread_octets + 64 * 1024);
+    }
+    t->close();
+    server.join();
+    CHECK(obs.ends == 1);
 }

@@ -117,6 +117,8 @@ TEST_CASE("html report: every text is escaped, non-printable bytes as \\xHH", "[
     auto bidi = r;
     bidi.reason = "a \xe2\x80\xae reversed";
     CHECK(html_of({bidi}).find("a \\u{202e} reversed") != std::string::npos);
+    bidi.reason = "the Arabic letter mark \xd8\x9c too";
+    CHECK(html_of({bidi}).find("mark \\u{061c} too") != std::string::npos);
     // Expected beside actual, on the line where they part.
     CHECK(html.find("expected: S: +OK*") != std::string::npos);
     CHECK(html.find("class=\"l s xd\"") != std::string::npos);
@@ -300,4 +302,15 @@ reply = "-ERR no\r\n"
     const auto html = html_of(results);
     CHECK(html.find("&#8592; the breach") != std::string::npos);
     CHECK(html.find("<summary>evidence</summary>") != std::string::npos);
+}
+
+TEST_CASE("html report: a summary link's filter is JSON, whatever the RFC's text", "[html]") {
+    // The RFC text comes from a transcript's header: a quote or a backslash in it must not end
+    // the filter's JSON string (the link would do nothing, or filter on something else).
+    const auto tc = make_case("t/q", "1939\"x\\y §5", level::must);
+    case_result r;
+    r.tc = &tc;
+    r.v = verdict::pass;
+    const auto html = html_of({r});
+    CHECK(html.find("&quot;rfc&quot;:&quot;1939\\&quot;x\\\\y&quot;") != std::string::npos);
 }

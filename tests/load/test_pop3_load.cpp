@@ -1,87 +1,51 @@
 // pop3-load: its pieces (histogram, command line) directly, and the program, whose command line
 // and report are a contract (issue 8), run against an in-process mock server.
 #include "support/child_process.hpp"
+#include "support/client_server.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <pop3/load/load.hpp>
 #include <pop3/mockserver/server.hpp>
-#include <spawn.h>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 using namespace pop3;
 
 namespace {
 
-using outcome = test::program_outcome;
-
-// pop3-load as a child process.
-class child : public test::child_process {
-public:
-    explicit child(const std::vector<std::string>& args) : child_process(POP3_LOAD_BIN, args) {}
-};
-
-outcome run_load(const std::vector<std::string>& args) {
-    child c(args);
-    return c.finish();
+// Runs pop3-load with `args` to its end.
+test::program_outcome run_load(const std::vector<std::string>& args) {
+    return test::run_program(POP3_LOAD_BIN, args);
 }
 
-// A mock server on 127.0.0.1 with users u1..uN, password "p", 10 messages of 2000 octets each.
-struct running_server {
-    std::vector<std::shared_ptr<mock::maildrop>> drops;
-    mock::server srv;
-    explicit running_server(int users, bool starttls = true)
-        : srv(config(users, drops), options(starttls)) {
-        srv.start();
-    }
-    ~running_server() { srv.stop(); }
-    static mock::server_config config(int users, std::vector<std::shared_ptr<mock::maildrop>>& d) {
-        mock::server_config c = mock::default_config();
-        c.users.clear();
-        for (int i = 1; i <= users; ++i) {
-            d.push_back(mock::maildrop::generate(10, 2000));
-            c.users.push_back({"u" + std::to_string(i), "p", d.back()});
-        }
-        return c;
-    }
-    static mock::server_options options(bool starttls) {
-        mock::server_options o;
-        o.threads = 1;
-        o.starttls = starttls;
-        return o;
-    }
-    std::string url(const std::string& user = "u%d") const {
-        return "pop3://" + user + ":p@127.0.0.1:" + std::to_string(srv.port());
-    }
-};
+using test::running_server;
+using test::temp_dir;
 
-struct temp_file {
-    std::filesystem::path path;
-    explicit temp_file(const std::string& name) {
-        path = std::filesystem::temp_directory_path() /
-               ("pop3-load-test-" + std::to_string(::getpid()) + "-" + name);
-    }
-    ~temp_file() {
-        std::error_code ec;
-        std::filesystem::remove(path, ec);
-    }
-    std::string read() const {
-        std::ifstream in(path, std::ios::binary);
-        std::ostringstream s;
-        s << in.rdbuf();
-        return s.str();
-    }
-};
+// Users u1..uN, password "p", 10 messages of 2000 octets each.
+mock::server_config users(int n) {
+    mock::server_config c = mock::default_config();
+    c.users.clear();
+    for (int i = 1; i <= n; ++i)
+        c.users.push_back({"u" + std::to_string(i), "p", mock::maildrop::generate(10, 2000)});
+    return c;
+}
+
+// One thread; STLS offered or not.
+mock::server_options listening(bool starttls = true) {
+    auto o = running_server::listen_options();
+    o.starttls = starttls;
+    return o;
+}
+
+// The URL pop3-load takes: user `user` ("u%d": u1, u2, ... by connection), password "p".
+std::string target(const running_server& s, const std::string& user = "u%d") {
+    return s.url(user + ":p@");
+}
 
 // The line of the report starting with `key` (latency rows are indented by two spaces).
 std::string report_line(const std::string& report, const std::string& key) {
@@ -182,11 +146,12 @@ TEST_CASE("pop3-load: one user per connection, and what counts as local") {
 }
 
 TEST_CASE("pop3-load: a run reports rates, latency per command and no errors") {
-    running_server s(4);
-    temp_file json("run.json");
+    running_server s(users(4), listening());
+    const temp_dir d;
+    const auto json = d.path / "run.json";
     const auto r =
-        run_load({"--target", s.url(), "--connections", "3", "--duration", "1.5", "--mix",
-                  "login,stat,list,uidl,retr,dele,quit", "--json", json.path.string()});
+        run_load({"--target", target(s), "--connections", "3", "--duration", "1.5", "--mix",
+                  "login,stat,list,uidl,retr,dele,quit", "--json", json.string()});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(report_line(r.out, "target") ==
@@ -222,10 +187,10 @@ TEST_CASE("pop3-load: a run reports rates, latency per command and no errors") {
     CHECK(report_line(r.out, "errors") == "errors       0");
     CHECK(report_line(r.out, "-ERR") == "-ERR replies 0");
     // RSET before QUIT: the maildrops are as full as they were.
-    for (const auto& d : s.drops)
-        CHECK(d->snapshot().size() == 10);
+    for (const auto& u : s.srv.config().users)
+        CHECK(u.mail->snapshot().size() == 10);
 
-    const auto j = json.read();
+    const auto j = test::read_text(json);
     INFO(j);
     CHECK(j.front() == '{');
     CHECK(j.find("}\n", j.size() - 2) != std::string::npos);
@@ -254,9 +219,9 @@ TEST_CASE("pop3-load: a run reports rates, latency per command and no errors") {
 }
 
 TEST_CASE("pop3-load: connections sharing a user count -ERR [IN-USE] apart from errors") {
-    running_server s(1);
-    const auto r =
-        run_load({"--target", s.url("u1"), "--connections", "3", "--duration", "0.5", "--quiet"});
+    running_server s(users(1), listening());
+    const auto r = run_load(
+        {"--target", target(s, "u1"), "--connections", "3", "--duration", "0.5", "--quiet"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(r.err.empty());
@@ -267,11 +232,11 @@ TEST_CASE("pop3-load: connections sharing a user count -ERR [IN-USE] apart from 
 }
 
 TEST_CASE("pop3-load: STARTTLS, verified against the server's certificate") {
-    running_server s(2);
-    temp_file ca("ca.pem");
-    std::ofstream(ca.path) << s.srv.identity().certificate;
-    auto r = run_load({"--target", s.url(), "--connections", "2", "--duration", "0.7", "--starttls",
-                       "--ca", ca.path.string(), "--mix", "login,stat,quit", "--quiet"});
+    running_server s(users(2), listening());
+    const temp_dir d;
+    const auto ca = d.write("ca.pem", s.srv.identity().certificate);
+    auto r = run_load({"--target", target(s), "--connections", "2", "--duration", "0.7",
+                       "--starttls", "--ca", ca.string(), "--mix", "login,stat,quit", "--quiet"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(report_line(r.out, "target").find("(starttls)") != std::string::npos);
@@ -281,17 +246,17 @@ TEST_CASE("pop3-load: STARTTLS, verified against the server's certificate") {
     CHECK(report_line(r.out, "errors") == "errors       0");
 
     // Without the CA the handshake fails: every session failed, exit 1.
-    r = run_load(
-        {"--target", s.url(), "--connections", "1", "--duration", "0.3", "--starttls", "--quiet"});
+    r = run_load({"--target", target(s), "--connections", "1", "--duration", "0.3", "--starttls",
+                  "--quiet"});
     CHECK(r.status == 1);
     CHECK(report_line(r.out, "  tls_handshake").find("certificate verify failed") !=
           std::string::npos);
 }
 
 TEST_CASE("pop3-load: a server without STLS fails every session, exit 1") {
-    running_server s(1, /*starttls=*/false);
-    const auto r =
-        run_load({"--target", s.url(), "--duration", "0.3", "--starttls", "--insecure", "--quiet"});
+    running_server s(users(1), listening(/*starttls=*/false));
+    const auto r = run_load(
+        {"--target", target(s), "--duration", "0.3", "--starttls", "--insecure", "--quiet"});
     INFO(r.out << r.err);
     CHECK(r.status == 1);
     CHECK(number(r.out, "sessions") == 0);
@@ -301,8 +266,9 @@ TEST_CASE("pop3-load: a server without STLS fails every session, exit 1") {
 }
 
 TEST_CASE("pop3-load: Ctrl-C stops the run early and still reports") {
-    running_server s(2);
-    child c({"--target", s.url(), "--connections", "2", "--duration", "60"});
+    running_server s(users(2), listening());
+    test::child_process c(POP3_LOAD_BIN,
+                          {"--target", target(s), "--connections", "2", "--duration", "60"});
     std::this_thread::sleep_for(std::chrono::milliseconds(1300));
     const auto t0 = std::chrono::steady_clock::now();
     c.signal(SIGINT);
@@ -361,16 +327,17 @@ TEST_CASE("pop3-load: a bad command line exits 2, --help exits 0") {
 // Issue #14, defect 18: a report that could not be written (stdout on /dev/full) ended in exit
 // code 0.
 TEST_CASE("pop3-load: a report that cannot be written to stdout exits 1") {
-    running_server s(1);
+    running_server s(users(1), listening());
     const auto into_dev_full = [](const std::string& args) {
         return test::run_program("/bin/sh",
                                  {"-c", "exec " POP3_LOAD_BIN " " + args + " > /dev/full"});
     };
-    auto r = into_dev_full("--target " + s.url("u1") + " --connections 1 --duration 0.3 --quiet");
+    auto r =
+        into_dev_full("--target " + target(s, "u1") + " --connections 1 --duration 0.3 --quiet");
     INFO(r.err);
     CHECK(r.status == 1);
     CHECK(r.err == "pop3-load: cannot write to standard output: No space left on device\n");
-    r = into_dev_full("--target " + s.url("u1") +
+    r = into_dev_full("--target " + target(s, "u1") +
                       " --connections 1 --duration 0.3 --quiet "
                       "--json -");
     CHECK(r.status == 1);

@@ -4,13 +4,12 @@
 // never crash, hang or end in exit code 0. Every program runs under timeout(1), so that one that
 // keeps serving (as they did) fails the test in seconds with status 124.
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/unanswered_port.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -45,25 +44,7 @@ program_outcome conformance(const std::vector<std::string>& args, int seconds = 
     return run_bounded(POP3_CONFORMANCE_BIN, args, seconds);
 }
 
-// A scratch folder, removed at the end of the test.
-struct scratch {
-    fs::path dir =
-        fs::temp_directory_path() / ("pop3kit-cli-validation-" + std::to_string(::getpid()));
-    scratch() {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path write(const std::string& name, const std::string& text) const {
-        const auto p = dir / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << text;
-        return p;
-    }
-};
+using pop3::test::temp_dir;
 
 // One server case that passes against the embedded mock server.
 constexpr const char* passing_case = "case: cli/greeting\n"
@@ -80,7 +61,7 @@ constexpr const char* passing_case = "case: cli/greeting\n"
 
 TEST_CASE("pop3-mockserver: a scenario nested too deeply is refused with FILE:LINE, exit 2") {
     // 300,000 parts crashed the server (SIGSEGV, exit 139) inside toml++.
-    const scratch s;
+    const temp_dir s;
     std::string dotted = "a";
     for (int i = 1; i < 300'000; ++i)
         dotted += ".a";
@@ -103,7 +84,7 @@ TEST_CASE("pop3-mockserver: a scenario nested too deeply is refused with FILE:LI
 TEST_CASE("pop3-mockserver: huge_line over 1 GiB and --threads over 256 are refused, exit 2") {
     // huge_line = 2^63-1 loaded, then RETR dropped the connection without a log line;
     // --threads 1000000000 ended in std::bad_alloc, exit 1.
-    const scratch s;
+    const temp_dir s;
     const auto file =
         s.write("huge.toml", "[[rule]]\ncommand = \"RETR\"\nhuge_line = 9223372036854775807\n");
     auto r = mockserver({"--scenario", file.string()});
@@ -158,7 +139,7 @@ TEST_CASE("pop3-mockserver: --record into a folder that takes no files exits 2 a
     CHECK(r.out.empty());
     CHECK(r.err.starts_with("pop3-mockserver: --record: cannot create files in the folder /proc"));
 
-    const scratch s;
+    const temp_dir s;
     const auto file = s.write("a-file", "x");
     for (const fs::path& dir : {file, file / "sub"}) {
         INFO(dir);
@@ -170,7 +151,7 @@ TEST_CASE("pop3-mockserver: --record into a folder that takes no files exits 2 a
     }
 
     // A folder that takes files: the probe file is gone again once the server listens.
-    const auto rec = s.dir / "rec";
+    const auto rec = s.path / "rec";
     r = run_bounded(POP3_MOCKSERVER_BIN, {"--record", rec.string(), "--quiet"}, 1);
     CHECK(r.status == timed_out); // it served until timeout(1) stopped it
     CHECK(r.out.starts_with("default user user:pass\nlistening pop3 127.0.0.1:"));
@@ -193,7 +174,7 @@ TEST_CASE("pop3-mockserver: stdout that cannot be written exits 1, --help too") 
 TEST_CASE("pop3-conformance: maildrop generate: beyond the limits is refused with FILE:LINE") {
     // generate:-1:5 ended in "vector::reserve", exit 1; generate:1000000:1073741824 passed
     // --list and grew to 4 GB.
-    const scratch s;
+    const temp_dir s;
     for (const std::string spec : {"-1:5", "1000000:1073741824"}) {
         INFO(spec);
         const auto file =
@@ -208,7 +189,7 @@ TEST_CASE("pop3-conformance: maildrop generate: beyond the limits is refused wit
         for (const std::vector<std::string>& extra :
              std::vector<std::vector<std::string>>{{"--list"}, {"--only", "cli/big"}}) {
             std::vector<std::string> args{"server", "--no-color", "--transcripts",
-                                          (s.dir / "t").string()};
+                                          (s.path / "t").string()};
             args.insert(args.end(), extra.begin(), extra.end());
             const auto r = conformance(args);
             CHECK(r.status == 2);
@@ -220,10 +201,10 @@ TEST_CASE("pop3-conformance: maildrop generate: beyond the limits is refused wit
 
 TEST_CASE("pop3-conformance: --junit, --json and stdout that cannot be written exit 1") {
     // All three ended in exit code 0.
-    const scratch s;
+    const temp_dir s;
     s.write("t/cases.pop3", passing_case);
     const std::vector<std::string> run{"server", "--no-color", "--transcripts",
-                                       (s.dir / "t").string()};
+                                       (s.path / "t").string()};
     auto with = [&](std::vector<std::string> extra) {
         extra.insert(extra.begin(), run.begin(), run.end());
         return extra;
@@ -237,7 +218,7 @@ TEST_CASE("pop3-conformance: --junit, --json and stdout that cannot be written e
         r = conformance(with({flag, "/dev/full"}));
         CHECK(r.status == 1);
         CHECK(r.err == "pop3-conformance: /dev/full: cannot write\n");
-        r = conformance(with({flag, (s.dir / "no-such-folder" / "r.xml").string()}));
+        r = conformance(with({flag, (s.path / "no-such-folder" / "r.xml").string()}));
         CHECK(r.status == 1);
         CHECK(r.err.ends_with("r.xml: cannot open for writing\n"));
     }
@@ -253,11 +234,11 @@ TEST_CASE("pop3-conformance: --junit, --json and stdout that cannot be written e
 
 TEST_CASE("pop3-conformance: a --target that answers no SYN fails within the step timeout") {
     // The TCP connect had no timeout: it hung for the kernel's two minutes of SYN retries.
-    const scratch s;
+    const temp_dir s;
     s.write("t/cases.pop3", passing_case);
     const pop3::test::unanswered_port port;
     const std::string where = "127.0.0.1:" + std::to_string(port.port());
-    const auto r = conformance({"server", "--no-color", "--transcripts", (s.dir / "t").string(),
+    const auto r = conformance({"server", "--no-color", "--transcripts", (s.path / "t").string(),
                                 "--target", "pop3://u:p@" + where, "--timeout", "0.3"},
                                10);
     CHECK(r.status == 1);

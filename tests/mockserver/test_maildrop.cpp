@@ -20,14 +20,8 @@ namespace {
 
 using pop3::test::temp_dir;
 
-void write(const fs::path& p, std::string_view content) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-}
-
-std::string read(const fs::path& p) {
-    return pop3::test::read_text(p);
-}
+using pop3::test::read_text;
+using pop3::test::write_file;
 
 void append(const fs::path& p, std::string_view content) {
     std::ofstream(p, std::ios::binary | std::ios::app) << content;
@@ -76,9 +70,9 @@ TEST_CASE("maildrop: messages get CRLF line ends and a stuffed wire form") {
 
 TEST_CASE("maildrop: a directory of .eml files, in name order, uids from file names") {
     temp_dir d;
-    write(d.path / "2.eml", "Subject: two\r\n\r\nb\r\n");
-    write(d.path / "1.eml", "Subject: one\r\n\r\na\r\n");
-    write(d.path / ".hidden", "not a message");
+    write_file(d.path / "2.eml", "Subject: two\r\n\r\nb\r\n");
+    write_file(d.path / "1.eml", "Subject: one\r\n\r\na\r\n");
+    write_file(d.path / ".hidden", "not a message");
     auto md = maildrop::open(d.path);
     CHECK(md->kind() == maildrop_kind::directory);
     const auto msgs = md->snapshot();
@@ -89,8 +83,8 @@ TEST_CASE("maildrop: a directory of .eml files, in name order, uids from file na
 
 TEST_CASE("maildrop: a Maildir reads cur/ then new/, uids without the :2, suffix") {
     temp_dir d;
-    write(d.path / "cur" / "1700000000.M1P1.host:2,S", "Subject: seen\r\n\r\nx\r\n");
-    write(d.path / "new" / "1700000001.M2P1.host", "Subject: new\r\n\r\ny\r\n");
+    write_file(d.path / "cur" / "1700000000.M1P1.host:2,S", "Subject: seen\r\n\r\nx\r\n");
+    write_file(d.path / "new" / "1700000001.M2P1.host", "Subject: new\r\n\r\ny\r\n");
     fs::create_directories(d.path / "tmp");
     auto md = maildrop::open(d.path);
     CHECK(md->kind() == maildrop_kind::maildir);
@@ -102,22 +96,22 @@ TEST_CASE("maildrop: a Maildir reads cur/ then new/, uids without the :2, suffix
 
 TEST_CASE("maildrop: mbox (mboxrd) splits on From lines and unquotes >From") {
     temp_dir d;
-    write(d.path / "box", "From a@b Thu Jan  1 00:00:00 1970\nSubject: 1\n\n>From here\n\n"
-                          "From c@d Thu Jan  1 00:00:00 1970\nSubject: 2\n\nbody\n");
+    write_file(d.path / "box", "From a@b Thu Jan  1 00:00:00 1970\nSubject: 1\n\n>From here\n\n"
+                               "From c@d Thu Jan  1 00:00:00 1970\nSubject: 2\n\nbody\n");
     auto md = maildrop::open(d.path / "box");
     CHECK(md->kind() == maildrop_kind::mbox);
     const auto msgs = md->snapshot();
     REQUIRE(msgs.size() == 2);
     CHECK(msgs[0]->content == "Subject: 1\r\n\r\nFrom here\r\n");
     CHECK(msgs[1]->content == "Subject: 2\r\n\r\nbody\r\n");
-    write(d.path / "bad", "Subject: no From line\n");
+    write_file(d.path / "bad", "Subject: no From line\n");
     CHECK_THROWS_WITH(maildrop::open(d.path / "bad"),
                       Catch::Contains("mbox must start with a 'From ' line"));
 }
 
 TEST_CASE("maildrop: uids are stable across loads and unique for repeated content") {
     temp_dir d;
-    write(d.path / "box", "From a\nSubject: same\n\nx\n\nFrom a\nSubject: same\n\nx\n");
+    write_file(d.path / "box", "From a\nSubject: same\n\nx\n\nFrom a\nSubject: same\n\nx\n");
     const auto first = maildrop::open(d.path / "box")->snapshot();
     const auto second = maildrop::open(d.path / "box")->snapshot();
     REQUIRE(first.size() == 2);
@@ -140,8 +134,8 @@ TEST_CASE("maildrop: generated messages have the asked size and dot lines") {
 
 TEST_CASE("maildrop: deletions persist to files only when asked") {
     temp_dir d;
-    write(d.path / "1.eml", "Subject: one\r\n\r\na\r\n");
-    write(d.path / "2.eml", "Subject: two\r\n\r\nb\r\n");
+    write_file(d.path / "1.eml", "Subject: one\r\n\r\na\r\n");
+    write_file(d.path / "2.eml", "Subject: two\r\n\r\nb\r\n");
     auto md = maildrop::open(d.path);
     md->commit_deletions(pick(md, {0}), false);
     CHECK(md->snapshot().size() == 1);
@@ -153,7 +147,8 @@ TEST_CASE("maildrop: deletions persist to files only when asked") {
 
 TEST_CASE("maildrop: mbox deletions are persisted by rewriting the file") {
     temp_dir d;
-    write(d.path / "box", "From a\nSubject: 1\n\nkeep\n>From quoted\n\nFrom b\nSubject: 2\n\ngo\n");
+    write_file(d.path / "box",
+               "From a\nSubject: 1\n\nkeep\n>From quoted\n\nFrom b\nSubject: 2\n\ngo\n");
     auto md = maildrop::open(d.path / "box");
     REQUIRE(md->snapshot().size() == 2);
     md->commit_deletions(pick(md, {1}), true);
@@ -161,7 +156,7 @@ TEST_CASE("maildrop: mbox deletions are persisted by rewriting the file") {
     REQUIRE(reloaded.size() == 1);
     CHECK(reloaded[0]->content == md->snapshot()[0]->content);
     CHECK(reloaded[0]->content == "Subject: 1\r\n\r\nkeep\r\nFrom quoted\r\n");
-    CHECK(read(d.path / "box").find("go") == std::string::npos);
+    CHECK(read_text(d.path / "box").find("go") == std::string::npos);
 }
 
 TEST_CASE("maildrop: one session at a time") {
@@ -217,9 +212,9 @@ TEST_CASE("maildrop: deletion is per message, not per uid, and ignores strangers
 
 TEST_CASE("maildrop: in a plain folder ':' is part of the name: two files, two uids, one deleted") {
     temp_dir d;
-    write(d.path / "note:1.eml", "Subject: one\r\n\r\n1\r\n");
-    write(d.path / "note:2.eml", "Subject: two\r\n\r\n2\r\n");
-    write(d.path / "zz.eml", "Subject: zz\r\n\r\nz\r\n");
+    write_file(d.path / "note:1.eml", "Subject: one\r\n\r\n1\r\n");
+    write_file(d.path / "note:2.eml", "Subject: two\r\n\r\n2\r\n");
+    write_file(d.path / "zz.eml", "Subject: zz\r\n\r\nz\r\n");
     auto md = maildrop::open(d.path);
     CHECK(uids_of(md) == std::vector<std::string>{"note:1.eml", "note:2.eml", "zz.eml"});
     md->commit_deletions(pick(md, {1}), true);
@@ -231,10 +226,10 @@ TEST_CASE("maildrop: in a plain folder ':' is part of the name: two files, two u
 
 TEST_CASE("maildrop: a Maildir name in new/ and in cur/ gives two stable, unique uids") {
     temp_dir d;
-    write(d.path / "cur" / "X:2,S", "Subject: seen\r\n\r\nx\r\n");
-    write(d.path / "cur" / "X:2,RS", "Subject: replied\r\n\r\nx\r\n");
-    write(d.path / "new" / "X", "Subject: new\r\n\r\ny\r\n");
-    write(d.path / "new" / "Y", "Subject: other\r\n\r\ny\r\n");
+    write_file(d.path / "cur" / "X:2,S", "Subject: seen\r\n\r\nx\r\n");
+    write_file(d.path / "cur" / "X:2,RS", "Subject: replied\r\n\r\nx\r\n");
+    write_file(d.path / "new" / "X", "Subject: new\r\n\r\ny\r\n");
+    write_file(d.path / "new" / "Y", "Subject: other\r\n\r\ny\r\n");
     fs::create_directories(d.path / "tmp");
     auto md = maildrop::open(d.path);
     const auto uids = uids_of(md);
@@ -257,10 +252,10 @@ TEST_CASE("maildrop: a Maildir name in new/ and in cur/ gives two stable, unique
 TEST_CASE("maildrop: uids are unique whatever the names (long names, equal contents)") {
     temp_dir d;
     const std::string long_name(80, 'n');
-    write(d.path / (long_name + "1.eml"), "Subject: same\r\n\r\n");
-    write(d.path / (long_name + "2.eml"), "Subject: same\r\n\r\n");
-    write(d.path / "with space.eml", "Subject: same\r\n\r\n");
-    write(d.path / "ok.eml", "Subject: same\r\n\r\n");
+    write_file(d.path / (long_name + "1.eml"), "Subject: same\r\n\r\n");
+    write_file(d.path / (long_name + "2.eml"), "Subject: same\r\n\r\n");
+    write_file(d.path / "with space.eml", "Subject: same\r\n\r\n");
+    write_file(d.path / "ok.eml", "Subject: same\r\n\r\n");
     const auto uids = uids_of(maildrop::open(d.path));
     REQUIRE(uids.size() == 4);
     check_unique_valid(uids);
@@ -270,12 +265,12 @@ TEST_CASE("maildrop: uids are unique whatever the names (long names, equal conte
 
 TEST_CASE("maildrop: a plain folder serves *.eml only and counts the files it ignored") {
     temp_dir d;
-    write(d.path / "1.eml", "Subject: one\r\n\r\n");
-    write(d.path / "2.EML", "Subject: two\r\n\r\n");
-    write(d.path / "README", "fixtures for the tests\n");
-    write(d.path / "EXPECTED.md", "# what a client should see\n");
-    write(d.path / ".hidden", "not counted");
-    write(d.path / "sub" / "3.eml", "Subject: in a subfolder\r\n\r\n");
+    write_file(d.path / "1.eml", "Subject: one\r\n\r\n");
+    write_file(d.path / "2.EML", "Subject: two\r\n\r\n");
+    write_file(d.path / "README", "fixtures for the tests\n");
+    write_file(d.path / "EXPECTED.md", "# what a client should see\n");
+    write_file(d.path / ".hidden", "not counted");
+    write_file(d.path / "sub" / "3.eml", "Subject: in a subfolder\r\n\r\n");
     auto md = maildrop::open(d.path);
     CHECK(uids_of(md) == std::vector<std::string>{"1.eml", "2.EML"});
     CHECK(md->ignored_files() == 2);
@@ -317,13 +312,13 @@ std::string cat(std::initializer_list<std::string_view> parts) {
 TEST_CASE("maildrop: an mbox rewrite keeps the other messages byte for byte") {
     temp_dir d;
     const auto box = d.path / "box";
-    write(box, cat({mbox_one, mbox_two, mbox_three}));
+    write_file(box, cat({mbox_one, mbox_two, mbox_three}));
     auto md = maildrop::open(box);
     REQUIRE(md->snapshot().size() == 3);
     md->commit_deletions(pick(md, {1}), true);
-    CHECK(read(box) == cat({mbox_one, mbox_three}));
+    CHECK(read_text(box) == cat({mbox_one, mbox_three}));
     md->commit_deletions(pick(md, {1}), true); // the last one
-    CHECK(read(box) == mbox_one);
+    CHECK(read_text(box) == mbox_one);
     CHECK_FALSE(fs::exists(d.path / "box.lock"));
     CHECK(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()) == 1);
 }
@@ -331,29 +326,29 @@ TEST_CASE("maildrop: an mbox rewrite keeps the other messages byte for byte") {
 TEST_CASE("maildrop: mail appended to the mbox during a session survives the commit") {
     temp_dir d;
     const auto box = d.path / "box";
-    write(box, cat({mbox_one, mbox_two}));
+    write_file(box, cat({mbox_one, mbox_two}));
     auto md = maildrop::open(box);
     append(box, mbox_three); // delivered while the session runs
     md->commit_deletions(pick(md, {0}), true);
-    CHECK(read(box) == cat({mbox_two, mbox_three}));
+    CHECK(read_text(box) == cat({mbox_two, mbox_three}));
     // A message appended after a last message that had no blank line still finds it.
-    write(box, "From a\nSubject: a\n\na");
+    write_file(box, "From a\nSubject: a\n\na");
     md = maildrop::open(box);
     append(box, "\n\nFrom b\nSubject: b\n\nb\n");
     md->commit_deletions(pick(md, {0}), true);
-    CHECK(read(box) == "From b\nSubject: b\n\nb\n");
+    CHECK(read_text(box) == "From b\nSubject: b\n\nb\n");
 }
 
 TEST_CASE("maildrop: an mbox message changed or removed by another program is not deleted") {
     temp_dir d;
     const auto box = d.path / "box";
-    write(box, cat({mbox_one, mbox_two}));
+    write_file(box, cat({mbox_one, mbox_two}));
     auto md = maildrop::open(box);
     const std::string changed = "From bob@example.org Tue Jan  6 11:00:00 2015\n"
                                 "Status: RO\nSubject: two\n\nsecond\n\n";
-    write(box, cat({mbox_one, changed}));
+    write_file(box, cat({mbox_one, changed}));
     md->commit_deletions(pick(md, {1}), true);
-    CHECK(read(box) == cat({mbox_one, changed}));
+    CHECK(read_text(box) == cat({mbox_one, changed}));
     CHECK(md->snapshot().size() == 1); // gone from this maildrop all the same
 }
 
@@ -362,7 +357,7 @@ TEST_CASE("maildrop: mbox uids survive the deletion of an earlier message, -N su
     const auto box = d.path / "box";
     const std::string dup1 = "From x Thu Jan  8 00:00:00 2015\nSubject: dup\n\nsame\n\n";
     const std::string dup2 = "From y Fri Jan  9 00:00:00 2015\nSubject: dup\n\nsame\n\n";
-    write(box, cat({mbox_one, mbox_two, dup1, dup2, mbox_three}));
+    write_file(box, cat({mbox_one, mbox_two, dup1, dup2, mbox_three}));
     auto md = maildrop::open(box);
     const auto before = uids_of(md);
     REQUIRE(before.size() == 5);
@@ -378,10 +373,10 @@ TEST_CASE("maildrop: the mbox commit waits for FILE.lock without holding up the 
     temp_dir d;
     const auto box = d.path / "box";
     const auto dot = d.path / "box.lock";
-    write(box, cat({mbox_one, mbox_two}));
+    write_file(box, cat({mbox_one, mbox_two}));
     auto md = maildrop::open(box);
     md->set_lock_timeout(10s);
-    write(dot, ""); // another program is changing the mbox
+    write_file(dot, ""); // another program is changing the mbox
     REQUIRE(md->try_lock());
     const auto gone = pick(md, {0});
     auto commit = std::async(std::launch::async, [&] { md->commit_deletions(gone, true); });
@@ -391,12 +386,12 @@ TEST_CASE("maildrop: the mbox commit waits for FILE.lock without holding up the 
     CHECK(md->snapshot().size() == 2);
     CHECK_FALSE(md->try_lock());
     CHECK(steady::now() - start < 2s); // not the 10 s the commit may wait
-    CHECK(read(box) == cat({mbox_one, mbox_two}));
+    CHECK(read_text(box) == cat({mbox_one, mbox_two}));
     append(box, mbox_three); // the other program's change, then it unlocks
     fs::remove(dot);
     REQUIRE(commit.wait_for(5s) == std::future_status::ready);
     commit.get();
-    CHECK(read(box) == cat({mbox_two, mbox_three}));
+    CHECK(read_text(box) == cat({mbox_two, mbox_three}));
     CHECK(md->snapshot().size() == 1);
     CHECK_FALSE(fs::exists(dot));
 }
@@ -404,11 +399,11 @@ TEST_CASE("maildrop: the mbox commit waits for FILE.lock without holding up the 
 TEST_CASE("maildrop: an mbox lock never released: the commit fails, nothing is deleted") {
     temp_dir d;
     const auto box = d.path / "box";
-    write(box, cat({mbox_one, mbox_two}));
+    write_file(box, cat({mbox_one, mbox_two}));
     auto md = maildrop::open(box);
     md->set_lock_timeout(200ms);
     SECTION("a dot-lock") {
-        write(d.path / "box.lock", "");
+        write_file(d.path / "box.lock", "");
         CHECK_THROWS_WITH(md->commit_deletions(pick(md, {0}), true),
                           Catch::Contains("box.lock: held by another program"));
         CHECK(fs::exists(d.path / "box.lock")); // not ours to remove
@@ -426,22 +421,22 @@ TEST_CASE("maildrop: an mbox lock never released: the commit fails, nothing is d
         ::close(fd);
         CHECK_FALSE(fs::exists(d.path / "box.lock"));
     }
-    CHECK(read(box) == cat({mbox_one, mbox_two}));
+    CHECK(read_text(box) == cat({mbox_one, mbox_two}));
     CHECK(md->snapshot().size() == 2);
     md->set_lock_timeout(5s);
     md->commit_deletions(pick(md, {0}), true); // free again: it works
-    CHECK(read(box) == mbox_two);
+    CHECK(read_text(box) == mbox_two);
 }
 
 TEST_CASE("maildrop: identical mbox messages: deleting one leaves the other") {
     temp_dir d;
     const auto box = d.path / "box";
-    write(box, cat({mbox_two, mbox_two}));
+    write_file(box, cat({mbox_two, mbox_two}));
     auto md = maildrop::open(box);
     const auto uids = uids_of(md);
     REQUIRE(uids.size() == 2);
     CHECK(uids[1] == uids[0] + "-2");
     md->commit_deletions(pick(md, {1}), true);
-    CHECK(read(box) == mbox_two);
+    CHECK(read_text(box) == mbox_two);
     CHECK(uids_of(md) == std::vector<std::string>{uids[0]});
 }

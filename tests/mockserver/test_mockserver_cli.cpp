@@ -2,33 +2,24 @@
 // tests run the built binary as a child process on 127.0.0.1, port 0, read the `listening` lines,
 // talk POP3 to it over a raw socket and stop it with SIGTERM or SIGINT. Every child is killed
 // and reaped when its test ends, whatever happened.
+#include "support/child_process.hpp"
 #include "support/raw_client.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <poll.h>
 #include <pop3/mockserver/maildrop.hpp>
 #include <pop3/net/tls.hpp>
 #include <regex>
 #include <set>
-#include <spawn.h>
 #include <sstream>
 #include <string>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -52,198 +43,36 @@ std::optional<std::uint16_t> port_after(const std::string& out, const std::strin
     return static_cast<std::uint16_t>(std::stoul(digits));
 }
 
-// How a test starts the server beyond its arguments.
-struct launch_options {
-    // stderr into a pipe that nobody reads (a CI log collector that stalls), instead of a file.
-    bool stderr_unread_pipe = false;
-    std::optional<rlim_t> max_open_files; // RLIMIT_NOFILE, set right after the start
-};
-
-// pop3-mockserver as a child process: stdout through a pipe (the contract lines), stderr into a
-// temporary file by default.
-class mockserver_process {
+// pop3-mockserver as a child process (killed and reaped when the test ends), with the ports of
+// its `listening` lines.
+class mockserver_process : public pop3::test::child_process {
 public:
-    explicit mockserver_process(const std::vector<std::string>& args, launch_options launch = {}) {
-        int fds[2];
-        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-        out_fd_ = fds[0];
-        err_ = std::tmpfile();
-        if (!err_) {
-            cleanup(fds[1]);
-            FAIL("tmpfile() failed");
-        }
-        int err_fd = ::fileno(err_);
-        if (launch.stderr_unread_pipe) {
-            int errs[2];
-            REQUIRE(::pipe2(errs, O_CLOEXEC) == 0);
-            unread_err_fd_ = errs[0]; // kept open, never read
-            err_fd = errs[1];
-        }
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-        // No inherited sockets or files: a client socket of the test must close when it closes.
-        posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-        std::vector<std::string> words{POP3_MOCKSERVER_BIN};
-        words.insert(words.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& w : words)
-            argv.push_back(w.data());
-        argv.push_back(nullptr);
-        const int rc = posix_spawn(&pid_, POP3_MOCKSERVER_BIN, &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (launch.stderr_unread_pipe) ::close(err_fd);
-        if (rc != 0) {
-            pid_ = -1;
-            cleanup(fds[1]);
-            FAIL("cannot run " POP3_MOCKSERVER_BIN);
-        }
-        ::close(fds[1]);
-        if (launch.max_open_files) {
-            const rlimit limit{*launch.max_open_files, *launch.max_open_files};
-            REQUIRE(::prlimit(pid_, RLIMIT_NOFILE, &limit, nullptr) == 0);
-        }
-    }
-
-    // CPU time (user + system) the server has used so far.
-    std::chrono::milliseconds cpu_time() const {
-        std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
-        std::string stat((std::istreambuf_iterator<char>(in)), {});
-        std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-        std::string field;
-        unsigned long long utime = 0, stime = 0;
-        for (int i = 3; i <= 15 && fields >> field; ++i) {
-            if (i == 14) utime = std::stoull(field);
-            if (i == 15) stime = std::stoull(field);
-        }
-        return std::chrono::milliseconds((utime + stime) * 1000 / ::sysconf(_SC_CLK_TCK));
-    }
-    ~mockserver_process() { cleanup(); }
-    mockserver_process(const mockserver_process&) = delete;
-    mockserver_process& operator=(const mockserver_process&) = delete;
+    explicit mockserver_process(const std::vector<std::string>& args,
+                                pop3::test::spawn_options options = {})
+        : child_process(POP3_MOCKSERVER_BIN, args, options) {}
 
     // Reads stdout until `listening pop3 127.0.0.1:PORT` (and the pop3s line when `tls`).
     void wait_ready(bool tls = false) {
         const auto until = steady::now() + 5s;
         while (true) {
-            plain_port = port_after(out_, "listening pop3 127.0.0.1:").value_or(0);
-            tls_port = port_after(out_, "listening pop3s 127.0.0.1:").value_or(0);
+            plain_port = port_after(out(), "listening pop3 127.0.0.1:").value_or(0);
+            tls_port = port_after(out(), "listening pop3s 127.0.0.1:").value_or(0);
             if (plain_port && (!tls || tls_port)) return;
             if (!read_some(until)) break;
         }
-        INFO("stdout: " << out_);
+        INFO("stdout: " << out());
         INFO("stderr: " << err());
         FAIL("pop3-mockserver did not print its listening line(s)");
     }
 
-    // Sends `sig` and waits for a clean exit; kills and FAILs when the server does not stop.
-    int stop(int sig = SIGTERM) {
-        REQUIRE(pid_ > 0);
-        REQUIRE(::kill(pid_, sig) == 0);
-        return wait_exit();
-    }
-
-    // Waits for the process to end by itself (within a few seconds), reading all its stdout.
-    int wait_exit(std::chrono::milliseconds limit = 5s) {
-        REQUIRE(pid_ > 0);
-        const auto until = steady::now() + limit;
-        while (read_some(until)) {
-        }
-        int ws = 0;
-        while (true) {
-            const pid_t r = ::waitpid(pid_, &ws, WNOHANG);
-            if (r == pid_) break;
-            if (r < 0 && errno != EINTR) FAIL("waitpid failed");
-            if (steady::now() >= until) {
-                ::kill(pid_, SIGKILL);
-                while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
-                }
-                pid_ = -1;
-                INFO("stderr: " << err());
-                FAIL("pop3-mockserver did not exit in time; killed");
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        pid_ = -1;
-        return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    }
-
-    const std::string& out() const { return out_; }
-    std::string err() const {
-        std::string text;
-        if (!err_) return text;
-        std::fflush(err_);
-        char buf[4096];
-        const int fd = ::fileno(err_);
-        off_t at = 0;
-        ssize_t n = 0;
-        while ((n = ::pread(fd, buf, sizeof buf, at)) > 0) {
-            text.append(buf, static_cast<std::size_t>(n));
-            at += n;
-        }
-        return text;
-    }
-
     std::uint16_t plain_port = 0;
     std::uint16_t tls_port = 0;
-
-private:
-    // Kills and reaps the child if it still runs; closes what the constructor opened (the
-    // destructor does not run when the constructor fails).
-    void cleanup(int extra_fd = -1) {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            int ws = 0;
-            while (::waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
-            }
-            pid_ = -1;
-        }
-        if (extra_fd >= 0) ::close(extra_fd);
-        if (unread_err_fd_ >= 0) ::close(unread_err_fd_);
-        unread_err_fd_ = -1;
-        if (out_fd_ >= 0) ::close(out_fd_);
-        out_fd_ = -1;
-        if (err_) std::fclose(err_);
-        err_ = nullptr;
-    }
-
-    // Appends what stdout has; false on EOF, error or when `until` has passed.
-    bool read_some(steady::time_point until) {
-        if (out_fd_ < 0) return false;
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now()).count();
-        if (left <= 0) return false;
-        pollfd p{out_fd_, POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(left));
-        if (r < 0) return errno == EINTR;
-        if (r == 0) return false;
-        char buf[4096];
-        const auto n = ::read(out_fd_, buf, sizeof buf);
-        if (n > 0) {
-            out_.append(buf, static_cast<std::size_t>(n));
-            return true;
-        }
-        return n < 0 && errno == EINTR;
-    }
-
-    pid_t pid_ = -1;
-    int out_fd_ = -1;
-    int unread_err_fd_ = -1;
-    std::FILE* err_ = nullptr;
-    std::string out_;
-};
-
-struct outcome {
-    int status = -1;
-    std::string out, err;
 };
 
 // Runs pop3-mockserver to its end (for command lines that must not start a server).
-outcome run_to_exit(const std::vector<std::string>& args) {
+pop3::test::program_outcome run_to_exit(const std::vector<std::string>& args) {
     mockserver_process p(args);
-    outcome o;
+    pop3::test::program_outcome o;
     o.status = p.wait_exit();
     o.out = p.out();
     o.err = p.err();

@@ -1,12 +1,12 @@
 #include "pop3/mockserver/scenario_file.hpp"
+#include "support/temp_dir.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
-#include <fstream>
+#include <filesystem>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #ifndef POP3_SOURCE_DIR
 #define POP3_SOURCE_DIR "/work/main"
@@ -41,12 +41,7 @@ std::string count_size_error(std::string_view text) {
     return "(no error)";
 }
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using pop3::test::read_text;
 
 // A file that uses every key once.
 constexpr std::string_view full = R"(name = "everything"
@@ -447,24 +442,18 @@ TEST_CASE("parse_count_size") {
 // ---- files ----
 
 TEST_CASE("load_scenario: reading files") {
-    const fs::path dir = fs::temp_directory_path() / "pop3kit-test-scenario-file";
-    fs::remove_all(dir);
-    fs::create_directories(dir / "sub");
-    {
-        std::ofstream out(dir / "sub" / "case.toml", std::ios::binary);
-        out << "[[user]]\nname = \"a\"\npassword = \"b\"\nmaildrop = \"mail/a\"\n\n"
-               "[[rule]]\ncommand = \"STAT\"\ndelay_ms = 5\n";
-    }
+    const pop3::test::temp_dir scratch;
+    const fs::path& dir = scratch.path;
+    scratch.write("sub/case.toml",
+                  "[[user]]\nname = \"a\"\npassword = \"b\"\nmaildrop = \"mail/a\"\n\n"
+                  "[[rule]]\ncommand = \"STAT\"\ndelay_ms = 5\n");
     const scenario_file f = load_scenario(dir / "sub" / "case.toml");
     CHECK(f.sc.name == "case");
     CHECK(f.sc.file == dir / "sub" / "case.toml");
     CHECK(*f.users.at(0).maildrop == dir / "sub" / "mail/a");
     CHECK(f.sc.rules.at(0).source_line == 6);
 
-    {
-        std::ofstream out(dir / "bad.toml", std::ios::binary);
-        out << "\n[[rule]]\ncommand = \"STAT\"\n";
-    }
+    scratch.write("bad.toml", "\n[[rule]]\ncommand = \"STAT\"\n");
     const std::string bad = (dir / "bad.toml").string();
     CHECK_THROWS_WITH(load_scenario(dir / "bad.toml"),
                       bad + ":2: [[rule]] for 'STAT' changes nothing (give a reply change or a "
@@ -475,7 +464,6 @@ TEST_CASE("load_scenario: reading files") {
                       missing + ": cannot open: No such file or directory");
     CHECK_THROWS_WITH(load_scenario(dir / "sub"),
                       (dir / "sub").string() + ": cannot open: is a directory");
-    fs::remove_all(dir);
 }
 
 TEST_CASE("shipped scenarios all load and are documented") {

@@ -1,5 +1,6 @@
 #include "pop3/mockserver/server.hpp"
 #include "support/raw_client.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -8,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <pop3/conformance/transcript.hpp>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -286,10 +286,8 @@ TEST_CASE("server: the idle timer closes a silent connection without UPDATE") {
 }
 
 TEST_CASE("server: --record writes S:/C: transcripts with credentials masked") {
-    const auto dir =
-        std::filesystem::temp_directory_path() / ("pop3kit-record-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
+    const pop3::test::temp_dir scratch;
+    const auto& dir = scratch.path;
     {
         auto o = quiet_options();
         o.record_dir = dir;
@@ -302,10 +300,7 @@ TEST_CASE("server: --record writes S:/C: transcripts with credentials masked") {
         CHECK(c.closed());
         srv.stop();
     }
-    std::ifstream in(dir / "session-1.pop3");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const auto text = ss.str();
+    const auto text = scratch.read("session-1.pop3");
     CHECK(text.find("C: USER user\n") != std::string::npos);
     CHECK(text.find("C: PASS ****\n") != std::string::npos);
     CHECK(text.find("pass\n") == std::string::npos);
@@ -315,7 +310,6 @@ TEST_CASE("server: --record writes S:/C: transcripts with credentials masked") {
     REQUIRE(cases.size() == 1);
     CHECK(cases[0].id == "recorded/session-1");
     CHECK(cases[0].steps.size() >= 6);
-    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("server: every connection gets a different APOP timestamp (RFC 1939 §7)") {
@@ -433,8 +427,11 @@ TEST_CASE("server: connections closing as their idle timer fires (use-after-free
 TEST_CASE("server: a slow reader that keeps reading is not idle (write progress is activity)") {
     captured_log log;
     server_config cfg;
-    cfg.idle_timeout = std::chrono::seconds(1);
-    cfg.users.push_back({"u", "p", maildrop::generate(1, 6 << 20)}); // one 6 MiB message
+    // 2 s, not less: the server sees write progress only when a write completes, and with the
+    // kernel's send buffer grown to a few MB a write may wait most of a second for the reader
+    // to drain it (a 1 s timer cut this reader on a loaded machine).
+    cfg.idle_timeout = std::chrono::seconds(2);
+    cfg.users.push_back({"u", "p", maildrop::generate(1, 12 << 20)}); // one 12 MiB message
     auto o = quiet_options();
     o.log = log.sink();
     server srv(cfg, o);
@@ -442,9 +439,9 @@ TEST_CASE("server: a slow reader that keeps reading is not idle (write progress 
     slow_reader r(srv.port());
     r.send("USER u\r\nPASS p\r\nRETR 1\r\n");
     // About 2.5 MB/s: the RETR takes over two idle periods, with bytes flowing all the time.
-    const auto total = (6u << 20) + 200;
+    const auto total = (12u << 20) + 200;
     const auto got = r.read(total, 16 * 1024, std::chrono::milliseconds(6));
-    CHECK(got >= (6u << 20));
+    CHECK(got >= (12u << 20));
     srv.stop();
     CHECK(log.all().find("disconnected by scenario") == std::string::npos);
 }

@@ -20,6 +20,12 @@ inline std::string read_text(const std::filesystem::path& p) {
     return std::move(ss).str();
 }
 
+// Writes `content` to `p`, making its folders as needed.
+inline void write_file(const std::filesystem::path& p, std::string_view content) {
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << content;
+}
+
 struct temp_dir {
     std::filesystem::path path;
 
@@ -40,8 +46,7 @@ struct temp_dir {
     // Writes `content` to `relative` (folders made as needed); returns the file's path.
     std::filesystem::path write(const std::string& relative, std::string_view content) const {
         const auto p = path / relative;
-        std::filesystem::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << content;
+        write_file(p, content);
         return p;
     }
     std::string read(const std::string& relative) const { return read_text(path / relative); }

@@ -53,10 +53,15 @@ struct client_program {
     std::string name() const;
 };
 
+// Which API of pop3kit's client library the adapter drives: the synchronous pop3::client or
+// pop3::async_client (both run the library's one engine; the async one through Asio's
+// completion machinery).
+enum class library_api { sync, async };
+
 // pop3kit's client library as an adapter: reads the contract from the environment (POP3KIT_*),
 // does the task and returns the exit status (0 done, 1 failed, 125 unsupported, 2 when the
-// environment is not an adapter's). What `pop3-conformance library-client` runs.
-int library_adapter_main();
+// environment is not an adapter's). What `pop3-conformance library-client [--async]` runs.
+int library_adapter_main(library_api api = library_api::sync);
 
 // Runs one run of the task and waits, killing the process group at `deadline`, or as soon as
 // one of its processes is seen resident in more than `max_memory_kib` (0: no limit), or
@@ -76,6 +81,9 @@ struct client_run_options {
     // A client may write twice what the server sent (line-end conversion, added headers) plus
     // this much; more is a client writing without bound.
     std::uintmax_t output_slack_octets = 1024 * 1024;
+    // pop3kit's client library in this process over a byte link in memory (no socket, no
+    // child): `program` is not used. Cases that need TLS or a timed delivery fault are n/a.
+    bool in_memory = false;
     std::filesystem::path work_dir; // scratch; a private temporary folder when empty
     unsigned jobs = 1;              // cases run side by side (each has its own server)
     bool keep_dialogue = false;     // each case's wire dialogue in case_result::dialogue

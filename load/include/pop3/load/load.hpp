@@ -1,5 +1,6 @@
 // pop3-load's pieces: the command line, the latency histogram, the run (N connections over
-// Asio coroutines, replies read through the protocol core) and the report (text and JSON).
+// Asio coroutines, replies read through the protocol core) and the report (text, JSON, and an
+// HTML page with SVG charts).
 // The program (tools/pop3_load.cpp) only wires them together; the tests use them directly.
 #pragma once
 
@@ -57,6 +58,9 @@ public:
     static std::size_t bucket_of(std::uint64_t ns) noexcept;
     static std::uint64_t bucket_low(std::size_t bucket) noexcept;
     static std::uint64_t bucket_width(std::size_t bucket) noexcept;
+    // The buckets, for drawing: bucket i counts the values in [bucket_low(i), + bucket_width(i)).
+    std::size_t buckets() const noexcept { return buckets_.size(); }
+    std::uint64_t bucket_count(std::size_t bucket) const noexcept { return buckets_[bucket]; }
 
 private:
     std::vector<std::uint64_t> buckets_;
@@ -79,6 +83,7 @@ struct options {
     bool auto_rset = false; // an RSET was inserted before QUIT (DELE in the mix, no RSET)
     std::optional<std::uint64_t> message; // --message: RETR/DELE always this one
     std::string json_file;
+    std::string html_file; // --html: the report as a page with charts ("-": stdout)
     bool allow_remote = false;
     unsigned threads = 1;
     double timeout = 10; // seconds without progress before an operation fails; 0: none
@@ -107,6 +112,14 @@ std::string user_for(const options& opt, unsigned n);
 std::string display_target(const options& opt);
 
 // What a run measured. Only one thread touches a results object at a time.
+// The counters as they stood `t` seconds after the start (the timeline's points).
+struct sample {
+    double t = 0;
+    std::uint64_t sessions = 0;    // completed
+    std::uint64_t errors = 0;      // connection and protocol errors
+    std::uint64_t err_replies = 0; // -ERR replies
+};
+
 struct results {
     std::array<histogram, step_count> latency;
     std::uint64_t sessions_completed = 0;        // every command of the plan got a reply
@@ -123,6 +136,11 @@ struct results {
     double elapsed = 0;       // seconds, start to the end of the run (duration or Ctrl-C)
     bool interrupted = false; // stopped by SIGINT/SIGTERM
     bool aborted = false;     // commands in flight at the end were aborted, not awaited
+    // The run's counters over time: a sample at the start, about one a second (every 2^k
+    // seconds once a run is long: never more than max_samples), and one at the end (elapsed,
+    // with what finished in the grace period). Filled by run(); merge() leaves it alone.
+    std::vector<sample> timeline;
+    static constexpr std::size_t max_samples = 1024;
 
     void merge(const results& other);
     std::uint64_t error_count() const;     // sum of errors
@@ -140,9 +158,18 @@ struct progress {
 results run(const options& opt, const std::atomic<int>& interrupts,
             const std::function<void(const progress&)>& on_progress);
 
+// "plain", "tls" or "starttls", as the reports say.
+std::string_view tls_word(tls_choice t) noexcept;
+// The reports' latency rows: the session's phases and commands in the order they happen, each
+// once (connect, STLS, TLS, the plan's commands, session).
+std::vector<step> latency_rows(const options& opt);
+
 // The report on stdout, and the same as JSON.
 std::string format_report(const options& opt, const results& r);
 std::string format_json(const options& opt, const results& r);
+// One self-contained HTML page (no script, no external asset): the run's parameters and
+// figures, and inline SVG charts: a latency histogram per row, sessions/s and errors over time.
+std::string format_html(const options& opt, const results& r);
 // 0: the run happened; 1: sessions were attempted and every one of them failed.
 int exit_code(const results& r);
 
