@@ -423,11 +423,11 @@ TEST_CASE("in memory: lock-step is checked at each reply's last octet, without a
     CHECK(obs.early == 0);
     // PASS, then NOOP before PASS's reply ended: seen as early.
     REQUIRE_FALSE(t->write("PASS pass\r\n", std::chrono::seconds(1)));
-    std::string head;
-    while (head.size() < 3)
-        head += read_octets(*t, 3 - head.size());
+    std::string start;
+    while (start.size() < 3)
+        start += read_octets(*t, 3 - start.size());
     REQUIRE_FALSE(t->write("NOOP\r\n", std::chrono::seconds(1)));
-    reply = head;
+    reply = start;
     while (!reply.ends_with("\r\n"))
         reply += read_octets(*t, 1);
     CHECK(reply.starts_with("+OK"));
