@@ -1,0 +1,64 @@
+// Runs one session input against a live target over a socket: sends its writes, frames each
+// reply with the command table, keeps the oracle's session model, and reports the transitions
+// seen and the first finding.
+#pragma once
+
+#include "pop3/fuzzer/feedback.hpp"
+#include "pop3/fuzzer/oracle.hpp"
+#include "pop3/fuzzer/session_input.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <pop3/conformance/connection.hpp>
+#include <string>
+#include <vector>
+
+namespace pop3::fuzzer {
+
+struct target {
+    // A new connection (implicit TLS already done when the target is pop3s); throws
+    // std::runtime_error when the target cannot be reached.
+    std::function<std::unique_ptr<conformance::connection>()> connect;
+    bool starttls = false; // send STLS after the greeting and start TLS, before the input
+};
+
+struct exec_options {
+    // A reply that does not begin within reply_timeout ends the session; it is a hang only
+    // when a certain line's reply still has not come after hang_timeout.
+    std::chrono::milliseconds reply_timeout{2000};
+    std::chrono::milliseconds hang_timeout{15000};
+    // A multi-line body longer than this is unterminated (bodies are counted, not kept).
+    std::size_t max_reply_octets = 64u << 20;
+};
+
+// One line as the server framed it, and what came back.
+struct exchange {
+    std::string wire;        // terminator included
+    bool same_write = false; // sent in the same write as the line before
+    bool answered = false;   // a status line came
+    reply_status status = reply_status::err;
+    bool body = false;       // a multi-line body followed
+    bool sasl = false;       // the line answered a "+ " challenge
+    bool starts_tls = false; // STLS answered +OK: TLS started after it
+};
+
+struct session_result {
+    bool connected = false;
+    std::vector<transition> transitions;
+    std::optional<finding> found;    // found->line indexes `exchanges`
+    std::vector<exchange> exchanges; // up to the last one answered or judged
+    bool closed_unanswered = false;  // the target closed instead of answering a certain line
+};
+
+// The writes the input becomes on the wire: RSET is inserted before every line whose keyword is
+// QUIT, so that a session never makes a target delete mail (docs/fuzzing.md).
+std::vector<std::string> wire_writes(const session_input& in);
+
+session_result run_session(const session_input& in, const target& t, const exec_options& o);
+
+// The canary: a new connection gets a +OK greeting within `timeout`.
+bool target_greets(const target& t, std::chrono::milliseconds timeout);
+
+} // namespace pop3::fuzzer

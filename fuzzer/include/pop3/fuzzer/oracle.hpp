@@ -1,0 +1,76 @@
+// The oracle: what a target did that no RFC allows. Conservative, because a finding is a claim
+// about someone else's server: the session is judged only while every earlier line was certain
+// to get exactly one reply, and only for rules the RFCs state (docs/fuzzing.md lists them).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <pop3/protocol/command.hpp>
+#include <pop3/protocol/reply.hpp>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pop3::fuzzer {
+
+enum class finding_kind : std::uint8_t {
+    closed_mid_reply,   // EOF (or a reset) inside a reply: a partial line, a body without "."
+    hang,               // no reply within the hang timeout, the connection still open
+    bad_status_line,    // a reply line that is not +OK, -ERR (or "+ " inside AUTH)
+    unterminated_body,  // a multi-line reply past the reply bound without its "."
+    wrong_state,        // +OK to a command RFC 1939 §3 requires refused in that state
+    bad_message_number, // +OK to a message number that is 0, not a number, or past the maildrop
+    deleted_message,    // +OK to a reference to a message deleted in this session
+    stopped_accepting,  // after the session, the target no longer greets a new connection
+};
+std::string_view to_string(finding_kind k) noexcept;
+// The RFC text the finding rests on, for reports and reproducers: {"1939 §3", "…"}.
+std::pair<std::string_view, std::string_view> rfc_of(finding_kind k) noexcept;
+
+struct finding {
+    finding_kind kind = finding_kind::hang;
+    std::string keyword;  // the command it is about ("greeting" for the greeting)
+    std::string detail;   // one sentence, the server's line escaped
+    std::size_t line = 0; // index of the server line (lines as the server frames them)
+    // Deduplication: same kind, same command.
+    std::string key() const { return std::string(to_string(kind)) + "/" + keyword; }
+};
+
+// One line as the server frames it: the bytes up to and including a LF.
+struct line_view {
+    std::string wire;      // as sent, terminator included
+    std::string text;      // without CRLF / LF
+    bool complete = false; // ends with LF: the server answers it
+    // Certain to be read as exactly one command: a known keyword, 0x21-0x7E tokens separated by
+    // single spaces, the table's argument count, CRLF, at most 255 octets (RFC 2449 §4); not
+    // RPOP, nor AUTH without a mechanism.
+    bool certain = false;
+    const command_info* cmd = nullptr; // the command, when certain
+    std::vector<std::string> args;
+    std::string keyword() const; // upper case, or "UNKNOWN" when not certain
+};
+// `sasl`: the line answers a "+ " challenge (certain when it ends with CRLF and holds no CR,
+// LF or NUL before it, 12,288 octets at most).
+line_view classify_line(std::string_view wire, bool sasl);
+
+// What the oracle knows of the session.
+struct session_model {
+    session_state state = session_state::authorization;
+    bool tls = false;
+    bool sasl = false;                  // the next line answers a "+ " challenge
+    std::optional<std::uint64_t> count; // from a STAT +OK with no deletion before it
+    std::set<std::uint64_t> deleted;    // by DELE +OK in this session (RSET clears)
+    std::string state_name() const;
+};
+
+// Judges one certain line's status line (before any body is read). A finding when the target
+// said +OK where an RFC requires -ERR.
+std::optional<finding> judge_reply(const session_model& m, const line_view& l,
+                                   const status_line& s);
+// Updates the model after the reply to `l` (status `s`, body read if any).
+void apply_reply(session_model& m, const line_view& l, const status_line& s);
+// Whether +OK to `l` is followed by a body (the command table's reply shape).
+bool has_body(const line_view& l, const status_line& s);
+
+} // namespace pop3::fuzzer

@@ -1,0 +1,248 @@
+#include "pop3/fuzzer/executor.hpp"
+
+#include <pop3/protocol/error.hpp>
+#include <pop3/protocol/line.hpp>
+#include <pop3/protocol/text.hpp>
+
+namespace pop3::fuzzer {
+namespace {
+
+using conformance::received;
+
+// Whether the line starting at `p` is a QUIT (leading blanks skipped, any case).
+bool quit_at(std::string_view s, std::size_t p) {
+    while (p < s.size() && (s[p] == ' ' || s[p] == '\t'))
+        ++p;
+    if (s.size() - p < 4 || !iequals(s.substr(p, 4), "QUIT")) return false;
+    return p + 4 == s.size() || s[p + 4] == ' ' || s[p + 4] == '\r' || s[p + 4] == '\n';
+}
+
+struct server_line {
+    std::string wire;
+    std::size_t end_write = 0; // the write holding its LF (or its last byte)
+    bool same_write = false;   // starts in the write where the line before it ended
+    bool last_in_write = true; // nothing follows it in its write
+};
+
+std::vector<server_line> frame(const std::vector<std::string>& ws) {
+    std::vector<server_line> lines;
+    std::string current;
+    std::size_t started_in = 0;
+    for (std::size_t w = 0; w < ws.size(); ++w) {
+        for (std::size_t i = 0; i < ws[w].size(); ++i) {
+            if (current.empty()) started_in = w;
+            current += ws[w][i];
+            if (ws[w][i] == '\n') {
+                const bool same = !lines.empty() && started_in == lines.back().end_write;
+                lines.push_back({std::move(current), w, same, i + 1 == ws[w].size()});
+                current.clear();
+            }
+        }
+    }
+    if (!current.empty()) lines.push_back({std::move(current), ws.size() - 1, false, true});
+    return lines;
+}
+
+std::string reply_class(const status_line& s, bool body) {
+    std::string c = s.status == reply_status::ok    ? "+OK"
+                    : s.status == reply_status::err ? "-ERR"
+                                                    : "+ ";
+    if (s.code.present()) {
+        c += " [";
+        for (char ch : s.code.text)
+            c += ascii_upper(ch);
+        c += "]";
+    }
+    if (body) c += " multi-line";
+    return c;
+}
+
+} // namespace
+
+std::vector<std::string> wire_writes(const session_input& in) {
+    const auto ws = writes(in);
+    std::string stream;
+    std::vector<std::size_t> ends;
+    for (const auto& w : ws) {
+        stream += w;
+        ends.push_back(stream.size());
+    }
+    std::vector<std::string> out(ws.size());
+    std::size_t w = 0;
+    bool line_start = true;
+    for (std::size_t p = 0; p < stream.size(); ++p) {
+        while (p >= ends[w])
+            ++w;
+        if (line_start && quit_at(stream, p)) out[w] += "RSET\r\n";
+        out[w] += stream[p];
+        line_start = stream[p] == '\n';
+    }
+    return out;
+}
+
+session_result run_session(const session_input& in, const target& t, const exec_options& o) {
+    session_result r;
+    std::unique_ptr<conformance::connection> conn;
+    try {
+        conn = t.connect();
+    } catch (const std::exception&) {
+        return r;
+    }
+    r.connected = true;
+    const auto patient_read = [&](bool patient) {
+        auto x = conn->read_line(o.reply_timeout);
+        if (x.what == received::kind::timeout && patient && o.hang_timeout > o.reply_timeout)
+            x = conn->read_line(o.hang_timeout - o.reply_timeout);
+        return x;
+    };
+    const auto shown = [](const std::string& s) {
+        return "'" + escape_for_display(s.substr(0, 120)) + "'";
+    };
+
+    // The greeting.
+    {
+        const auto g = conn->read_line(o.reply_timeout);
+        if (g.what != received::kind::line) return r;
+        std::error_code ec;
+        const auto st = parse_status_line(g.line, false, ec);
+        if (ec) {
+            r.found = finding{finding_kind::bad_status_line, "greeting",
+                              "the greeting " + shown(g.line) + " is not a status line", 0};
+            return r;
+        }
+        r.transitions.push_back({"GREETING", "greeting", reply_class(st, false)});
+        if (st.status != reply_status::ok) return r;
+    }
+    session_model m;
+    if (t.starttls) {
+        conn->send("STLS\r\n");
+        const auto x = conn->read_line(o.reply_timeout);
+        if (x.what != received::kind::line || !x.line.starts_with("+OK") || !conn->start_tls())
+            return r;
+        m.tls = true;
+    }
+
+    const auto ws = wire_writes(in);
+    const auto lines = frame(ws);
+    std::size_t next = 0;
+    for (std::size_t w = 0; w < ws.size(); ++w) {
+        conn->send(ws[w]);
+        for (; next < lines.size() && lines[next].end_write == w; ++next) {
+            const auto& sl = lines[next];
+            auto lv = classify_line(sl.wire, m.sasl);
+            if (!lv.complete) return r; // the server waits for the rest of it
+            exchange ex{sl.wire, sl.same_write};
+            ex.sasl = m.sasl;
+            const auto index = r.exchanges.size();
+            const auto keyword = m.sasl ? std::string("SASL-RESPONSE") : lv.keyword();
+            auto end_with = [&](finding_kind k, std::string detail) {
+                r.exchanges.push_back(ex);
+                r.found = finding{k, keyword, std::move(detail), index};
+                return r;
+            };
+
+            // The status line.
+            const auto x = patient_read(lv.certain);
+            if (x.what == received::kind::timeout) {
+                if (!lv.certain) return r;
+                return end_with(finding_kind::hang, "no reply to " + shown(lv.text) + " within " +
+                                                        std::to_string(o.hang_timeout.count()) +
+                                                        " ms, the connection open");
+            }
+            if (x.what == received::kind::eof) {
+                r.closed_unanswered = lv.certain && keyword != "QUIT";
+                return r;
+            }
+            if (x.what == received::kind::bad_line) return r;
+            if (x.deviations & deviation_missing_crlf)
+                return end_with(finding_kind::closed_mid_reply,
+                                "the connection closed inside the status line " + shown(x.line) +
+                                    " answering " + shown(lv.text));
+            // A "+ " continuation answers AUTH with a mechanism, a SASL line, or a line that
+            // is not certain (it may have been read as AUTH).
+            const bool sasl_reply = m.sasl || !lv.certain ||
+                                    (lv.cmd && lv.cmd->id == command_id::auth && !lv.args.empty());
+            std::error_code ec;
+            const auto st = parse_status_line(x.line, sasl_reply, ec);
+            if (ec)
+                return end_with(finding_kind::bad_status_line, "the reply " + shown(x.line) +
+                                                                   " to " + shown(lv.text) +
+                                                                   " is not a status line");
+            ex.answered = true;
+            ex.status = st.status;
+            if (!lv.certain) {
+                // Not sure the server read exactly this line: stop before anything is misread.
+                r.transitions.push_back({m.state_name(), keyword, reply_class(st, false)});
+                r.exchanges.push_back(ex);
+                return r;
+            }
+            if (auto f = judge_reply(m, lv, st)) {
+                r.exchanges.push_back(ex);
+                f->line = index;
+                r.found = std::move(f);
+                return r;
+            }
+
+            // The body, counted and not kept.
+            const bool body = has_body(lv, st);
+            if (body) {
+                ex.body = true;
+                std::size_t octets = 0;
+                while (true) {
+                    const auto b = patient_read(true);
+                    if (b.what == received::kind::timeout)
+                        return end_with(finding_kind::hang,
+                                        "the multi-line reply to " + shown(lv.text) +
+                                            " stopped before its end for " +
+                                            std::to_string(o.hang_timeout.count()) +
+                                            " ms, the connection open");
+                    if (b.what == received::kind::eof || (b.deviations & deviation_missing_crlf))
+                        return end_with(finding_kind::closed_mid_reply,
+                                        "the connection closed inside the multi-line reply to " +
+                                            shown(lv.text) + " after " + std::to_string(octets) +
+                                            " octets of body");
+                    if (b.what == received::kind::bad_line) return r;
+                    if (b.line == ".") break;
+                    octets += b.line.size() + 2;
+                    if (octets > o.max_reply_octets)
+                        return end_with(finding_kind::unterminated_body,
+                                        "the multi-line reply to " + shown(lv.text) +
+                                            " has no end after " + std::to_string(octets) +
+                                            " octets");
+                }
+            }
+            r.transitions.push_back({m.state_name(), keyword, reply_class(st, body)});
+            const bool sasl_line = m.sasl;
+            apply_reply(m, lv, st);
+            if (!sasl_line && lv.cmd && st.status == reply_status::ok) {
+                if (lv.cmd->id == command_id::quit) {
+                    r.exchanges.push_back(ex);
+                    return r;
+                }
+                if (lv.cmd->id == command_id::stls) {
+                    ex.starts_tls = true;
+                    r.exchanges.push_back(ex);
+                    // Bytes sent after STLS in its write are discarded by a correct server:
+                    // their replies cannot be counted on, so the session ends inside TLS.
+                    if (!sl.last_in_write || !conn->start_tls()) return r;
+                    m.tls = true;
+                    continue;
+                }
+            }
+            r.exchanges.push_back(ex);
+        }
+    }
+    return r;
+}
+
+bool target_greets(const target& t, std::chrono::milliseconds timeout) {
+    try {
+        auto conn = t.connect();
+        const auto g = conn->read_line(timeout);
+        return g.what == received::kind::line && g.line.starts_with("+OK");
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+} // namespace pop3::fuzzer

@@ -1,0 +1,97 @@
+#include "pop3/fuzzer/reproducer.hpp"
+
+#include <pop3/protocol/transcript_text.hpp>
+
+namespace pop3::fuzzer {
+namespace {
+
+void expect_observed(std::string& out, const exchange& ex) {
+    if (ex.status == reply_status::err) {
+        out += "S: -ERR*\n";
+    } else if (ex.status == reply_status::continuation) {
+        out += "S: +*\n";
+    } else {
+        out += "S: +OK*\n";
+        if (ex.body) out += "S*: *\nS: .\n";
+    }
+    if (ex.starts_tls) out += "!tls\n";
+}
+
+void expect_finding(std::string& out, const finding& f, const exchange& ex) {
+    switch (f.kind) {
+    case finding_kind::wrong_state:
+    case finding_kind::bad_message_number:
+    case finding_kind::deleted_message: out += "S: -ERR*\n"; break;
+    case finding_kind::unterminated_body: out += "S: +OK*\nS*: *\nS: .\n"; break;
+    case finding_kind::closed_mid_reply:
+    case finding_kind::hang:
+        if (ex.answered && ex.body) {
+            out += "S: +OK*\nS*: *\nS: .\n";
+            break;
+        }
+        [[fallthrough]];
+    default: out += ex.sasl ? "S: +OK* || -ERR* || +*\n" : "S: +OK* || -ERR*\n";
+    }
+}
+
+} // namespace
+
+std::string reproducer_text(const finding& f, const session_result& r,
+                            const reproducer_info& info) {
+    const auto [rfc, text] = rfc_of(f.kind);
+    std::string out;
+    out += "# pop3-fuzz finding: " + std::string(to_string(f.kind)) + " on " + f.keyword + "\n";
+    out += "# " + f.detail + "\n";
+    out += "# target " + info.target + ", --seed " + std::to_string(info.seed) + ", session " +
+           std::to_string(info.session) + "\n";
+    out += "# RFC " + std::string(rfc) + ": \"" + std::string(text) + "\"\n";
+    out += "# Replay: pop3-conformance server --transcripts DIR --target URL (with the run's TLS "
+           "option)\n";
+    out += "case: fuzz/" + std::string(to_string(f.kind)) + "/" + f.keyword + "\n";
+    out +=
+        "title: " + std::string(to_string(f.kind)) + " on " + f.keyword + " (found by pop3-fuzz)\n";
+    out += "rfc: " + std::string(rfc) + "\n";
+    out += "level: MUST\n";
+    out += "S: +OK*\n";
+    if (f.keyword == "greeting") return out;
+
+    const std::size_t last = std::min(f.line + 1, r.exchanges.size());
+    std::size_t i = 0;
+    while (i < last) {
+        // One write: its lines, then the replies to them.
+        std::size_t end = i + 1;
+        while (end < last && r.exchanges[end].same_write)
+            ++end;
+        bool raw_before = false;
+        for (std::size_t k = i; k < end; ++k) {
+            const auto& wire = r.exchanges[k].wire;
+            std::string_view body(wire);
+            const bool crlf = body.ends_with("\r\n");
+            if (crlf) body.remove_suffix(2);
+            if (crlf && body.find_first_of("\r\n") == std::string_view::npos) {
+                std::string line;
+                if (body == "USER " + info.creds.user)
+                    line = "USER {user}";
+                else if (body == "PASS " + info.creds.pass)
+                    line = "PASS {pass}";
+                else
+                    line = transcript_escape(body, false);
+                out += (k > i && !raw_before ? "C+: " : "C: ") + line + "\n";
+                raw_before = false;
+            } else {
+                out += "C=: " + transcript_escape(wire, false) + "\n";
+                raw_before = true;
+            }
+        }
+        for (std::size_t k = i; k < end; ++k) {
+            if (k == f.line)
+                expect_finding(out, f, r.exchanges[k]);
+            else
+                expect_observed(out, r.exchanges[k]);
+        }
+        i = end;
+    }
+    return out;
+}
+
+} // namespace pop3::fuzzer

@@ -1,0 +1,205 @@
+#include "pop3/fuzzer/campaign.hpp"
+
+#include <catch2/catch.hpp>
+#include <pop3/conformance/transcript.hpp>
+#include <pop3/mockserver/config.hpp>
+#include <pop3/mockserver/scenario_file.hpp>
+#include <pop3/mockserver/server.hpp>
+#include <support/child_process.hpp>
+#include <support/temp_dir.hpp>
+
+using namespace pop3::fuzzer;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<session_input>& seeds() {
+    static const auto s = seeds_from_transcripts(
+        pop3::conformance::load_transcripts(POP3_SOURCE_DIR "/conformance/transcripts"), {});
+    return s;
+}
+
+std::unique_ptr<pop3::mock::server> start_server(std::string_view scenario = {}) {
+    auto config = pop3::mock::default_config();
+    if (!scenario.empty()) config.faults = pop3::mock::parse_scenario(scenario, "broken.toml").sc;
+    pop3::mock::server_options so;
+    so.threads = 1;
+    auto s = std::make_unique<pop3::mock::server>(config, so);
+    s->start();
+    return s;
+}
+
+target target_of(pop3::mock::server& s, bool starttls = false) {
+    pop3::conformance::tls_settings tls;
+    tls.ca_pem = s.identity().certificate;
+    const auto port = s.port();
+    target t;
+    t.starttls = starttls;
+    t.connect = [=] {
+        return pop3::conformance::connect_socket("127.0.0.1", port, false, tls, 2000ms);
+    };
+    return t;
+}
+
+campaign_options options_for(std::uint64_t seed, std::size_t mutated) {
+    campaign_options o;
+    o.seed = seed;
+    o.info.seed = seed;
+    o.duration = 120s;
+    o.max_sessions = seeds().size() + mutated;
+    o.exec.reply_timeout = 2000ms;
+    o.exec.hang_timeout = 5000ms;
+    return o;
+}
+
+std::string url(const pop3::mock::server& s) {
+    return "pop3://user:pass@127.0.0.1:" + std::to_string(s.port());
+}
+
+std::string describe(const campaign_result& r) {
+    std::string out;
+    for (const auto& f : r.findings)
+        out += f.what.key() + ": " + f.what.detail + "\n" + f.transcript + "\n";
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("no finding against the correct mock server: seeds and 300 mutated sessions") {
+    auto server = start_server();
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        const auto r = run_campaign(seeds(), target_of(*server), options_for(seed, 300));
+        INFO("seed " << seed << "\n" << describe(r));
+        CHECK(r.findings.empty());
+        CHECK(r.stats.sessions == seeds().size() + 300);
+        CHECK(r.stats.transitions > 40);
+        CHECK(r.stats.corpus > 20);
+    }
+    server->stop();
+}
+
+TEST_CASE("no finding against the correct mock server inside STLS") {
+    auto server = start_server();
+    const auto r = run_campaign(seeds(), target_of(*server, true), options_for(4, 300));
+    INFO(describe(r));
+    CHECK(r.findings.empty());
+    CHECK(r.stats.transitions > 20);
+    server->stop();
+}
+
+TEST_CASE("finds a broken server; its reproducer fails there and passes on a correct one") {
+    struct planted {
+        std::string scenario;
+        std::string keyword;
+        std::string or_keyword; // a line not certain to be one command
+    };
+    const planted bugs[] = {
+        // DELE answered +OK whatever the number or the state.
+        {"[[rule]]\ncommand = \"DELE\"\nreply = \"+OK message deleted\\r\\n\"\n", "DELE"},
+        // STAT answered before login.
+        {"[[rule]]\ncommand = \"STAT\"\nstate = \"authorization\"\nreply = \"+OK 3 312\\r\\n\"\n",
+         "STAT"},
+        // The connection drops 20 octets into every RETR reply.
+        // (-ERR replies too: "RETR" without its argument is not a certain line, UNKNOWN).
+        {"[[rule]]\ncommand = \"RETR\"\ndisconnect = 20\n", "RETR", "UNKNOWN"},
+    };
+    for (const auto& bug : bugs) {
+        pop3::test::temp_dir dir;
+        auto broken = start_server(bug.scenario);
+        auto o = options_for(1, 3000);
+        o.findings_dir = dir.path;
+        const auto r = run_campaign(seeds(), target_of(*broken), o);
+        INFO(describe(r));
+        REQUIRE(!r.findings.empty());
+        for (const auto& f : r.findings) {
+            CHECK((f.what.keyword == bug.keyword || f.what.keyword == bug.or_keyword));
+            CHECK(std::filesystem::exists(f.file));
+            CHECK(f.minimal.commands.size() <= 4); // minimised: login, STAT, the command
+        }
+        // Replayed by pop3-conformance: fails on the broken server, passes on a correct one.
+        const auto on_broken = pop3::test::run_program(
+            POP3_CONFORMANCE_BIN,
+            {"server", "--no-color", "--transcripts", dir.path.string(), "--target", url(*broken)});
+        INFO(on_broken.out << on_broken.err);
+        CHECK(on_broken.status == 1);
+        CHECK(on_broken.out.find("0 passed, " + std::to_string(r.findings.size()) + " failed") !=
+              std::string::npos);
+        broken->stop();
+        auto correct = start_server();
+        const auto on_correct = pop3::test::run_program(
+            POP3_CONFORMANCE_BIN, {"server", "--no-color", "--transcripts", dir.path.string(),
+                                   "--target", url(*correct)});
+        INFO(on_correct.out << on_correct.err);
+        CHECK(on_correct.status == 0);
+        CHECK(on_correct.out.find(std::to_string(r.findings.size()) + " passed, 0 failed") !=
+              std::string::npos);
+        correct->stop();
+    }
+}
+
+TEST_CASE("a server that stops answering after the third RSET is a hang") {
+    auto broken = start_server("[[rule]]\ncommand = \"RSET\"\noccurrence = 3\nhang = true\n");
+    auto o = options_for(1, 1000);
+    o.exec.reply_timeout = 200ms;
+    o.exec.hang_timeout = 600ms;
+    o.minimise_budget = 15s;
+    const auto r = run_campaign(seeds(), target_of(*broken), o);
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    const auto& f = r.findings[0];
+    CHECK(f.what.key() == "hang/RSET");
+    CHECK(f.what.detail.find("' within 600 ms, the connection open") != std::string::npos);
+    CHECK(f.transcript.find("case: fuzz/hang/RSET\n") != std::string::npos);
+    CHECK(f.transcript.ends_with("S: +OK* || -ERR*\n"));
+    broken->stop();
+}
+
+TEST_CASE("pop3-fuzz: exit codes, status and summary") {
+    using pop3::test::run_program;
+    pop3::test::temp_dir dir;
+    CHECK(run_program(POP3_FUZZ_BIN, {"--help"}).status == 0);
+    auto bad = run_program(POP3_FUZZ_BIN, {"server", "--duration", "x"});
+    CHECK(bad.status == 2);
+    CHECK(bad.err == "pop3-fuzz: --duration: expected seconds, got 'x'\n");
+    CHECK(run_program(POP3_FUZZ_BIN, {"server", "--bogus"}).status == 2);
+    CHECK(run_program(POP3_FUZZ_BIN, {}).status == 2);
+    dir.write("corpus/bad.input", "C: NOOP\\r\\n\nX: what\n");
+    bad = run_program(POP3_FUZZ_BIN, {"server", "--corpus", (dir.path / "corpus").string()});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("bad.input:2: expected 'C: ' or 'C+: '") != std::string::npos);
+
+    const auto ok = run_program(POP3_FUZZ_BIN, {"server", "--sessions", "600", "--findings",
+                                                (dir.path / "f1").string(), "--seed", "5"});
+    INFO(ok.out << ok.err);
+    CHECK(ok.status == 0);
+    CHECK(ok.out.find("600 sessions in") == 0);
+    CHECK(ok.out.find("findings 0") != std::string::npos);
+    CHECK(ok.err.find("pop3-fuzz: done: ") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path / "f1"));
+
+    const auto scenario =
+        dir.write("broken.toml", "[[rule]]\ncommand = \"RETR\"\nstate = \"authorization\"\n"
+                                 "reply = \"+OK 5 octets\\r\\nhello\\r\\n.\\r\\n\"\n");
+    const auto found =
+        run_program(POP3_FUZZ_BIN, {"server", "--sessions", "2000", "--scenario", scenario.string(),
+                                    "--findings", (dir.path / "f2").string()});
+    INFO(found.out << found.err);
+    CHECK(found.status == 1);
+    CHECK(found.err.find("pop3-fuzz: finding wrong-state-RETR: 'RETR") != std::string::npos);
+    CHECK(std::filesystem::exists(dir.path / "f2" / "wrong-state-RETR.pop3"));
+    CHECK(std::filesystem::exists(dir.path / "f2" / "wrong-state-RETR.input"));
+
+    // A greeting that is not a status line is a finding; a target that refuses is exit 1.
+    const auto greeting = dir.write(
+        "greeting.toml", "[[rule]]\ncommand = \"greeting\"\nreply = \"POP3 ready\\r\\n\"\n");
+    const auto bad_greeting =
+        run_program(POP3_FUZZ_BIN, {"server", "--sessions", "50", "--scenario", greeting.string(),
+                                    "--findings", (dir.path / "f3").string()});
+    INFO(bad_greeting.out << bad_greeting.err);
+    CHECK(bad_greeting.status == 1);
+    CHECK(std::filesystem::exists(dir.path / "f3" / "bad-status-line-greeting.pop3"));
+    const auto refused =
+        run_program(POP3_FUZZ_BIN, {"server", "--target", "pop3://u:p@127.0.0.1:1"});
+    CHECK(refused.status == 1);
+    CHECK(refused.err.find("pop3-fuzz: cannot connect to 127.0.0.1:1") == 0);
+}

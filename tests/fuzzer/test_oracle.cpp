@@ -1,0 +1,107 @@
+#include "pop3/fuzzer/oracle.hpp"
+
+#include <catch2/catch.hpp>
+#include <pop3/fuzzer/executor.hpp>
+
+using namespace pop3::fuzzer;
+using pop3::reply_status;
+using pop3::session_state;
+
+namespace {
+
+pop3::status_line status(std::string_view line) {
+    std::error_code ec;
+    auto s = pop3::parse_status_line(line, true, ec);
+    REQUIRE(!ec);
+    return s;
+}
+
+std::optional<finding> judge(const session_model& m, std::string_view wire) {
+    return judge_reply(m, classify_line(wire, false), status("+OK"));
+}
+
+} // namespace
+
+TEST_CASE("a line is certain only when every server reads it as one command") {
+    CHECK(classify_line("LIST 1\r\n", false).certain);
+    CHECK(classify_line("list 1\r\n", false).certain);
+    CHECK(classify_line("PASS a b c\r\n", false).certain); // the rest of the line
+    CHECK(classify_line("TOP 1 0\r\n", false).certain);
+    for (std::string_view w :
+         {"LIST 1\n", "LIST 1\r", "LIST  1\r\n", " LIST\r\n", "LIST \r\n", "LIST 1 2\r\n",
+          "XYZZ\r\n", "\r\n", "RETR\r\n", "AUTH\r\n", "RPOP x\r\n"})
+        CHECK_FALSE(classify_line(w, false).certain);
+    CHECK_FALSE(classify_line(std::string("LIST 1\0\r\n", 9), false).certain);
+    CHECK_FALSE(classify_line("LIST " + std::string(300, '9') + "\r\n", false).certain);
+    CHECK(classify_line("AHVzZXIAcGFzcw==\r\n", true).certain);
+    CHECK(classify_line("LIST 1\r\n", false).keyword() == "LIST");
+    CHECK(classify_line("LIST 1\n", false).keyword() == "UNKNOWN");
+}
+
+TEST_CASE("the oracle: +OK where RFC 1939 requires -ERR") {
+    session_model m;
+    for (auto w : {"STAT\r\n", "LIST\r\n", "RETR 1\r\n", "DELE 1\r\n", "TOP 1 0\r\n", "UIDL\r\n"})
+        CHECK(judge(m, w)->kind == finding_kind::wrong_state);
+    for (auto w : {"USER a\r\n", "PASS a\r\n", "NOOP\r\n", "RSET\r\n", "CAPA\r\n", "QUIT\r\n"})
+        CHECK_FALSE(judge(m, w));
+    CHECK_FALSE(judge_reply(m, classify_line("STAT\r\n", false), status("-ERR no")));
+    CHECK_FALSE(judge(m, "STAT\n")); // not certain: not judged
+
+    m.state = session_state::transaction;
+    CHECK(judge(m, "PASS x\r\n")->kind == finding_kind::wrong_state);
+    CHECK(judge(m, "RETR 0\r\n")->kind == finding_kind::bad_message_number);
+    CHECK(judge(m, "RETR -1\r\n")->kind == finding_kind::bad_message_number);
+    CHECK(judge(m, "LIST 1a\r\n")->kind == finding_kind::bad_message_number);
+    CHECK_FALSE(judge(m, "LIST 4294967297\r\n")); // the size is not known without STAT
+    CHECK_FALSE(judge(m, "RETR 1\r\n"));
+    CHECK_FALSE(judge(m, "NOOP\r\n"));
+
+    // STAT before any deletion tells the maildrop's size.
+    apply_reply(m, classify_line("STAT\r\n", false), status("+OK 3 312"));
+    REQUIRE(m.count == 3u);
+    CHECK_FALSE(judge(m, "LIST 3\r\n"));
+    CHECK(judge(m, "LIST 4\r\n")->kind == finding_kind::bad_message_number);
+    CHECK(judge(m, "LIST 4294967297\r\n")->kind == finding_kind::bad_message_number);
+    CHECK(judge(m, "DELE 99999999999999999999999\r\n")->kind == finding_kind::bad_message_number);
+
+    apply_reply(m, classify_line("DELE 2\r\n", false), status("+OK"));
+    CHECK(judge(m, "RETR 2\r\n")->kind == finding_kind::deleted_message);
+    CHECK(judge(m, "DELE 2\r\n")->kind == finding_kind::deleted_message);
+    CHECK_FALSE(judge(m, "RETR 1\r\n"));
+    apply_reply(m, classify_line("RSET\r\n", false), status("+OK"));
+    CHECK_FALSE(judge(m, "RETR 2\r\n"));
+}
+
+TEST_CASE("a STAT after a deletion does not set the size") {
+    session_model m;
+    m.state = session_state::transaction;
+    apply_reply(m, classify_line("DELE 1\r\n", false), status("+OK"));
+    apply_reply(m, classify_line("STAT\r\n", false), status("+OK 2 200"));
+    CHECK_FALSE(m.count);
+    CHECK_FALSE(judge(m, "LIST 3\r\n"));
+}
+
+TEST_CASE("the model follows logins, SASL and QUIT") {
+    session_model m;
+    apply_reply(m, classify_line("USER u\r\n", false), status("+OK"));
+    CHECK(m.state == session_state::authorization);
+    apply_reply(m, classify_line("AUTH PLAIN\r\n", false), status("+ "));
+    CHECK(m.sasl);
+    CHECK(m.state_name() == "SASL");
+    apply_reply(m, classify_line("AHVzZXIAcGFzcw==\r\n", true), status("+OK"));
+    CHECK_FALSE(m.sasl);
+    CHECK(m.state == session_state::transaction);
+    apply_reply(m, classify_line("QUIT\r\n", false), status("+OK"));
+    CHECK(m.state == session_state::update);
+}
+
+TEST_CASE("RSET goes before every QUIT on the wire") {
+    session_input in;
+    in.commands = {
+        {"USER u\r\n", false}, {"QUIT\r\n", true}, {"quit now\r\n", false}, {"NOQUIT\r\n", false}};
+    const auto w = wire_writes(in);
+    REQUIRE(w.size() == 3);
+    CHECK(w[0] == "USER u\r\nRSET\r\nQUIT\r\n");
+    CHECK(w[1] == "RSET\r\nquit now\r\n");
+    CHECK(w[2] == "NOQUIT\r\n");
+}
