@@ -95,9 +95,6 @@ session_result run_session(const session_input& in, const target& t, const exec_
             x = conn->read_line(o.hang_timeout - o.reply_timeout);
         return x;
     };
-    const auto shown = [](const std::string& s) {
-        return "'" + escape_for_display(s.substr(0, 120)) + "'";
-    };
 
     // The greeting.
     {
@@ -107,7 +104,7 @@ session_result run_session(const session_input& in, const target& t, const exec_
         const auto st = parse_status_line(g.line, false, ec);
         if (ec) {
             r.found = finding{finding_kind::bad_status_line, "greeting",
-                              "the greeting " + shown(g.line) + " is not a status line", 0};
+                              "the greeting " + in_quotes(g.line) + " is not a status line", 0};
             return r;
         }
         r.transitions.push_back({"GREETING", "greeting", reply_class(st, false)});
@@ -145,7 +142,8 @@ session_result run_session(const session_input& in, const target& t, const exec_
             const auto x = patient_read(lv.certain);
             if (x.what == received::kind::timeout) {
                 if (!lv.certain) return r;
-                return end_with(finding_kind::hang, "no reply to " + shown(lv.text) + " within " +
+                return end_with(finding_kind::hang, "no reply to " + in_quotes(lv.text) +
+                                                        " within " +
                                                         std::to_string(o.hang_timeout.count()) +
                                                         " ms, the connection open");
             }
@@ -156,8 +154,8 @@ session_result run_session(const session_input& in, const target& t, const exec_
             if (x.what == received::kind::bad_line) return r;
             if (x.deviations & deviation_missing_crlf)
                 return end_with(finding_kind::closed_mid_reply,
-                                "the connection closed inside the status line " + shown(x.line) +
-                                    " answering " + shown(lv.text));
+                                "the connection closed inside the status line " +
+                                    in_quotes(x.line) + " answering " + in_quotes(lv.text));
             // A "+ " continuation answers AUTH with a mechanism, a SASL line, or a line that
             // is not certain (it may have been read as AUTH).
             const bool sasl_reply = m.sasl || !lv.certain ||
@@ -165,8 +163,8 @@ session_result run_session(const session_input& in, const target& t, const exec_
             std::error_code ec;
             const auto st = parse_status_line(x.line, sasl_reply, ec);
             if (ec)
-                return end_with(finding_kind::bad_status_line, "the reply " + shown(x.line) +
-                                                                   " to " + shown(lv.text) +
+                return end_with(finding_kind::bad_status_line, "the reply " + in_quotes(x.line) +
+                                                                   " to " + in_quotes(lv.text) +
                                                                    " is not a status line");
             ex.answered = true;
             ex.status = st.status;
@@ -192,21 +190,21 @@ session_result run_session(const session_input& in, const target& t, const exec_
                     const auto b = patient_read(true);
                     if (b.what == received::kind::timeout)
                         return end_with(finding_kind::hang,
-                                        "the multi-line reply to " + shown(lv.text) +
+                                        "the multi-line reply to " + in_quotes(lv.text) +
                                             " stopped before its end for " +
                                             std::to_string(o.hang_timeout.count()) +
                                             " ms, the connection open");
                     if (b.what == received::kind::eof || (b.deviations & deviation_missing_crlf))
                         return end_with(finding_kind::closed_mid_reply,
                                         "the connection closed inside the multi-line reply to " +
-                                            shown(lv.text) + " after " + std::to_string(octets) +
-                                            " octets of body");
+                                            in_quotes(lv.text) + " after " +
+                                            std::to_string(octets) + " octets of body");
                     if (b.what == received::kind::bad_line) return r;
                     if (b.line == ".") break;
                     octets += b.line.size() + 2;
                     if (octets > o.max_reply_octets)
                         return end_with(finding_kind::unterminated_body,
-                                        "the multi-line reply to " + shown(lv.text) +
+                                        "the multi-line reply to " + in_quotes(lv.text) +
                                             " has no end after " + std::to_string(octets) +
                                             " octets");
                 }

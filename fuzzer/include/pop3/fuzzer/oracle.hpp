@@ -64,6 +64,10 @@ struct session_model {
     std::string state_name() const;
 };
 
+// A line as a finding's detail shows it: escaped (escape_for_display: at most 120 octets, "..."
+// when cut) and in single quotes.
+std::string in_quotes(std::string_view text);
+
 // Judges one certain line's status line (before any body is read). A finding when the target
 // said +OK where an RFC requires -ERR.
 std::optional<finding> judge_reply(const session_model& m, const line_view& l,
