@@ -23,5 +23,6 @@ pop3_man_page(pop3-mockserver "a scriptable mock POP3 server")
 pop3_man_page(pop3-conformance
     "POP3 conformance suite: RFC transcripts against servers and clients")
 pop3_man_page(pop3-load "a load generator for POP3 servers")
+pop3_man_page(pop3-fuzz "stateful black-box fuzzing of live POP3 servers")
 add_custom_target(pop3_manpages ALL DEPENDS ${pop3_man_pages})
 install(FILES ${pop3_man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

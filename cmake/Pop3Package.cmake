@@ -12,7 +12,7 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "pop3kit maintainers <pop3kit@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/pop3kit/pop3kit")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "pop3-conformance (RFC transcripts against POP3 servers and clients;
-JUnit, JSON and HTML reports; baselines), pop3-mockserver, pop3-client and pop3-load; the
+JUnit, JSON and HTML reports; baselines), pop3-mockserver, pop3-client, pop3-load and pop3-fuzz; the
 static libraries, headers and CMake package: find_package(pop3kit) and
 pop3kit_add_conformance_test().")
 # The programs' shared libraries (libssl3, libc6, libstdc++6, ...) from dpkg-shlibdeps; what

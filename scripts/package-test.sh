@@ -31,7 +31,7 @@ step "dpkg -x into $root"
 dpkg -x "$deb" "$root"
 bin=$root/usr/bin
 share=$root/usr/share/pop3kit
-for f in bin/pop3-client bin/pop3-mockserver bin/pop3-conformance bin/pop3-load \
+for f in bin/pop3-client bin/pop3-mockserver bin/pop3-conformance bin/pop3-load bin/pop3-fuzz \
          include/pop3/version.hpp include/pop3/client/client.hpp \
          share/man/man1/pop3-conformance.1.gz share/pop3kit/adapters/pop3-client.py \
          share/pop3kit/scenarios/stls-injection-lines.toml; do
@@ -42,7 +42,7 @@ ls "$root"/usr/lib/*/libpop3_{protocol,net,client,mockserver_core,mockserver}.a 
 ls "$root"/usr/lib/*/cmake/pop3kit/pop3kitConfig.cmake >/dev/null || fail "no pop3kitConfig.cmake"
 
 step "every program answers --version; man pages"
-for p in pop3-client pop3-mockserver pop3-conformance pop3-load; do
+for p in pop3-client pop3-mockserver pop3-conformance pop3-load pop3-fuzz; do
     out=$("$bin/$p" --version) || fail "$p --version exited $?"
     [ "$out" = "$p $version" ] || fail "$p --version printed '$out', not '$p $version'"
     zcat "$root/usr/share/man/man1/$p.1.gz" | grep -q '^\.TH' || fail "no man page for $p"

@@ -1,5 +1,6 @@
-// Where pop3-conformance finds its data (transcripts, client cases, scenarios) when the command
-// line does not say: one lookup for the build tree, an installed package and a relocated one.
+// Where pop3-conformance and pop3-fuzz find their data (transcripts, client cases, scenarios)
+// when the command line does not say: one lookup for the build tree, an installed package and a
+// relocated one.
 #pragma once
 
 #include <filesystem>

@@ -1,4 +1,7 @@
 // pop3-fuzz: stateful black-box fuzzing of a live POP3 server. See --help and docs/fuzzing.md.
+#include "data_paths.hpp"
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -15,12 +18,11 @@
 #include <pop3/mockserver/server.hpp>
 #include <pop3/protocol/program_output.hpp>
 #include <pop3/protocol/text.hpp>
+#include <pop3/version.hpp>
 #include <sstream>
 #include <string>
 
 namespace {
-
-constexpr const char* version = POP3_FUZZ_VERSION;
 
 constexpr const char* usage = R"(usage: pop3-fuzz server [options]
 
@@ -50,11 +52,15 @@ server options:
   --timeout S         a reply that does not begin in S seconds ends the session (default 2)
   --hang-timeout S    a certain line unanswered this long, the connection open, is a hang
                       (default 15)
-  --transcripts DIR   seed transcripts (default: the source tree's conformance/transcripts)
+  --transcripts DIR   seed transcripts (default: DATA/transcripts)
   --scenario FILE     the embedded server misbehaves as FILE says (docs/scenarios.md)
   --status S          a status line on stderr every S seconds (default 5)
   -h, --help          this text
-  --version           the version
+  --version           print "pop3-fuzz VERSION" and exit
+
+DATA, where the seed transcripts are: the folder $POP3KIT_DATA_DIR when set; else
+../share/pop3kit next to this program when it holds transcripts/ (an installed package:
+/usr/share/pop3kit); else the source tree it was built from.
 
 Exit code: 0 when nothing was found, 1 when something was (or the target cannot be
 reached), 2 for a bad command line or an unreadable seed file (FILE:LINE: reason).
@@ -67,7 +73,7 @@ struct cli_error : std::runtime_error {
 struct options {
     std::optional<std::string> target, ca_file, corpus, scenario;
     std::string findings = "pop3-fuzz-findings";
-    std::string transcripts = POP3_DEFAULT_TRANSCRIPTS;
+    std::optional<std::string> transcripts; // default: find_data_paths()
     bool tls = false, starttls = false, insecure = false;
     double duration = 60, timeout = 2, hang_timeout = 15, status = 5;
     std::uint64_t seed = 1;
@@ -98,10 +104,11 @@ options parse_args(int argc, char** argv) {
         std::fputs(usage, stdout);
         std::exit(pop3::exit_code_after_stdout("pop3-fuzz", 0));
     }
-    if (mode == "--version") {
-        std::printf("pop3-fuzz %s\n", version);
+    const auto print_version = [] {
+        std::printf("pop3-fuzz %s\n", pop3::version);
         std::exit(pop3::exit_code_after_stdout("pop3-fuzz", 0));
-    }
+    };
+    if (mode == "--version") print_version();
     if (mode == "client") throw cli_error("client: not implemented yet (docs/fuzzing.md)");
     if (mode != "server") throw cli_error("unknown direction '" + mode + "' (server)");
     for (++i; i < argc; ++i) {
@@ -113,6 +120,8 @@ options parse_args(int argc, char** argv) {
         if (a == "-h" || a == "--help") {
             std::fputs(usage, stdout);
             std::exit(pop3::exit_code_after_stdout("pop3-fuzz", 0));
+        } else if (a == "--version") {
+            print_version();
         } else if (a == "--target")
             o.target = value();
         else if (a == "--tls")
@@ -237,8 +246,11 @@ int run(const options& o) {
         return 1;
     }
 
-    auto seeds =
-        seeds_from_transcripts(pop3::conformance::load_transcripts(o.transcripts), co.info.creds);
+    auto seeds = seeds_from_transcripts(
+        pop3::conformance::load_transcripts(
+            o.transcripts ? std::filesystem::path(*o.transcripts)
+                          : pop3::conformance_tool::find_data_paths().transcripts),
+        co.info.creds);
     if (o.corpus)
         for (auto& in : corpus_files(*o.corpus, co.limits))
             seeds.push_back(std::move(in));

@@ -1,7 +1,8 @@
-// For the programs' main() only (pop3-client, pop3-mockserver, pop3-conformance, pop3-load),
-// never for library code: checks that a program's standard output was written. Output that
-// cannot be written (a full disk, `> /dev/full`, a closed pipe) must fail the program, not end
-// in exit code 0. Header-only and in the lowest layer, so that every program reaches it.
+// For the programs' main() only (pop3-client, pop3-mockserver, pop3-conformance, pop3-load,
+// pop3-fuzz), never for library code: checks that a program's standard output was written.
+// Output that cannot be written (a full disk, `> /dev/full`, a closed pipe) must fail the
+// program, not end in exit code 0. Header-only and in the lowest layer, so that every program
+// reaches it.
 #pragma once
 
 #include <cerrno>
