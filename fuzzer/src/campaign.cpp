@@ -70,7 +70,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
     const auto handle = [&](const session_input& in, const session_result& r) {
         if (!r.connected || r.closed_unanswered) {
             // The canary: a target that no longer greets a new connection has crashed.
-            if (!target_greets(t, o.exec.hang_timeout)) {
+            if (!target_greets(t, o.canary_timeout)) {
                 const auto kw = r.exchanges.empty()
                                     ? std::string("connect")
                                     : classify_line(r.exchanges.back().wire, false).keyword();
@@ -84,7 +84,14 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
         }
         if (r.found) {
             const auto key = r.found->key();
-            if (!reported.insert(key).second) return;
+            if (reported.contains(key)) return;
+            // A hang is a matter of time: a loaded machine can be slow once. It counts only when
+            // the same input hangs again on the same command (AFL re-runs its hangs too).
+            if (r.found->kind == finding_kind::hang) {
+                const auto again = run_session(in, t, o.exec);
+                if (!again.found || again.found->key() != key) return;
+            }
+            reported.insert(key);
             const auto reproduces = [&](const session_input& cand) {
                 const auto again = run_session(cand, t, o.exec);
                 return again.found && again.found->key() == key;

@@ -192,6 +192,7 @@ int run(const options& o) {
     co.max_sessions = o.sessions;
     co.exec.reply_timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
     co.exec.hang_timeout = std::chrono::milliseconds(static_cast<long long>(o.hang_timeout * 1000));
+    co.canary_timeout = std::max(co.canary_timeout, co.exec.hang_timeout);
     co.status_interval = std::chrono::milliseconds(static_cast<long long>(o.status * 1000));
     co.findings_dir = o.findings;
     if (o.corpus) co.corpus_dir = *o.corpus;

@@ -32,6 +32,10 @@ struct campaign_options {
     std::size_t max_corpus = 1024;
     std::size_t minimise_runs = 200; // per finding
     std::chrono::milliseconds minimise_budget{60000};
+    // After a session whose connection failed or ended unanswered, how long a new connection
+    // may take to be greeted before the target counts as crashed. Its own bound, not the hang
+    // timeout: a crashed target refuses at once, so only a slow one ever waits this long.
+    std::chrono::milliseconds canary_timeout{15000};
     exec_options exec;
     input_limits limits;
     reproducer_info info;                              // credentials, target label, seed
