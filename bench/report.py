@@ -127,6 +127,8 @@ def svg_chart(result):
     hi = 10 ** math.ceil(math.log10(max(values) * 1.2))
 
     def x(v):
+        if v <= 0:  # a failed measurement's 0: the axis' left end, never log10(0)
+            return left
         f = (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
         return round(left + min(max(f, 0), 1) * (right - left), 2)
 

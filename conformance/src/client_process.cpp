@@ -330,9 +330,20 @@ process_result run_library_in_memory(const run_request& request, const mock::ser
     const auto wait_limit = std::chrono::milliseconds(request.client_timeout) * 2;
     std::thread server(
         [&] { serve_in_memory(config, *link, observer, hold_reply_end, wait_limit); });
-    const auto done = library_task<sync_library_session>(request, link->client_end());
-    link->close();
-    server.join();
+    // Whatever the task does, the link closes and the server thread is joined.
+    struct joined {
+        memory_link& link;
+        std::thread& thread;
+        ~joined() {
+            link.close();
+            thread.join();
+        }
+    };
+    library_result done;
+    {
+        const joined guard{*link, server};
+        done = library_task<sync_library_session>(request, link->client_end());
+    }
     res.exit_code = done.status;
     res.output = done.message;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

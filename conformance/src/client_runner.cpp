@@ -268,7 +268,8 @@ private:
                 trace->next_run();
                 run_request req = request_of(c, dir, k);
                 fs::create_directories(req.out_dir);
-                out.process = run_library_in_memory(req, config, *trace, !c.server.pipelining);
+                out.process = run_library_in_memory(req, config, *trace,
+                                                    !c.server.pipelining && opt_.hold.count() > 0);
                 collect(req.out_dir, out);
                 obs.runs.push_back(std::move(out));
                 if (obs.runs.back().process.unsupported) break;

@@ -87,86 +87,96 @@ void memory_link::close() {
     changed_.notify_all();
 }
 
-void serve_in_memory(const mock::server_config& config, memory_link& link,
-                     mock::connection_observer& observer, bool hold_reply_end,
-                     std::chrono::milliseconds wait_limit) {
-    constexpr std::uint64_t id = 1;
-    observer.opened(id, false);
-    mock::session_context ctx;
-    ctx.timestamp_seed = "memory.1";
-    mock::session s(config, std::move(ctx));
-    std::string reason = "closed";
+namespace {
+
+constexpr std::uint64_t session_id = 1; // the one connection of a run
+
+// The session's actions carried out on the link until either side ends it; the reason.
+std::string serve_loop(mock::session& s, memory_link& link, mock::connection_observer& observer,
+                       bool hold_reply_end, std::chrono::milliseconds wait_limit) {
     // Writes `bytes` and tells the observer; false when the client is gone.
     const auto send = [&](std::string_view bytes, std::size_t replies, std::size_t unsolicited) {
         if (!link.write(bytes)) return false;
-        observer.server_bytes(id, bytes, false, replies, unsolicited);
+        observer.server_bytes(session_id, bytes, false, replies, unsolicited);
         return true;
     };
     auto action = s.start();
-    bool active = true;
-    while (active) {
+    while (true) {
         switch (action.what) {
         case mock::server_action::type::write: {
             const std::string bytes = action.bytes();
             const auto& f = action.delivery;
             if (f.disconnect_at) {
-                send(std::string_view(bytes).substr(0, std::min(*f.disconnect_at, bytes.size())), 0,
-                     0);
-                reason = "disconnected by scenario";
-                active = false;
-                break;
+                // As the socket server tells it: a reply sent whole before the close ended.
+                const bool whole = *f.disconnect_at >= bytes.size();
+                send(std::string_view(bytes).substr(0, std::min(*f.disconnect_at, bytes.size())),
+                     whole ? action.replies : 0, whole ? action.unsolicited : 0);
+                return "disconnected by scenario";
             }
             bool ok;
             if (hold_reply_end && action.replies > 0 && bytes.size() > action.unsolicited) {
                 // Lock-step: the reply but its last octet, then whether the client spoke first.
                 const std::size_t cut = bytes.size() - action.unsolicited - 1;
                 ok = send(std::string_view(bytes).substr(0, cut), 0, 0);
-                if (ok && link.client_sent_before_reading_all(wait_limit)) observer.early_bytes(id);
+                if (ok && link.client_sent_before_reading_all(wait_limit))
+                    observer.early_bytes(session_id);
                 ok = ok &&
                      send(std::string_view(bytes).substr(cut), action.replies, action.unsolicited);
             } else {
                 ok = send(bytes, action.replies, action.unsolicited);
             }
-            if (!ok) {
-                reason = "write failed: the client closed";
-                active = false;
-                break;
-            }
+            if (!ok) return "write failed: the client closed";
             action = s.on_write_done();
             break;
         }
         case mock::server_action::type::read: {
             const auto bytes = link.read(wait_limit);
-            if (bytes.empty()) {
-                reason = "the client closed, or sent nothing for " +
-                         std::to_string(wait_limit.count()) + " ms";
-                active = false;
-                break;
-            }
-            observer.client_bytes(id, bytes, false);
+            if (bytes.empty())
+                return "the client closed, or sent nothing for " +
+                       std::to_string(wait_limit.count()) + " ms";
+            observer.client_bytes(session_id, bytes, false);
             action = s.on_read(bytes);
             break;
         }
         case mock::server_action::type::start_tls:
             // Not offered in memory (tls_available is false); refused if asked all the same.
-            observer.tls_started(id, false);
+            observer.tls_started(session_id, false);
             action = s.on_tls_done(false);
             break;
         case mock::server_action::type::hang:
             link.wait_closed(wait_limit);
-            reason = "hung until the client closed";
-            active = false;
-            break;
+            return "hung until the client closed";
         case mock::server_action::type::update:
             s.run_update();
             action = s.on_update_done();
             break;
-        case mock::server_action::type::close: active = false; break;
+        case mock::server_action::type::close: return "closed";
         }
     }
-    s.on_disconnect();
+}
+
+} // namespace
+
+void serve_in_memory(const mock::server_config& config, memory_link& link,
+                     mock::connection_observer& observer, bool hold_reply_end,
+                     std::chrono::milliseconds wait_limit) {
+    observer.opened(session_id, false);
+    std::string reason;
+    {
+        mock::session_context ctx;
+        ctx.timestamp_seed = "memory.1";
+        mock::session s(config, std::move(ctx));
+        try {
+            reason = serve_loop(s, link, observer, hold_reply_end, wait_limit);
+        } catch (const std::exception& e) {
+            // Never past this thread (std::terminate): the run ends as a dropped connection,
+            // the reason in the trace.
+            reason = std::string("the in-memory server failed: ") + e.what();
+        }
+        s.on_disconnect();
+    }
     link.close();
-    observer.closed(id, reason);
+    observer.closed(session_id, reason);
 }
 
 } // namespace pop3::conformance

@@ -88,7 +88,8 @@ client: plays a correct server with one deviation per case against a client, ask
   --in-memory           pop3kit's client library in this process, joined to the server by a
                         byte link in memory instead of a socket (no child, no port). Cases
                         that need TLS or a timed or segmented delivery are n/a; lock-step is
-                        checked without --hold's clock
+                        checked without a clock (--hold 0 still switches it off); --deadline
+                        and --max-memory do not apply (the library's own timeouts end a run)
   --cases DIR           client case files (default: DATA/client-cases)
   --deadline SECONDS    a run's wall time before the client's process group is killed (a
                         failure); default 60

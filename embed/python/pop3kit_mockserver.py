@@ -163,6 +163,14 @@ if pytest is not None:
             started.append(server)
             return server
 
-        yield start
-        for server in started:
-            server.stop()
+        try:
+            yield start
+        finally:
+            errors = []
+            for server in started:  # every one, even when stopping another failed
+                try:
+                    server.stop()
+                except Exception as e:  # noqa: BLE001 (reported after the others stopped)
+                    errors.append(e)
+            if errors:
+                raise errors[0]

@@ -192,12 +192,14 @@ void apply_reply(session_model& m, const line_view& l, const status_line& s) {
             if (!ec) m.count = st.count;
         }
         break;
+    // Only in TRANSACTION: a DELE wrongly answered +OK before login is its own finding
+    // (wrong-state) and marks nothing deleted, so it cannot make a later RETR a second one.
     case dele:
-        if (ok && !l.args.empty())
+        if (ok && m.state == session_state::transaction && !l.args.empty())
             if (auto n = parse_decimal(l.args[0])) m.deleted.insert(*n);
         break;
     case rset:
-        if (ok) m.deleted.clear();
+        if (ok && m.state == session_state::transaction) m.deleted.clear();
         break;
     case quit:
         if (ok) m.state = session_state::update;

@@ -72,6 +72,16 @@ TEST_CASE("the oracle: +OK where RFC 1939 requires -ERR") {
     CHECK_FALSE(judge(m, "RETR 2\r\n"));
 }
 
+TEST_CASE("a DELE answered +OK before login marks nothing deleted") {
+    // The wrong-state finding is the DELE's; the later RETR of that message is no second one.
+    session_model m;
+    CHECK(judge(m, "DELE 1\r\n")->kind == finding_kind::wrong_state);
+    apply_reply(m, classify_line("DELE 1\r\n", false), status("+OK"));
+    apply_reply(m, classify_line("PASS p\r\n", false), status("+OK"));
+    REQUIRE(m.state == session_state::transaction);
+    CHECK_FALSE(judge(m, "RETR 1\r\n"));
+}
+
 TEST_CASE("a STAT after a deletion does not set the size") {
     session_model m;
     m.state = session_state::transaction;

@@ -193,7 +193,20 @@ private:
             argv.push_back(w.data());
         argv.push_back(nullptr);
         pid_t pid = -1;
-        const int rc = posix_spawn(&pid, program.c_str(), &fa, nullptr, argv.data(), environ);
+        // Signals at their defaults and none blocked, whatever the test runner inherited (a
+        // shell without job control starts background jobs with SIGINT ignored).
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        sigset_t defaults, none;
+        sigemptyset(&defaults);
+        for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE})
+            sigaddset(&defaults, sig);
+        sigemptyset(&none);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+        const int rc = posix_spawn(&pid, program.c_str(), &fa, &attr, argv.data(), environ);
+        posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         close_fd(child_out_fd_);
         close_fd(child_err_fd_);
