@@ -68,6 +68,10 @@ void attach_socket(SSL* ssl, int fd) {
     BIO_set_data(wbio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
     BIO_set_init(wbio, 1);
     SSL_set_bio(ssl, rbio, wbio);
+    // A read that meets only post-handshake records (TLS 1.3 session tickets) returns
+    // WANT_READ instead of blocking on the socket for application data: the caller's deadline
+    // (poll) bounds every wait, not the socket's receive timeout.
+    SSL_clear_mode(ssl, SSL_MODE_AUTO_RETRY);
 }
 
 // Splits buffered bytes into lines leniently, so that a deviating server is reported, not
@@ -192,8 +196,11 @@ public:
     }
 
     bool silent_for(std::chrono::milliseconds quiet) override {
-        if (!buffer_.pending.empty()) return false;
-        return !fill(clock_type::now() + quiet) || (buffer_.pending.empty() && !buffer_.eof);
+        const auto deadline = clock_type::now() + quiet;
+        // Records without application data (session tickets) are not a reply: wait on.
+        while (buffer_.pending.empty() && !buffer_.eof)
+            if (!fill(deadline)) return true;
+        return false;
     }
 
     tls_problem last_tls_problem() const override { return tls_problem_; }

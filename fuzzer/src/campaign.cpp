@@ -112,6 +112,16 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
         }
     };
 
+    // The STARTTLS-injection check waits in silence; it may take a tenth of the campaign.
+    double injection_seconds = 0;
+    const auto run = [&](const session_input& in) {
+        auto exec = o.exec;
+        if (injection_seconds > 0.1 * elapsed().count()) exec.injection_quiet = {};
+        auto r = run_session(in, t, exec);
+        if (r.injection_checked)
+            injection_seconds += std::chrono::duration<double>(exec.injection_quiet).count();
+        return r;
+    };
     const auto tick = [&] {
         st.seconds = elapsed().count();
         st.corpus = corpus.size();
@@ -123,14 +133,14 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
     };
     for (const auto& s : seeds) {
         if (out_of_budget() || target_gone) break;
-        handle(s, run_session(s, t, o.exec));
+        handle(s, run(s));
         ++st.sessions;
         tick();
     }
     if (corpus.empty() && !seeds.empty()) corpus.push_back(seeds.front());
     while (!out_of_budget() && !target_gone && !corpus.empty()) {
         const auto in = mut.mutate(corpus[mut.pick(corpus.size())], corpus);
-        handle(in, run_session(in, t, o.exec));
+        handle(in, run(in));
         ++st.sessions;
         tick();
     }

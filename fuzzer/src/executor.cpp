@@ -107,6 +107,10 @@ session_result run_session(const session_input& in, const target& t, const exec_
                               "the greeting " + in_quotes(g.line) + " is not a status line", 0};
             return r;
         }
+        if (auto f = judge_framing("greeting", g.line, g.deviations, line_role::status, "")) {
+            r.found = std::move(f);
+            return r;
+        }
         r.transitions.push_back({"GREETING", "greeting", reply_class(st, false)});
         if (st.status != reply_status::ok) return r;
     }
@@ -168,6 +172,16 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                                                    " is not a status line");
             ex.answered = true;
             ex.status = st.status;
+            if (lv.certain) {
+                const auto role = st.status == reply_status::continuation ? line_role::continuation
+                                                                          : line_role::status;
+                if (auto f = judge_framing(keyword, x.line, x.deviations, role, lv.text)) {
+                    r.exchanges.push_back(ex);
+                    f->line = index;
+                    r.found = std::move(f);
+                    return r;
+                }
+            }
             if (!lv.certain) {
                 // Not sure the server read exactly this line: stop before anything is misread.
                 r.transitions.push_back({m.state_name(), keyword, reply_class(st, false)});
@@ -181,8 +195,10 @@ session_result run_session(const session_input& in, const target& t, const exec_
                 return r;
             }
 
-            // The body, counted and not kept.
+            // The body, counted and not kept (a listing is kept for the model).
             const bool body = has_body(lv, st);
+            std::vector<std::string> listing;
+            bool keep = keeps_body(lv);
             if (body) {
                 ex.body = true;
                 std::size_t octets = 0;
@@ -200,8 +216,19 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                             in_quotes(lv.text) + " after " +
                                             std::to_string(octets) + " octets of body");
                     if (b.what == received::kind::bad_line) return r;
+                    if (auto f = judge_framing(keyword, b.line, b.deviations, line_role::body,
+                                               lv.text)) {
+                        r.exchanges.push_back(ex);
+                        f->line = index;
+                        r.found = std::move(f);
+                        return r;
+                    }
                     if (b.line == ".") break;
                     octets += b.line.size() + 2;
+                    if (keep && octets <= o.max_listing_octets)
+                        listing.push_back(b.line.starts_with('.') ? b.line.substr(1) : b.line);
+                    else
+                        keep = false;
                     if (octets > o.max_reply_octets)
                         return end_with(finding_kind::unterminated_body,
                                         "the multi-line reply to " + in_quotes(lv.text) +
@@ -209,9 +236,29 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                             " octets");
                 }
             }
+            // Bytes after a body's "." before the next command was sent: the rest of a body
+            // whose "." line was not stuffed, most likely.
+            if (body && sl.last_in_write && !conn->silent_for(std::chrono::milliseconds(0))) {
+                const auto extra = conn->read_line(o.reply_timeout);
+                if (extra.what == received::kind::line)
+                    return end_with(finding_kind::data_after_terminator,
+                                    "after the end of the multi-line reply to " +
+                                        in_quotes(lv.text) + " the server sent " +
+                                        in_quotes(extra.line) +
+                                        " before the next command: a \".\" line inside the "
+                                        "body that was not dot-stuffed?");
+            }
+            if (!body || keep) {
+                if (auto f = judge_contents(m, lv, st, listing)) {
+                    r.exchanges.push_back(ex);
+                    f->line = index;
+                    r.found = std::move(f);
+                    return r;
+                }
+            }
             r.transitions.push_back({m.state_name(), keyword, reply_class(st, body)});
             const bool sasl_line = m.sasl;
-            apply_reply(m, lv, st);
+            apply_reply(m, lv, st, keep ? listing : std::vector<std::string>{});
             if (!sasl_line && lv.cmd && st.status == reply_status::ok) {
                 if (lv.cmd->id == command_id::quit) {
                     r.exchanges.push_back(ex);
@@ -220,11 +267,30 @@ session_result run_session(const session_input& in, const target& t, const exec_
                 if (lv.cmd->id == command_id::stls) {
                     ex.starts_tls = true;
                     r.exchanges.push_back(ex);
-                    // Bytes sent after STLS in its write are discarded by a correct server:
-                    // their replies cannot be counted on, so the session ends inside TLS.
-                    if (!sl.last_in_write || !conn->start_tls()) return r;
-                    m.tls = true;
-                    continue;
+                    if (sl.last_in_write) {
+                        if (!conn->start_tls()) return r;
+                        m.tls = true;
+                        continue;
+                    }
+                    // Lines sent after STLS in its write must be discarded by the server (RFC
+                    // 2595 §4: TLS begins right after the +OK's CRLF). Inside TLS, with nothing
+                    // sent, nothing may come; the session ends there.
+                    for (auto k = next + 1; k < lines.size() && lines[k].end_write == w; ++k) {
+                        exchange inj{lines[k].wire, true};
+                        inj.injected = true;
+                        r.exchanges.push_back(std::move(inj));
+                    }
+                    if (o.injection_quiet.count() <= 0 || !conn->start_tls()) return r;
+                    r.injection_checked = true;
+                    if (conn->silent_for(o.injection_quiet)) return r;
+                    const auto extra = conn->read_line(o.reply_timeout);
+                    if (extra.what != received::kind::line) return r;
+                    r.found = finding{finding_kind::stls_injection, "STLS",
+                                      "the commands sent after " + in_quotes(lv.text) +
+                                          " in its write were answered inside TLS: " +
+                                          in_quotes(extra.line) + " came with nothing sent",
+                                      index};
+                    return r;
                 }
             }
             r.exchanges.push_back(ex);

@@ -1,8 +1,10 @@
 #include "pop3/fuzzer/oracle.hpp"
 
 #include <pop3/protocol/error.hpp>
+#include <pop3/protocol/line.hpp>
 #include <pop3/protocol/listings.hpp>
 #include <pop3/protocol/text.hpp>
+#include <pop3/protocol/transcript_text.hpp>
 
 namespace pop3::fuzzer {
 namespace {
@@ -20,6 +22,62 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
+// At most this many messages are remembered (a listing of a larger maildrop is still judged
+// against what was kept).
+constexpr std::size_t max_remembered = 100000;
+
+std::string literal(std::string_view text) {
+    return transcript_escape(text, true);
+}
+
+// "S: +OK TEXT || +OK TEXT *": the line, with or without more after it.
+std::string exactly(const std::string& text) {
+    return "S: +OK " + literal(text) + " || +OK " + literal(text) + " *";
+}
+
+template <class Map, class Value>
+void remember(Map& map, std::uint64_t n, Value&& v) {
+    if (map.size() < max_remembered) map.emplace(n, std::forward<Value>(v));
+}
+
+// The listing's entries as (message, value) with the line they came from; nullopt when a
+// line does not parse (then nothing is judged).
+struct listed {
+    std::uint64_t message = 0;
+    std::string value; // the size in decimal, or the unique-id
+    std::string line;
+};
+std::optional<std::vector<listed>> parse_listing(bool uidl, const std::vector<std::string>& body) {
+    std::vector<listed> out;
+    for (const auto& line : body) {
+        std::error_code ec;
+        listed e;
+        e.line = line;
+        if (uidl) {
+            const auto u = parse_uid_listing(line, ec);
+            if (ec) return std::nullopt;
+            e.message = u.message;
+            e.value = std::string(u.uid);
+        } else {
+            const auto sc = parse_scan_listing(line, ec);
+            if (ec) return std::nullopt;
+            e.message = sc.message;
+            e.value = std::to_string(sc.octets);
+        }
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+std::optional<std::string> known(const session_model& m, bool uidl, std::uint64_t n) {
+    if (uidl) {
+        if (auto it = m.uids.find(n); it != m.uids.end()) return it->second;
+    } else if (auto it = m.sizes.find(n); it != m.sizes.end()) {
+        return std::to_string(it->second);
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 std::string_view to_string(finding_kind k) noexcept {
@@ -32,6 +90,17 @@ std::string_view to_string(finding_kind k) noexcept {
     case finding_kind::bad_message_number: return "bad-message-number";
     case finding_kind::deleted_message: return "deleted-message";
     case finding_kind::stopped_accepting: return "stopped-accepting";
+    case finding_kind::long_status_line: return "long-status-line";
+    case finding_kind::bare_lf: return "bare-lf";
+    case finding_kind::unstuffed_line: return "unstuffed-line";
+    case finding_kind::data_after_terminator: return "data-after-terminator";
+    case finding_kind::stls_injection: return "stls-injection";
+    case finding_kind::inconsistent_listing: return "inconsistent-listing";
+    case finding_kind::listed_deleted: return "listed-deleted";
+    case finding_kind::wrong_count: return "wrong-count";
+    case finding_kind::process_died: return "process-died";
+    case finding_kind::sanitizer_report: return "sanitizer-report";
+    case finding_kind::resource_growth: return "resource-growth";
     }
     return "?";
 }
@@ -60,8 +129,37 @@ std::pair<std::string_view, std::string_view> rfc_of(finding_kind k) noexcept {
         return {"1939 §5", "Any future reference to the message-number associated with the "
                            "message in a POP3 command generates an error"};
     case finding_kind::stopped_accepting:
+    case finding_kind::process_died:
+    case finding_kind::sanitizer_report:
+    case finding_kind::resource_growth:
         return {"1939 §4", "Once the TCP connection has been opened by a POP3 client, the POP3 "
                            "server issues a one line greeting"};
+    case finding_kind::long_status_line:
+        return {"2449 §4", "The maximum length of the first line of a command response "
+                           "(including the initial greeting) is unchanged at 512 octets "
+                           "(including the terminating CRLF)"};
+    case finding_kind::bare_lf:
+        return {"1939 §3", "Responses in the POP3 consist of a status indicator and a keyword "
+                           "possibly followed by additional information. All responses are "
+                           "terminated by a CRLF pair"};
+    case finding_kind::unstuffed_line:
+    case finding_kind::data_after_terminator:
+        return {"1939 §3", "If any line of the multi-line response begins with the termination "
+                           "octet, the line is \"byte-stuffed\" by pre-pending the termination "
+                           "octet to that line of the response"};
+    case finding_kind::stls_injection:
+        return {"2595 §4", "A TLS negotiation begins immediately after the CRLF at the end of "
+                           "the +OK response from the server"};
+    case finding_kind::inconsistent_listing:
+        return {"1939 §4, §7", "the POP3 server then acquires an exclusive-access lock on the "
+                               "maildrop, as necessary to prevent messages from being modified "
+                               "or removed before the session enters the UPDATE state (§4); the "
+                               "unique-id uniquely identifies a message within a maildrop and "
+                               "persists across sessions (§7)"};
+    case finding_kind::listed_deleted:
+        return {"1939 §5", "messages marked as deleted are not listed"};
+    case finding_kind::wrong_count:
+        return {"1939 §5", "messages marked as deleted are not counted in either total"};
     }
     return {"", ""};
 }
@@ -165,7 +263,8 @@ std::optional<finding> judge_reply(const session_model& m, const line_view& l,
     return std::nullopt;
 }
 
-void apply_reply(session_model& m, const line_view& l, const status_line& s) {
+void apply_reply(session_model& m, const line_view& l, const status_line& s,
+                 const std::vector<std::string>& body) {
     const bool ok = s.status == reply_status::ok;
     if (m.sasl) {
         if (s.status == reply_status::continuation) return;
@@ -189,9 +288,29 @@ void apply_reply(session_model& m, const line_view& l, const status_line& s) {
         if (ok && m.state == session_state::transaction && m.deleted.empty() && !m.count) {
             std::error_code ec;
             const auto st = parse_stat(s.full_text, ec);
-            if (!ec) m.count = st.count;
+            if (!ec) {
+                m.count = st.count;
+                m.octets = st.octets;
+            }
         }
         break;
+    case list:
+    case uidl: {
+        if (!ok || m.state != session_state::transaction) break;
+        const bool is_uidl = l.cmd->id == uidl;
+        const auto entries = l.args.empty() ? parse_listing(is_uidl, body)
+                                            : parse_listing(is_uidl, {std::string(s.full_text)});
+        if (!entries) break;
+        for (const auto& e : *entries) {
+            if (!l.args.empty() && parse_decimal(l.args[0]) != e.message) break;
+            if (m.deleted.contains(e.message)) continue;
+            if (is_uidl)
+                remember(m.uids, e.message, e.value);
+            else
+                remember(m.sizes, e.message, std::stoull(e.value));
+        }
+        break;
+    }
     // Only in TRANSACTION: a DELE wrongly answered +OK before login is its own finding
     // (wrong-state) and marks nothing deleted, so it cannot make a later RETR a second one.
     case dele:
@@ -211,6 +330,141 @@ void apply_reply(session_model& m, const line_view& l, const status_line& s) {
 bool has_body(const line_view& l, const status_line& s) {
     return s.status == reply_status::ok && l.cmd &&
            l.cmd->reply(l.args.size()) == reply_shape::multi_line;
+}
+
+bool keeps_body(const line_view& l) {
+    return l.certain && l.cmd && l.args.empty() &&
+           (l.cmd->id == command_id::list || l.cmd->id == command_id::uidl);
+}
+
+std::optional<finding> judge_contents(const session_model& m, const line_view& l,
+                                      const status_line& s, const std::vector<std::string>& body) {
+    if (!l.certain || !l.cmd || m.sasl || s.status != reply_status::ok ||
+        m.state != session_state::transaction)
+        return std::nullopt;
+    const auto kw = std::string(l.cmd->keyword);
+    const auto said = in_quotes(l.text) + " was answered " + in_quotes(s.full_text);
+    const bool uidl = l.cmd->id == command_id::uidl;
+    if (l.cmd->id == command_id::stat) {
+        if (!m.count || m.deleted.empty()) return std::nullopt;
+        std::error_code ec;
+        const auto st = parse_stat(s.full_text, ec);
+        if (ec) return std::nullopt;
+        const auto count = *m.count - m.deleted.size();
+        std::optional<std::uint64_t> octets = m.octets;
+        for (auto d : m.deleted) {
+            const auto it = m.sizes.find(d);
+            if (!octets || it == m.sizes.end() || it->second > *octets) {
+                octets.reset();
+                break;
+            }
+            *octets -= it->second;
+        }
+        if (st.count == count && (!octets || st.octets == *octets)) return std::nullopt;
+        const auto want = std::to_string(count) + (octets ? " " + std::to_string(*octets) : "");
+        finding f{finding_kind::wrong_count, kw,
+                  said + ": " + std::to_string(m.deleted.size()) + " of the " +
+                      std::to_string(*m.count) + " messages are deleted, so " + want +
+                      " (STAT before the deletions, LIST)",
+                  0};
+        f.expect = {octets ? exactly(want) : "S: +OK " + literal(want) + " *"};
+        return f;
+    }
+    if (l.cmd->id != command_id::list && !uidl) return std::nullopt;
+
+    if (!l.args.empty()) { // one message, in the status line
+        const auto n = parse_decimal(l.args[0]);
+        if (!n) return std::nullopt;
+        std::error_code ec;
+        const auto entries = parse_listing(uidl, {std::string(s.full_text)});
+        if (!entries) return std::nullopt;
+        const auto& e = entries->front();
+        const auto number = std::to_string(*n);
+        if (e.message != *n) {
+            finding f{finding_kind::inconsistent_listing, kw,
+                      said + ": the listing of message " + std::to_string(e.message) +
+                          ", not of message " + number,
+                      0};
+            f.expect = {"S: +OK " + number + " * || -ERR*"};
+            return f;
+        }
+        if (const auto k = known(m, uidl, *n); k && *k != e.value) {
+            finding f{finding_kind::inconsistent_listing, kw,
+                      said + ": the session was told " + in_quotes(number + " " + *k) +
+                          " for that message before",
+                      0};
+            f.expect = {exactly(number + " " + *k)};
+            return f;
+        }
+        return std::nullopt;
+    }
+
+    const auto entries = parse_listing(uidl, body);
+    if (!entries) return std::nullopt;
+    std::optional<finding> first;
+    std::vector<std::string> expected;
+    for (const auto& e : *entries) {
+        const auto number = std::to_string(e.message);
+        std::optional<finding> f;
+        const auto k = known(m, uidl, e.message);
+        if (m.deleted.contains(e.message)) {
+            f = finding{finding_kind::listed_deleted, kw,
+                        in_quotes(l.text) + " listed " + in_quotes(e.line) + ": message " + number +
+                            " was deleted (DELE)",
+                        0};
+        } else if (m.count && e.message > *m.count) {
+            f = finding{finding_kind::inconsistent_listing, kw,
+                        in_quotes(l.text) + " listed " + in_quotes(e.line) +
+                            ": the maildrop holds " + std::to_string(*m.count) + " messages (STAT)",
+                        0};
+        } else if (k && *k != e.value) {
+            f = finding{finding_kind::inconsistent_listing, kw,
+                        in_quotes(l.text) + " listed " + in_quotes(e.line) +
+                            ": the session was told " + in_quotes(number + " " + *k) +
+                            " for that message before",
+                        0};
+            expected.push_back(number + " " + *k);
+        } else {
+            expected.push_back(e.line);
+        }
+        if (f && !first) first = std::move(f);
+    }
+    if (!first) return std::nullopt;
+    first->expect.push_back("S: +OK*");
+    for (const auto& line : expected)
+        first->expect.push_back("S: " + literal(line));
+    first->expect.push_back("S: .");
+    return first;
+}
+
+std::optional<finding> judge_framing(std::string_view keyword, std::string_view line,
+                                     std::uint8_t deviations, line_role role,
+                                     std::string_view command_text) {
+    const auto kw = std::string(keyword);
+    const auto answering = keyword == "greeting" ? std::string("the greeting")
+                                                 : "the reply to " + in_quotes(command_text);
+    if (deviations & deviation_bare_lf)
+        return finding{finding_kind::bare_lf, kw,
+                       std::string(role == line_role::body ? "a body line" : "the status line") +
+                           " of " + answering + ", " + in_quotes(line) + ", ends in a bare LF",
+                       0};
+    if (role == line_role::status && line.size() + 2 > 512) {
+        finding f{finding_kind::long_status_line, kw,
+                  "the status line of " + answering + " is " + std::to_string(line.size() + 2) +
+                      " octets with its CRLF: " + in_quotes(line),
+                  0};
+        f.expect = {"S: {=(?:\\+OK|-ERR)(?: .{0,505})?}"};
+        return f;
+    }
+    if (role == line_role::body && line.size() >= 2 && line[0] == '.' && line[1] != '.') {
+        finding f{finding_kind::unstuffed_line, kw,
+                  "a body line of " + answering + ", " + in_quotes(line) +
+                      ", starts with a single \".\": not dot-stuffed",
+                  0};
+        f.expect = {"S: +OK*", "S*: {=(?:[^.].*)?|\\.\\..*}", "S: ."};
+        return f;
+    }
+    return std::nullopt;
 }
 
 } // namespace pop3::fuzzer

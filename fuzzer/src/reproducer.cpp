@@ -18,13 +18,27 @@ void expect_observed(std::string& out, const exchange& ex) {
 }
 
 void expect_finding(std::string& out, const finding& f, const exchange& ex) {
+    if (!f.expect.empty()) {
+        for (const auto& line : f.expect)
+            out += line + "\n";
+        return;
+    }
     switch (f.kind) {
+    case finding_kind::stls_injection: out += "S: +OK*\n!tls-or-close\n!no-reply 500\n"; break;
+    case finding_kind::data_after_terminator:
+        expect_observed(out, ex);
+        out += "!no-reply 500\n";
+        break;
     case finding_kind::wrong_state:
     case finding_kind::bad_message_number:
     case finding_kind::deleted_message: out += "S: -ERR*\n"; break;
     case finding_kind::unterminated_body: out += "S: +OK*\nS*: *\nS: .\n"; break;
     case finding_kind::closed_mid_reply:
     case finding_kind::hang:
+    case finding_kind::bare_lf:
+    case finding_kind::process_died:
+    case finding_kind::sanitizer_report:
+    case finding_kind::resource_growth:
         if (ex.answered && ex.body) {
             out += "S: +OK*\nS*: *\nS: .\n";
             break;
@@ -52,10 +66,17 @@ std::string reproducer_text(const finding& f, const session_result& r,
         "title: " + std::string(to_string(f.kind)) + " on " + f.keyword + " (found by pop3-fuzz)\n";
     out += "rfc: " + std::string(rfc) + "\n";
     out += "level: MUST\n";
+    if (f.kind == finding_kind::stls_injection) out += "requires: tls\ntls: plain\n";
+    if (f.keyword == "greeting") {
+        expect_finding(out, f, exchange{});
+        return out;
+    }
     out += "S: +OK*\n";
-    if (f.keyword == "greeting") return out;
 
-    const std::size_t last = std::min(f.line + 1, r.exchanges.size());
+    // The finding's line, and the lines it took with it after STLS in its write.
+    std::size_t last = std::min(f.line + 1, r.exchanges.size());
+    while (last < r.exchanges.size() && r.exchanges[last].injected)
+        ++last;
     std::size_t i = 0;
     while (i < last) {
         // One write: its lines, then the replies to them.
@@ -84,6 +105,7 @@ std::string reproducer_text(const finding& f, const session_result& r,
             }
         }
         for (std::size_t k = i; k < end; ++k) {
+            if (r.exchanges[k].injected) continue; // its reply is the finding, or none
             if (k == f.line)
                 expect_finding(out, f, r.exchanges[k]);
             else

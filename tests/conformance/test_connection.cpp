@@ -102,3 +102,30 @@ TEST_CASE("connection: writing TLS records to a peer that has gone raises no SIG
         conn->send(record);
     SUCCEED("still alive");
 }
+
+TEST_CASE("connection: inside TLS, records without data (session tickets) are not a reply") {
+    // A TLS 1.3 server sends its session tickets after the handshake. Reading them once blocked
+    // until the socket's receive timeout (the connection's step timeout, 10 s here) instead of
+    // the caller's deadline: pop3-fuzz's STARTTLS-injection check waited 2 s a session.
+    const auto identity = pop3::net::make_self_signed("localhost");
+    tls_settings server_tls;
+    server_tls.cert_pem = identity.certificate;
+    server_tls.key_pem = identity.private_key;
+    tls_settings client_tls;
+    client_tls.ca_pem = identity.certificate;
+    client_tls.server_name = "localhost";
+
+    listener l;
+    auto conn = connect_socket("127.0.0.1", l.port(), false, client_tls, 10000ms);
+    auto server_side = l.accept(server_tls, 2000ms);
+    REQUIRE(server_side);
+    auto server_handshake =
+        std::async(std::launch::async, [&] { return server_side->start_tls(); });
+    REQUIRE(conn->start_tls());
+    REQUIRE(server_handshake.get());
+    const auto before = std::chrono::steady_clock::now();
+    CHECK(conn->silent_for(300ms));
+    CHECK(std::chrono::steady_clock::now() - before < 5s); // not the socket's 10 s
+    server_side->send("+OK still here\r\n");
+    CHECK(conn->read_line(2000ms).line == "+OK still here");
+}

@@ -1,6 +1,7 @@
 #include "pop3/fuzzer/campaign.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <pop3/conformance/transcript.hpp>
 #include <pop3/mockserver/config.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
@@ -104,6 +105,8 @@ TEST_CASE("finds a broken server; its reproducer fails there and passes on a cor
         // The connection drops 20 octets into every RETR reply.
         // (-ERR replies too: "RETR" without its argument is not a certain line, UNKNOWN).
         {"[[rule]]\ncommand = \"RETR\"\ndisconnect = 20\n", "RETR", "UNKNOWN"},
+        // RETR's lines end in a bare LF.
+        {"[[rule]]\ncommand = \"RETR\"\nbare_lf = true\n", "RETR"},
     };
     for (const auto& bug : bugs) {
         pop3::test::temp_dir dir;
@@ -209,4 +212,40 @@ TEST_CASE("pop3-fuzz: exit codes, status and summary") {
         run_program(POP3_FUZZ_BIN, {"server", "--target", "pop3://u:p@127.0.0.1:1"});
     CHECK(refused.status == 1);
     CHECK(refused.err.find("pop3-fuzz: cannot connect to 127.0.0.1:1") == 0);
+}
+
+TEST_CASE("commands pipelined after STLS and answered inside TLS are found (RFC 2595 §4)") {
+    // Regression: the check waits inside TLS for replies nobody asked for. TLS 1.3 session
+    // tickets arrive there first; they once made the read block for the socket's timeout and
+    // end as EOF, so that the injection was never seen.
+    pop3::test::temp_dir dir;
+    auto broken = start_server("[server]\nstls_keeps_plaintext = true\n");
+    auto o = options_for(1, 2000);
+    o.findings_dir = dir.path / "found";
+    const auto r = run_campaign(seeds(), target_of(*broken), o);
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    const auto& f = r.findings[0];
+    CHECK(f.what.key() == "stls-injection/STLS");
+    CHECK(f.minimal.commands.size() == 2); // STLS and one command in its write
+    CHECK(f.transcript.find("tls: plain\n") != std::string::npos);
+    CHECK(f.transcript.ends_with("S: +OK*\n!tls-or-close\n!no-reply 500\n"));
+
+    const auto ca = dir.path / "ca.pem";
+    const auto replay = [&](const pop3::mock::server& s) {
+        std::ofstream(ca, std::ios::trunc) << s.identity().certificate;
+        return pop3::test::run_program(POP3_CONFORMANCE_BIN,
+                                       {"server", "--no-color", "--transcripts",
+                                        (dir.path / "found").string(), "--target", url(s), "--ca",
+                                        ca.string()});
+    };
+    const auto on_broken = replay(*broken);
+    INFO(on_broken.out << on_broken.err);
+    CHECK(on_broken.out.find("0 passed, 1 failed") != std::string::npos);
+    broken->stop();
+    auto correct = start_server();
+    const auto on_correct = replay(*correct);
+    INFO(on_correct.out << on_correct.err);
+    CHECK(on_correct.out.find("1 passed, 0 failed") != std::string::npos);
+    correct->stop();
 }

@@ -115,3 +115,101 @@ TEST_CASE("RSET goes before every QUIT on the wire") {
     CHECK(w[1] == "RSET\r\nquit now\r\n");
     CHECK(w[2] == "NOQUIT\r\n");
 }
+
+namespace {
+
+std::optional<finding> contents(const session_model& m, std::string_view wire,
+                                std::string_view reply, std::vector<std::string> body = {}) {
+    return judge_contents(m, classify_line(wire, false), status(reply), body);
+}
+
+void learn(session_model& m, std::string_view wire, std::string_view reply,
+           std::vector<std::string> body = {}) {
+    apply_reply(m, classify_line(wire, false), status(reply), body);
+}
+
+} // namespace
+
+TEST_CASE("framing: long status lines, bare LF, lines that were not dot-stuffed") {
+    using pop3::deviation_bare_lf;
+    const std::string at_limit = "+OK " + std::string(506, 'x'); // 510 + CRLF = 512
+    CHECK_FALSE(judge_framing("NOOP", at_limit, 0, line_role::status, "NOOP"));
+    const auto longer = judge_framing("NOOP", at_limit + "x", 0, line_role::status, "NOOP");
+    REQUIRE(longer);
+    CHECK(longer->kind == finding_kind::long_status_line);
+    CHECK(longer->detail.find("513 octets") != std::string::npos);
+    // AUTH challenges have no such limit; body lines neither.
+    CHECK_FALSE(judge_framing("AUTH", "+ " + std::string(2000, 'A'), 0, line_role::continuation,
+                              "AUTH PLAIN"));
+    CHECK_FALSE(judge_framing("RETR", std::string(2000, 'A'), 0, line_role::body, "RETR 1"));
+
+    CHECK(judge_framing("greeting", "+OK hi", deviation_bare_lf, line_role::status, "")->kind ==
+          finding_kind::bare_lf);
+    CHECK(judge_framing("RETR", "x", deviation_bare_lf, line_role::body, "RETR 1")->kind ==
+          finding_kind::bare_lf);
+
+    CHECK(judge_framing("RETR", ".hidden", 0, line_role::body, "RETR 2")->kind ==
+          finding_kind::unstuffed_line);
+    for (auto ok : {"..hidden", "..", "hidden.", ""})
+        CHECK_FALSE(judge_framing("RETR", ok, 0, line_role::body, "RETR 2"));
+}
+
+TEST_CASE("the model: sizes and unique-ids do not change within a session") {
+    session_model m;
+    m.state = session_state::transaction;
+    learn(m, "LIST\r\n", "+OK", {"1 120", "2 118", "3 80"});
+    learn(m, "UIDL 2\r\n", "+OK 2 uid-two");
+    CHECK_FALSE(contents(m, "LIST 2\r\n", "+OK 2 118"));
+    CHECK_FALSE(contents(m, "UIDL 2\r\n", "+OK 2 uid-two"));
+    CHECK_FALSE(contents(m, "UIDL\r\n", "+OK", {"1 a", "2 uid-two", "3 c"}));
+
+    const auto size = contents(m, "LIST 2\r\n", "+OK 2 119");
+    REQUIRE(size);
+    CHECK(size->kind == finding_kind::inconsistent_listing);
+    CHECK(size->expect == std::vector<std::string>{"S: +OK 2 118 || +OK 2 118 *"});
+
+    const auto other = contents(m, "LIST 4294967297\r\n", "+OK 1 120");
+    REQUIRE(other);
+    CHECK(other->kind == finding_kind::inconsistent_listing);
+    CHECK(other->expect == std::vector<std::string>{"S: +OK 4294967297 * || -ERR*"});
+
+    // A listing is judged line by line; the reproducer expects the listing as it must be.
+    const auto uids = contents(m, "UIDL\r\n", "+OK", {"1 a", "2 uid-two-1", "3 c"});
+    REQUIRE(uids);
+    CHECK(uids->kind == finding_kind::inconsistent_listing);
+    CHECK(uids->expect ==
+          std::vector<std::string>{"S: +OK*", "S: 1 a", "S: 2 uid-two", "S: 3 c", "S: ."});
+    // A listing that does not parse is not judged.
+    CHECK_FALSE(contents(m, "UIDL\r\n", "+OK", {"1 a", "two b"}));
+}
+
+TEST_CASE("the model: deleted messages are neither listed nor counted") {
+    session_model m;
+    m.state = session_state::transaction;
+    learn(m, "STAT\r\n", "+OK 3 318");
+    learn(m, "LIST\r\n", "+OK", {"1 120", "2 118", "3 80"});
+    learn(m, "DELE 2\r\n", "+OK");
+    CHECK_FALSE(contents(m, "STAT\r\n", "+OK 2 200"));
+    CHECK_FALSE(contents(m, "LIST\r\n", "+OK", {"1 120", "3 80"}));
+
+    const auto stat = contents(m, "STAT\r\n", "+OK 3 318");
+    REQUIRE(stat);
+    CHECK(stat->kind == finding_kind::wrong_count);
+    CHECK(stat->expect == std::vector<std::string>{"S: +OK 2 200 || +OK 2 200 *"});
+
+    const auto listed = contents(m, "LIST\r\n", "+OK", {"1 120", "2 118", "3 80"});
+    REQUIRE(listed);
+    CHECK(listed->kind == finding_kind::listed_deleted);
+    CHECK(listed->expect == std::vector<std::string>{"S: +OK*", "S: 1 120", "S: 3 80", "S: ."});
+
+    // Without the deleted message's size, only the count is judged.
+    session_model n;
+    n.state = session_state::transaction;
+    learn(n, "STAT\r\n", "+OK 3 318");
+    learn(n, "DELE 1\r\n", "+OK");
+    CHECK_FALSE(contents(n, "STAT\r\n", "+OK 2 1"));
+    CHECK(contents(n, "STAT\r\n", "+OK 3 318")->expect == std::vector<std::string>{"S: +OK 2 *"});
+    // After RSET nothing is deleted.
+    learn(m, "RSET\r\n", "+OK");
+    CHECK_FALSE(contents(m, "STAT\r\n", "+OK 3 318"));
+}

@@ -31,6 +31,13 @@ struct exec_options {
     std::chrono::milliseconds hang_timeout{15000};
     // A multi-line body longer than this is unterminated (bodies are counted, not kept).
     std::size_t max_reply_octets = 64u << 20;
+    // LIST and UIDL listings are kept for the model up to this many octets (a longer one is
+    // only framed).
+    std::size_t max_listing_octets = 4u << 20;
+    // After STLS with commands pipelined behind it, how long the session waits inside TLS for
+    // replies to them (a correct server discards them and sends nothing). 0: not checked, the
+    // session ends after the handshake (the campaign bounds the time these waits take).
+    std::chrono::milliseconds injection_quiet{200};
 };
 
 // One line as the server framed it, and what came back.
@@ -42,6 +49,7 @@ struct exchange {
     bool body = false;       // a multi-line body followed
     bool sasl = false;       // the line answered a "+ " challenge
     bool starts_tls = false; // STLS answered +OK: TLS started after it
+    bool injected = false;   // sent after STLS in its write: a correct server discards it
 };
 
 struct session_result {
@@ -50,6 +58,7 @@ struct session_result {
     std::optional<finding> found;    // found->line indexes `exchanges`
     std::vector<exchange> exchanges; // up to the last one answered or judged
     bool closed_unanswered = false;  // the target closed instead of answering a certain line
+    bool injection_checked = false;  // it waited injection_quiet for replies inside TLS
 };
 
 // The writes the input becomes on the wire: RSET is inserted before every line whose keyword is

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/reply.hpp>
@@ -23,6 +24,20 @@ enum class finding_kind : std::uint8_t {
     bad_message_number, // +OK to a message number that is 0, not a number, or past the maildrop
     deleted_message,    // +OK to a reference to a message deleted in this session
     stopped_accepting,  // after the session, the target no longer greets a new connection
+    // Framing (RFC 1939 §3, RFC 2449 §4).
+    long_status_line,      // a status line (greeting included) over 512 octets with its CRLF
+    bare_lf,               // a reply line ended by LF alone
+    unstuffed_line,        // a body line that starts with "." but is neither "." nor ".."...
+    data_after_terminator, // a line after a multi-line reply's ".", before the next command
+    stls_injection,        // commands pipelined after STLS answered inside TLS (RFC 2595 §4)
+    // What the replies say, against what the session has already been told (the model).
+    inconsistent_listing, // a size or unique-id changed, or a listing for another message
+    listed_deleted,       // a multi-line LIST or UIDL lists a message deleted in the session
+    wrong_count,          // STAT after deletions counts them
+    // The target's process, with --launch.
+    process_died,     // it exited or got a signal
+    sanitizer_report, // it wrote a sanitizer's report ("ERROR: AddressSanitizer", ...)
+    resource_growth,  // its resident memory or open descriptors grew past the bound
 };
 std::string_view to_string(finding_kind k) noexcept;
 // The RFC text the finding rests on, for reports and reproducers: {"1939 §3", "…"}.
@@ -33,6 +48,9 @@ struct finding {
     std::string keyword;  // the command it is about ("greeting" for the greeting)
     std::string detail;   // one sentence, the server's line escaped
     std::size_t line = 0; // index of the server line (lines as the server frames them)
+    // What the reproducer expects at that line instead of the kind's default: transcript lines
+    // ("S: +OK 1 4711 || +OK 1 4711 *", "!no-reply 500"), built from what the session learned.
+    std::vector<std::string> expect;
     // Deduplication: same kind, same command.
     std::string key() const { return std::string(to_string(kind)) + "/" + keyword; }
 };
@@ -58,9 +76,13 @@ line_view classify_line(std::string_view wire, bool sasl);
 struct session_model {
     session_state state = session_state::authorization;
     bool tls = false;
-    bool sasl = false;                  // the next line answers a "+ " challenge
-    std::optional<std::uint64_t> count; // from a STAT +OK with no deletion before it
-    std::set<std::uint64_t> deleted;    // by DELE +OK in this session (RSET clears)
+    bool sasl = false;                   // the next line answers a "+ " challenge
+    std::optional<std::uint64_t> count;  // from a STAT +OK with no deletion before it
+    std::optional<std::uint64_t> octets; // from the same STAT
+    std::set<std::uint64_t> deleted;     // by DELE +OK in this session (RSET clears)
+    // What LIST and UIDL said of each message (the maildrop is locked: they cannot change).
+    std::map<std::uint64_t, std::uint64_t> sizes;
+    std::map<std::uint64_t, std::string> uids;
     std::string state_name() const;
 };
 
@@ -72,8 +94,25 @@ std::string in_quotes(std::string_view text);
 // said +OK where an RFC requires -ERR.
 std::optional<finding> judge_reply(const session_model& m, const line_view& l,
                                    const status_line& s);
-// Updates the model after the reply to `l` (status `s`, body read if any).
-void apply_reply(session_model& m, const line_view& l, const status_line& s);
+// Judges what a reply says against the model: STAT after deletions, LIST and UIDL (one message
+// from the status line, or the multi-line listing's `body` lines, dot-unstuffed). Call after
+// judge_reply found nothing.
+std::optional<finding> judge_contents(const session_model& m, const line_view& l,
+                                      const status_line& s, const std::vector<std::string>& body);
+// Updates the model after the reply to `l` (status `s`; `body`: a listing's lines, if any).
+void apply_reply(session_model& m, const line_view& l, const status_line& s,
+                 const std::vector<std::string>& body = {});
+// Whether the body of the reply to `l` is kept for judge_contents (a LIST or UIDL listing).
+bool keeps_body(const line_view& l);
+
+// Framing of one line the server sent (without its terminator): a status line (or the
+// greeting) over 512 octets with CRLF, unless a "+ " continuation (RFC 5034 has no limit for
+// challenges); a line ended by bare LF; a body line that starts with a single "." (the server
+// did not dot-stuff it). `keyword` names the command for the finding.
+enum class line_role : std::uint8_t { status, continuation, body };
+std::optional<finding> judge_framing(std::string_view keyword, std::string_view line,
+                                     std::uint8_t deviations, line_role role,
+                                     std::string_view command_text);
 // Whether +OK to `l` is followed by a body (the command table's reply shape).
 bool has_body(const line_view& l, const status_line& s);
 
