@@ -23,7 +23,7 @@ set(POP3_LAYERS
     "pop3-mockserver:pop3_mockserver,pop3_mockserver_core,pop3_net,pop3_protocol,pop3_version"
     "pop3-conformance:pop3_conformance,pop3_mockserver,pop3_mockserver_core,pop3_client,pop3_net,pop3_protocol,pop3_version"
     "pop3-load:pop3_load_core,pop3_client,pop3_net,pop3_protocol,pop3_version"
-    "pop3-fuzz:pop3_fuzzer,pop3_conformance,pop3_mockserver,pop3_mockserver_core,pop3_client,pop3_net,pop3_protocol,pop3_version")
+    "pop3-fuzz:pop3_fuzzer,pop3_conformance,pop3_mockserver,pop3_mockserver_core,pop3_client,pop3_net,pop3_protocol,pop3_load_core,pop3_version")
 # The sans-I/O layers: no Boost (Asio), no TLS, no sockets. OpenSSL's libcrypto (digests) is
 # allowed.
 set(POP3_SANSIO_TARGETS pop3_protocol pop3_mockserver_core)

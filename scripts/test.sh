@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start (2): set up, build and run every test — formatting check, the default build
 # (GCC 12, warnings as errors) and the ASan+UBSan build (clang 14), each with ctest, the Debian
-# package unpacked into a clean root and used there (scripts/package-test.sh), a 60 s
+# package unpacked into a clean root and used there (scripts/package-test.sh), pop3-fuzz's smoke
+# run (fuzzer/smoke.sh: 30 s per direction against pop3kit's own, and a planted bug each), a 60 s
 # soak/chaos run against the ASan+UBSan mock server (soak/run.sh, docs/soak.md), then the
 # interop stage against real POP3 software (interop/run.sh, docs/interop.md), and a smoke run of
 # the performance suite (bench/run.sh --quick: every row is measured; the figures are not judged
@@ -25,6 +26,9 @@ done
 
 stage "package: build the .deb, unpack it into a clean root, use it (scripts/package-test.sh, docs/packaging.md)"
 bash scripts/package-test.sh
+
+stage "fuzz smoke: pop3-fuzz server and client against pop3kit's own, then a planted bug each (fuzzer/smoke.sh, docs/fuzzing.md)"
+bash fuzzer/smoke.sh --build-dir build/ci
 
 stage "soak: 60 s of mixed and hostile sessions against the ASan+UBSan mock server (docs/soak.md; 127.0.0.1 only)"
 bash soak/run.sh --build-dir build/asan

@@ -1,9 +1,30 @@
 #include "pop3/client/session.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace pop3::sansio {
+
+namespace {
+#if POP3_PLANTED_BUGS
+// The bug bench's planted STARTTLS injection (session.hpp): test builds only.
+std::atomic<bool> stls_plaintext_planted{false};
+bool planted_stls_plaintext() noexcept {
+    return stls_plaintext_planted.load(std::memory_order_relaxed);
+}
+#else
+constexpr bool planted_stls_plaintext() noexcept {
+    return false;
+}
+#endif
+} // namespace
+
+#if POP3_PLANTED_BUGS
+void plant_stls_plaintext_bug(bool on) noexcept {
+    stls_plaintext_planted.store(on, std::memory_order_relaxed);
+}
+#endif
 
 client_session::client_session(session_options options)
     : options_(options), reader_(options.protocol_limits, options.policy) {
@@ -149,7 +170,7 @@ action client_session::next() {
         if (parse_buffered(ec)) {
             request& done = batch_[next_reply_++];
             if (done.starts_tls && done.result.ok()) {
-                if (buffered() != 0) {
+                if (buffered() != 0 && !planted_stls_plaintext()) {
                     diag_.set("the server sent bytes after its STLS reply, before TLS: refusing "
                               "them (response injection)",
                               std::string_view(in_.data() + begin_, end_ - begin_));

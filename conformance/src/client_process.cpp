@@ -18,6 +18,7 @@
 #include <functional>
 #include <pop3/client/async_client.hpp>
 #include <pop3/client/client.hpp>
+#include <pop3/client/session.hpp>
 #include <pop3/protocol/text.hpp>
 #include <set>
 #include <spawn.h>
@@ -146,7 +147,7 @@ public:
             c_.pass_(who.secret);
         }
     }
-    void stat() { c_.stat(); }
+    stat_reply stat() { return c_.stat(); }
     listing_result list() { return c_.list(); }
     uidl_result uidl() { return c_.uidl(); }
     message_result retr(message_number n) { return c_.retr(n); }
@@ -182,8 +183,8 @@ public:
     void login(const credentials& who) {
         run([&](auto token) { return c_.async_login(who, token); });
     }
-    void stat() {
-        run([&](auto token) { return c_.async_stat(token); });
+    stat_reply stat() {
+        return run([&](auto token) { return c_.async_stat(token); });
     }
     listing_result list() {
         return run([&](auto token) { return c_.async_list(token); });
@@ -206,23 +207,75 @@ private:
     async_client c_;
 };
 
+#if POP3_PLANTED_BUGS
+// The bug bench (docs/fuzzing.md, "pop3-fuzz client"): client bugs planted on purpose for the
+// client fuzzer to find, compiled only into test builds (POP3_PLANTED_BUGS) and chosen at run
+// time by POP3KIT_PLANTED_BUG=NAME, which library_adapter_main reads. Each bug is here, alone:
+//   octet-count-crash        abort() when a STAT, LIST or RETR octet count is above 2^63
+//   truncated-delivery       a message that LIST announced as over 64 KiB is delivered without
+//                            its last line (reached by a listing with a larger size, or an
+//                            octet_delta on LIST: the message itself stays intact)
+//   stls-plaintext-accepted  the session keeps plaintext sent after the STLS +OK and reads it
+//                            as replies inside TLS (client/src/session.cpp)
+struct planted_bugs {
+    bool octet_count_crash = false;
+    bool truncated_delivery = false;
+};
+planted_bugs planted; // set once, by library_adapter_main
+
+void plant_bugs_from_environment() {
+    const char* name = std::getenv("POP3KIT_PLANTED_BUG");
+    const std::string_view bug = name ? name : "";
+    planted.octet_count_crash = bug == "octet-count-crash";
+    planted.truncated_delivery = bug == "truncated-delivery";
+    sansio::plant_stls_plaintext_bug(bug == "stls-plaintext-accepted");
+}
+
+void planted_octet_count(std::uint64_t octets) {
+    if (planted.octet_count_crash && octets > (std::uint64_t{1} << 63)) std::abort();
+}
+
+// RETR's "+OK n octets", when it says n.
+void planted_retr_count(const std::string& response) {
+    const auto space = response.find(' ');
+    if (space == std::string::npos) return;
+    const auto rest = response.substr(space + 1);
+    if (const auto n = parse_decimal(rest.substr(0, rest.find(' ')))) planted_octet_count(*n);
+}
+
+void planted_truncation(std::string& content, std::uint64_t announced) {
+    if (!planted.truncated_delivery || announced <= 64 * 1024 || content.size() < 2) return;
+    const auto last = content.rfind('\n', content.size() - 2);
+    content.resize(last == std::string::npos ? 0 : last + 1);
+}
+#else
+void plant_bugs_from_environment() {}
+void planted_octet_count(std::uint64_t) {}
+void planted_retr_count(const std::string&) {}
+void planted_truncation(std::string&, std::uint64_t) {}
+#endif
+
 // pop3kit's client library doing the task: 0 done, 1 failed (with the reason).
 template <class Session, class... Transport>
 library_result library_task(const run_request& r, Transport&&... transport) {
     try {
         Session c(r, std::forward<Transport>(transport)...);
         c.login(library_credentials(r));
-        const auto save = [&](std::uint64_t n) {
-            const auto m = c.retr(n);
+        // `announced`: the size LIST gave (0: not asked).
+        const auto save = [&](std::uint64_t n, std::uint64_t announced) {
+            auto m = c.retr(n);
+            planted_retr_count(m.response);
+            planted_truncation(m.content, announced);
             write_file(r.out_dir / ("message-" + std::to_string(n)), m.content);
         };
         switch (r.task) {
-        case client_task::status: c.stat(); break;
-        case client_task::fetch_one: save(fetch_one_message); break;
+        case client_task::status: planted_octet_count(c.stat().octets); break;
+        case client_task::fetch_one: save(fetch_one_message, 0); break;
         case client_task::fetch_all:
         case client_task::delete_after_fetch:
             for (const auto& e : c.list().entries) {
-                save(e.message);
+                planted_octet_count(e.octets);
+                save(e.message, e.octets);
                 if (r.task == client_task::delete_after_fetch) c.dele(e.message);
             }
             break;
@@ -234,7 +287,7 @@ library_result library_task(const run_request& r, Transport&&... transport) {
                 seen.insert(uid);
             std::vector<std::string> now;
             for (const auto& e : c.uidl().entries) {
-                if (!seen.count(e.uid)) save(e.message);
+                if (!seen.count(e.uid)) save(e.message, 0);
                 now.push_back(e.uid);
             }
             c.quit();
@@ -305,6 +358,7 @@ int library_adapter_main(library_api api) {
                      e.what());
         return 2;
     }
+    plant_bugs_from_environment();
     const auto done = api == library_api::async ? library_task<async_library_session>(r)
                                                 : library_task<sync_library_session>(r);
     if (!done.message.empty()) {

@@ -296,6 +296,15 @@ private:
             };
             out.process = run_client_program(opt_.program, req, opt_.deadline, opt_.max_memory_kib,
                                              over_output);
+            // A client that ended while a reply's last octet was held back must not escape the
+            // lock-step rule: the server finishes that reply and reads what the client sent
+            // early, until every connection has closed (bounded by the hold and a margin).
+            if (so.hold_reply_end.count() > 0) {
+                const auto until = std::chrono::steady_clock::now() + so.hold_reply_end +
+                                   std::chrono::milliseconds(250);
+                while (!trace->all_closed() && std::chrono::steady_clock::now() < until)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
             server.stop();
             collect(req.out_dir, out);
             obs.runs.push_back(std::move(out));
@@ -648,6 +657,75 @@ std::string next_in_control(const observation& o, const observation& control) {
     return "(none: the control run never sent " + wanted + ")";
 }
 
+// The global rules (docs/client-conformance.md, "Global rules"): the first one the run broke,
+// judged before the case's own expectation and whatever its level; nullopt when none.
+std::optional<global_verdict> global_rules(const client_case& c, const observation& o,
+                                           const client_run_options& opt) {
+    const auto breach = [](verdict v, std::string outcome, std::string rule, std::string reason,
+                           std::optional<std::size_t> focus = std::nullopt) {
+        return std::optional<global_verdict>(
+            global_verdict{v, std::move(outcome), std::move(reason), std::move(rule), focus});
+    };
+    for (std::size_t i = 0; i < o.runs.size(); ++i) {
+        const auto& p = o.runs[i].process;
+        if (p.max_rss_kib > opt.max_memory_kib)
+            return breach(verdict::fail, "failed", "memory",
+                          "the client's memory grew to " + std::to_string(p.max_rss_kib / 1024) +
+                              " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) + " MiB" +
+                              (p.memory_killed ? ", where the runner stopped it" : "") +
+                              "): a server's say-so must not grow a client without bound");
+        // A huge but finite reply at full speed that outlasted the deadline: the runner's
+        // limit, not the client's fault (it may have been storing it correctly).
+        if (p.killed && c.deviation && c.deviation->change.huge_line &&
+            !c.deviation->change.endless_body && !c.deviation->delivery.any())
+            return breach(verdict::error, "error", "runner limit",
+                          "the client was still receiving the " +
+                              std::to_string(c.deviation->change.huge_line) +
+                              "-octet line when the runner's deadline (" +
+                              std::to_string(opt.deadline.count() / 1000) +
+                              " s) ended the run; give a longer --deadline to judge it");
+        if (p.killed)
+            return breach(verdict::fail, "failed", "deadline",
+                          "the client did not end within " +
+                              std::to_string(opt.deadline.count() / 1000) +
+                              " s and was killed (a client must end within its timeout)");
+        if (p.signal)
+            return breach(verdict::fail, "failed", "signal",
+                          "the client was ended by signal " + std::to_string(p.signal) +
+                              " (a crash: bad input from a server must end in a clear error)");
+        // Storing what the server sent is no fault, however large; writing more than it sent
+        // (a loop appending blank lines) is.
+        // The watch compared the output with what the server had sent by then, which is less
+        // than the whole case's (a later run's bytes): its kill stands as the verdict.
+        const auto disk_bound = output_bound(o.server_octets, opt.output_slack_octets);
+        const std::string slack = std::to_string(opt.output_slack_octets) + " octets";
+        if (p.output_killed || o.runs[i].output_octets > disk_bound)
+            return breach(verdict::fail, "failed", "output",
+                          "the client wrote " + std::to_string(o.runs[i].output_octets) +
+                              " octets of mail, more than twice the octets the server had sent " +
+                              (p.output_killed
+                                   ? "by then plus " + slack + ", and was stopped there"
+                                   : "(" + std::to_string(o.server_octets) + ") plus " + slack) +
+                              ": a client must not write without bound");
+    }
+    if (!o.breaches.empty()) {
+        const auto& b = o.breaches.front();
+        return breach(verdict::fail, "failed", b.rule, b.rule + ": " + b.detail, b.event);
+    }
+    // Exact or absent — unless the server made that undetectable: a case that says so
+    // (`detectable = false`, e.g. a lone "." inside a body), or unsolicited lines that a
+    // line-by-line reader takes for the next reply (reported in the evidence instead).
+    if (c.detectable && !o.unsolicited_seen)
+        for (const auto& run : o.runs)
+            for (const auto& d : run.delivered)
+                if (!d.matches && d.compared)
+                    return breach(verdict::fail, "failed", "inexact delivery",
+                                  "the client delivered " + d.name +
+                                      ", which equals none of the server's messages: a delivered "
+                                      "message must be exact or absent");
+    return std::nullopt;
+}
+
 case_result judge(const client_case& c, const observation& o, const observation* control,
                   std::optional<std::string> control_problem, const client_run_options& opt) {
     case_result r;
@@ -668,64 +746,7 @@ case_result judge(const client_case& c, const observation& o, const observation*
                    "the client cannot do this task without any deviation: " + *control_problem);
     if (o.unsupported())
         return set(verdict::skip, "n/a", "the adapter says the client cannot be asked for this");
-    // Global rules, whatever the case's level.
-    for (std::size_t i = 0; i < o.runs.size(); ++i) {
-        const auto& p = o.runs[i].process;
-        if (p.max_rss_kib > opt.max_memory_kib)
-            return set(verdict::fail, "failed",
-                       "the client's memory grew to " + std::to_string(p.max_rss_kib / 1024) +
-                           " MiB (limit " + std::to_string(opt.max_memory_kib / 1024) + " MiB" +
-                           (p.memory_killed ? ", where the runner stopped it" : "") +
-                           "): a server's say-so must not grow a client without bound");
-        // A huge but finite reply at full speed that outlasted the deadline: the runner's
-        // limit, not the client's fault (it may have been storing it correctly).
-        if (p.killed && c.deviation && c.deviation->change.huge_line &&
-            !c.deviation->change.endless_body && !c.deviation->delivery.any())
-            return set(verdict::error, "error",
-                       "the client was still receiving the " +
-                           std::to_string(c.deviation->change.huge_line) +
-                           "-octet line when the runner's deadline (" +
-                           std::to_string(opt.deadline.count() / 1000) +
-                           " s) ended the run; give a longer --deadline to judge it");
-        if (p.killed)
-            return set(verdict::fail, "failed",
-                       "the client did not end within " +
-                           std::to_string(opt.deadline.count() / 1000) +
-                           " s and was killed (a client must end within its timeout)");
-        if (p.signal)
-            return set(verdict::fail, "failed",
-                       "the client was ended by signal " + std::to_string(p.signal) +
-                           " (a crash: bad input from a server must end in a clear error)");
-        // Storing what the server sent is no fault, however large; writing more than it sent
-        // (a loop appending blank lines) is.
-        // The watch compared the output with what the server had sent by then, which is less
-        // than the whole case's (a later run's bytes): its kill stands as the verdict.
-        const auto disk_bound = output_bound(o.server_octets, opt.output_slack_octets);
-        const std::string slack = std::to_string(opt.output_slack_octets) + " octets";
-        if (p.output_killed || o.runs[i].output_octets > disk_bound)
-            return set(verdict::fail, "failed",
-                       "the client wrote " + std::to_string(o.runs[i].output_octets) +
-                           " octets of mail, more than twice the octets the server had sent " +
-                           (p.output_killed
-                                ? "by then plus " + slack + ", and was stopped there"
-                                : "(" + std::to_string(o.server_octets) + ") plus " + slack) +
-                           ": a client must not write without bound");
-    }
-    if (!o.breaches.empty()) {
-        const auto& b = o.breaches.front();
-        return set(verdict::fail, "failed", b.rule + ": " + b.detail, b.event);
-    }
-    // Exact or absent — unless the server made that undetectable: a case that says so
-    // (`detectable = false`, e.g. a lone "." inside a body), or unsolicited lines that a
-    // line-by-line reader takes for the next reply (reported in the evidence instead).
-    if (c.detectable && !o.unsolicited_seen)
-        for (const auto& run : o.runs)
-            for (const auto& d : run.delivered)
-                if (!d.matches && d.compared)
-                    return set(verdict::fail, "failed",
-                               "the client delivered " + d.name +
-                                   ", which equals none of the server's messages: a delivered "
-                                   "message must be exact or absent");
+    if (auto g = global_rules(c, o, opt)) return set(g->v, g->outcome, g->reason, g->focus);
     if (c.deviation && !o.deviation_served)
         return set(verdict::skip, "n/a",
                    "the client never reached the deviation's role (" +
@@ -839,6 +860,43 @@ std::optional<std::string> not_in_memory(const client_case& c) {
 }
 
 } // namespace
+
+struct client_case_runner::impl {
+    explicit impl(client_run_options o) : opt(std::move(o)), ex(opt) {}
+    client_run_options opt;
+    executor ex;
+};
+
+client_case_runner::client_case_runner(client_run_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
+
+client_case_runner::~client_case_runner() = default;
+
+single_case_run client_case_runner::run(const client_case& c) {
+    // The runs share one folder: each run empties it first, so the disk holds one at a time.
+    const auto o = impl_->ex.execute(c, true, "single");
+    single_case_run s;
+    client_case as_info = c;
+    as_info.expect = expectation::info;
+    s.result = judge(as_info, o, nullptr, std::nullopt, impl_->opt);
+    s.result.tc = &c.meta;
+    s.error = o.error;
+    s.unsupported = o.unsupported();
+    s.served = o.deviation_served;
+    if (o.error.empty() && !s.unsupported) s.global = global_rules(c, o, impl_->opt);
+    if (s.global && s.global->focus && *s.global->focus < o.events.size())
+        s.breach_in_tls = o.events[*s.global->focus].tls;
+    for (const auto& cmd : o.commands) {
+        std::string keyword;
+        for (char ch : cmd.line.substr(0, cmd.line.find(' ')))
+            keyword += ascii_upper(ch);
+        s.commands.push_back(std::move(keyword));
+    }
+    for (const auto& r : o.runs)
+        s.runs.push_back(r.process);
+    s.server_octets = o.server_octets;
+    return s;
+}
 
 std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
                                           const client_run_options& options) {

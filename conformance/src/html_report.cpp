@@ -1,6 +1,6 @@
 // The HTML report (report.hpp, write_html): one self-contained page, readable without JS.
 #include "html_page.hpp"
-#include "json_text.hpp"
+#include "pop3/conformance/json_text.hpp"
 #include "pop3/conformance/report.hpp"
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "pop3/conformance/report.hpp"
 
-#include "json_text.hpp"
+#include "pop3/conformance/json_text.hpp"
 
 #include <cstdio>
 #include <map>

@@ -1,5 +1,6 @@
 #include "wire_trace.hpp"
 
+#include <algorithm>
 #include <pop3/protocol/command.hpp>
 #include <pop3/protocol/text.hpp>
 #include <utility>
@@ -163,6 +164,7 @@ void wire_trace::early_bytes(std::uint64_t session) {
 
 void wire_trace::closed(std::uint64_t session, std::string_view reason) {
     std::lock_guard g(mutex_);
+    connections_[base_ + session].closed = true;
     add(base_ + session, 'X', false, reason);
 }
 
@@ -386,6 +388,12 @@ bool wire_trace::unsolicited_seen() const {
 std::size_t wire_trace::connections() const {
     std::lock_guard g(mutex_);
     return connections_.size();
+}
+
+bool wire_trace::all_closed() const {
+    std::lock_guard g(mutex_);
+    return std::all_of(connections_.begin(), connections_.end(),
+                       [](const auto& c) { return c.second.closed; });
 }
 
 std::optional<std::size_t> wire_trace::deviation_event() const {

@@ -75,6 +75,8 @@ public:
     // A connection got unsolicited bytes (not after STLS): what follows is reported, not judged.
     bool unsolicited_seen() const;
     std::size_t connections() const;
+    // Every connection opened so far has ended (the server saw it close).
+    bool all_closed() const;
     std::optional<std::size_t> deviation_event() const;
     // What the dialogue showed that is reported, not judged: a client that takes an
     // unsolicited plaintext line for the reply to its next command loses step as any
@@ -100,6 +102,7 @@ private:
         bool unsolicited = false; // the server sent unsolicited plaintext (not after STLS)
         std::string reply_text;   // the reply under way, when it answers CAPA (bounded)
         bool pipelining = false;  // a CAPA reply on this connection listed PIPELINING
+        bool closed = false;      // the server saw the connection end
     };
     // False when the trace's bound left the write out of events_ (it is still counted).
     bool add(std::uint64_t session, char who, bool tls, std::string_view bytes);

@@ -99,7 +99,10 @@ session_result run_session(const session_input& in, const target& t, const exec_
     // The greeting.
     {
         const auto g = conn->read_line(o.reply_timeout);
-        if (g.what != received::kind::line) return r;
+        if (g.what != received::kind::line) {
+            r.closed = g.what == received::kind::eof;
+            return r;
+        }
         std::error_code ec;
         const auto st = parse_status_line(g.line, false, ec);
         if (ec) {
@@ -152,10 +155,14 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                                         " ms, the connection open");
             }
             if (x.what == received::kind::eof) {
+                // Kept, unanswered: the line the target closed on (a crash's suspect).
+                r.exchanges.push_back(ex);
+                r.closed = true;
                 r.closed_unanswered = lv.certain && keyword != "QUIT";
                 return r;
             }
             if (x.what == received::kind::bad_line) return r;
+            if (x.deviations & deviation_missing_crlf) r.closed = true;
             if (x.deviations & deviation_missing_crlf)
                 return end_with(finding_kind::closed_mid_reply,
                                 "the connection closed inside the status line " +
@@ -166,10 +173,32 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                     (lv.cmd && lv.cmd->id == command_id::auth && !lv.args.empty());
             std::error_code ec;
             const auto st = parse_status_line(x.line, sasl_reply, ec);
+            if (ec && x.line.starts_with('.') && !r.exchanges.empty() && r.exchanges.back().body) {
+                // The rest of the body before: its "." line was not stuffed. The finding is the
+                // command whose reply that was, not this one's.
+                const auto before = r.exchanges.size() - 1;
+                const auto& prev = r.exchanges.back();
+                r.found = finding{finding_kind::data_after_terminator,
+                                  classify_line(prev.wire, false).keyword(),
+                                  "after the end of the multi-line reply to " +
+                                      in_quotes(classify_line(prev.wire, false).text) +
+                                      " the server sent " + in_quotes(x.line) +
+                                      ": a \".\" line inside the body that was not dot-stuffed?",
+                                  before};
+                return r;
+            }
             if (ec)
                 return end_with(finding_kind::bad_status_line, "the reply " + in_quotes(x.line) +
                                                                    " to " + in_quotes(lv.text) +
                                                                    " is not a status line");
+            if (!lv.certain && st.status != reply_status::continuation && x.line.size() + 2 > 512) {
+                // Whatever line it answers, a status line is at most 512 octets.
+                auto f = judge_framing(keyword, x.line, 0, line_role::status, lv.text);
+                r.exchanges.push_back(ex);
+                f->line = index;
+                r.found = std::move(f);
+                return r;
+            }
             ex.answered = true;
             ex.status = st.status;
             if (lv.certain) {
@@ -210,6 +239,7 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                             " stopped before its end for " +
                                             std::to_string(o.hang_timeout.count()) +
                                             " ms, the connection open");
+                    if (b.what == received::kind::eof) r.closed = true;
                     if (b.what == received::kind::eof || (b.deviations & deviation_missing_crlf))
                         return end_with(finding_kind::closed_mid_reply,
                                         "the connection closed inside the multi-line reply to " +

@@ -36,6 +36,33 @@ session_input minimise(const session_input& in, const finding&,
         if (chunk == 1 && !removed) break;
         if (!removed) chunk = std::max<std::size_t>(1, chunk / 2);
     }
+
+    // Then over bytes: each line's arguments cut to the shortest prefix that still shows it
+    // (a binary search: a length bug shows at every length from its bound up), keyword and
+    // terminator kept.
+    for (auto& cmd : best.commands) {
+        auto& bytes = cmd.bytes;
+        std::size_t end = bytes.size();
+        while (end > 0 && (bytes[end - 1] == '\r' || bytes[end - 1] == '\n'))
+            --end;
+        const auto space = bytes.find(' ');
+        if (space == std::string::npos || space >= end || end - space < 16) continue;
+        const std::string eol = bytes.substr(end);
+        std::size_t lo = space + 1, hi = end; // the prefix of length hi shows it
+        while (lo < hi && more(runs)) {
+            const auto mid = lo + (hi - lo) / 2;
+            const auto keep = bytes;
+            bytes = keep.substr(0, mid) + eol;
+            ++runs;
+            const bool shows = reproduces(best);
+            bytes = keep;
+            if (shows)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        if (hi < end) bytes = bytes.substr(0, hi) + eol;
+    }
     return best;
 }
 

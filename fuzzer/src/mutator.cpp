@@ -74,6 +74,7 @@ const std::vector<std::string>& argument_dictionary() {
             std::string(1000, '9'),
             "1" + std::string(999, '0'),
             std::string(40, 'A'),
+            std::string(240, 'A'), // a command line just under RFC 2449's 255 octets
             std::string(300, 'A'),
             std::string(1024, 'A'),
             "%s%n%s%n%x%x",

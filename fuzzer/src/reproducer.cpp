@@ -59,8 +59,13 @@ std::string reproducer_text(const finding& f, const session_result& r,
     out += "# target " + info.target + ", --seed " + std::to_string(info.seed) + ", session " +
            std::to_string(info.session) + "\n";
     out += "# RFC " + std::string(rfc) + ": \"" + std::string(text) + "\"\n";
-    out += "# Replay: pop3-conformance server --transcripts DIR --target URL (with the run's TLS "
-           "option)\n";
+    if (f.kind == finding_kind::resource_growth)
+        out += "# One replay shows nothing: repeat the session to see the growth, e.g. pop3-fuzz "
+               "server --target URL --launch COMMAND --replay resource-growth-session.input "
+               "--repeat 1000\n";
+    else
+        out += "# Replay: pop3-conformance server --transcripts DIR --target URL (with the run's "
+               "TLS option)\n";
     out += "case: fuzz/" + std::string(to_string(f.kind)) + "/" + f.keyword + "\n";
     out +=
         "title: " + std::string(to_string(f.kind)) + " on " + f.keyword + " (found by pop3-fuzz)\n";

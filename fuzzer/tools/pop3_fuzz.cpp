@@ -1,60 +1,93 @@
 // pop3-fuzz: stateful black-box fuzzing of a live POP3 server. See --help and docs/fuzzing.md.
+#include "client_mode.hpp"
 #include "data_paths.hpp"
+#include "report.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <pop3/client/client.hpp>
 #include <pop3/conformance/connection.hpp>
 #include <pop3/conformance/transcript.hpp>
 #include <pop3/fuzzer/campaign.hpp>
+#include <pop3/fuzzer/launcher.hpp>
 #include <pop3/mockserver/config.hpp>
+#include <pop3/mockserver/planted_bug.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <pop3/protocol/program_output.hpp>
 #include <pop3/protocol/text.hpp>
 #include <pop3/version.hpp>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
 constexpr const char* usage = R"(usage: pop3-fuzz server [options]
+       pop3-fuzz client [options]   (pop3-fuzz client --help)
 
 Fuzzes a live POP3 server with whole sessions (docs/fuzzing.md): inputs are command sequences
 seeded from the conformance transcripts, mutated POP3-aware (commands inserted, dropped,
 repeated, reordered; arguments from boundary values; line ends; pipelining; splicing), kept when
-they show a new (state, command, reply class) transition, and judged by a conservative oracle.
-Each finding is minimised and written as a conformance transcript that
-pop3-conformance server --transcripts DIR --target URL replays.
+they show a new (state, command, reply class) transition, and judged by a conservative oracle
+(state and message-number rules, framing, STARTTLS injection, what STAT, LIST and UIDL say
+against what the session was told; with --launch, the process dying, sanitizer reports and
+memory or descriptor growth). Each finding is minimised and written as a conformance transcript
+that pop3-conformance server --transcripts DIR --target URL replays.
 
 server options:
   --target URL        pop3://user:pass@host:port or pop3s://...; use a test account: every
                       QUIT is preceded by RSET, so no mail is deleted, but the maildrop is read
                       and locked many times a second. Default: pop3kit's embedded mock server
-                      (user/pass, three messages), started in this process.
+                      (user/pass, three messages), started in this process; with --launch,
+                      pop3://user:pass@127.0.0.1:0
+  --launch COMMAND    start the target with /bin/sh -c COMMAND (its own process group), watch
+                      it and start it again after it died; port 0 in --target: the port is read
+                      from its stdout (a line with "listening" and HOST:PORT, as
+                      pop3-mockserver prints; else a line holding only the port)
+  --max-rss-growth MB with --launch: the process tree's resident memory may grow this much over
+                      its level after start-up (default 256)
+  --max-fd-growth N   with --launch: its open descriptors likewise (default 256)
   --tls               connect with implicit TLS
   --starttls          STLS after each greeting, then the session inside TLS
   --ca FILE           trust this CA (PEM) instead of the system store
   --insecure          do not verify the server's certificate
   --duration S        stop after S seconds (default 60)
-  --sessions N        stop after N sessions too
+  --sessions N        stop after N sessions too (per job)
+  --max-findings N    stop after N findings too (per job; the bug bench stops at the first)
+  --jobs N            N jobs side by side (default 1), seeds 1..N apart, sharing --corpus DIR
+                      (each reads what the others wrote there every 10 s; so can other
+                      machines syncing that folder); with --launch each job starts its own
+                      target, which must then print its port
   --seed N            the mutator's seed (default 1): the same seed gives the same inputs
   --corpus DIR        read *.input files from DIR as extra seeds, and write the inputs that
                       showed new transitions there
   --findings DIR      write each finding's reproducer (KIND-COMMAND.pop3) and minimised input
                       (KIND-COMMAND.input) here (default: pop3-fuzz-findings)
+  --json FILE         the figures, the stats over time and the findings as JSON
+  --html FILE         the same as one self-contained page, the stats over time as charts
   --timeout S         a reply that does not begin in S seconds ends the session (default 2)
   --hang-timeout S    a certain line unanswered this long, the connection open, is a hang
                       (default 15)
   --transcripts DIR   seed transcripts (default: DATA/transcripts)
   --scenario FILE     the embedded server misbehaves as FILE says (docs/scenarios.md)
+  --plant-bug NAME    the embedded server has this bug of the bug bench (test builds only;
+                      repeatable; docs/fuzzing.md lists them)
   --status S          a status line on stderr every S seconds (default 5)
+  --replay FILE       instead of fuzzing, run this input (a .input file of --findings or
+                      --corpus) --repeat N times (default 1) and say what each run showed; with
+                      --launch also the process's memory and descriptors before and after (how
+                      a resource-growth finding is reproduced)
   -h, --help          this text
   --version           print "pop3-fuzz VERSION" and exit
 
@@ -71,14 +104,30 @@ struct cli_error : std::runtime_error {
 };
 
 struct options {
-    std::optional<std::string> target, ca_file, corpus, scenario;
+    std::optional<std::string> target, ca_file, corpus, scenario, launch, json, html;
     std::string findings = "pop3-fuzz-findings";
     std::optional<std::string> transcripts; // default: find_data_paths()
     bool tls = false, starttls = false, insecure = false;
     double duration = 60, timeout = 2, hang_timeout = 15, status = 5;
     std::uint64_t seed = 1;
-    std::optional<std::size_t> sessions;
+    std::optional<std::size_t> sessions, max_findings;
+    std::optional<std::string> replay; // run this input --repeat times instead of fuzzing
+    std::size_t repeat = 1;
+    unsigned jobs = 1;
+    long max_rss_growth_mb = 256;
+    std::size_t max_fd_growth = 256;
+    std::vector<pop3::mock::planted_bug> planted;
+    std::string shown; // the options as given, for the report
 };
+
+std::size_t count_arg(const std::string& name, const std::string& v, std::size_t lo,
+                      std::size_t hi) {
+    const auto n = pop3::parse_decimal(v);
+    if (!n || *n < lo || *n > hi)
+        throw cli_error(name + ": expected a number " + std::to_string(lo) + ".." +
+                        std::to_string(hi) + ", got '" + v + "'");
+    return static_cast<std::size_t>(*n);
+}
 
 double seconds_arg(const std::string& name, const std::string& v, double lo, double hi) {
     double d = 0;
@@ -109,10 +158,10 @@ options parse_args(int argc, char** argv) {
         std::exit(pop3::exit_code_after_stdout("pop3-fuzz", 0));
     };
     if (mode == "--version") print_version();
-    if (mode == "client") throw cli_error("client: not implemented yet (docs/fuzzing.md)");
-    if (mode != "server") throw cli_error("unknown direction '" + mode + "' (server)");
+    if (mode != "server") throw cli_error("unknown direction '" + mode + "' (server, client)");
     for (++i; i < argc; ++i) {
         const std::string a = argv[i];
+        o.shown += (o.shown.empty() ? "" : " ") + a;
         auto value = [&]() -> std::string {
             if (i + 1 >= argc) throw cli_error(a + ": missing value");
             return argv[++i];
@@ -156,11 +205,45 @@ options parse_args(int argc, char** argv) {
             o.transcripts = value();
         else if (a == "--scenario")
             o.scenario = value();
-        else
+        else if (a == "--launch")
+            o.launch = value();
+        else if (a == "--json")
+            o.json = value();
+        else if (a == "--html")
+            o.html = value();
+        else if (a == "--replay")
+            o.replay = value();
+        else if (a == "--repeat")
+            o.repeat = count_arg(a, value(), 1, 100000000);
+        else if (a == "--max-findings")
+            o.max_findings = count_arg(a, value(), 1, 1u << 20);
+        else if (a == "--jobs")
+            o.jobs = static_cast<unsigned>(count_arg(a, value(), 1, 64));
+        else if (a == "--max-rss-growth")
+            o.max_rss_growth_mb = static_cast<long>(count_arg(a, value(), 1, 1u << 20));
+        else if (a == "--max-fd-growth")
+            o.max_fd_growth = count_arg(a, value(), 1, 1u << 20);
+        else if (a == "--plant-bug") {
+            const auto name = value();
+            if (!pop3::mock::planted_bugs_compiled())
+                throw cli_error("--plant-bug: this build has no planted bugs (POP3_PLANTED_BUGS)");
+            const auto bug = pop3::mock::parse_planted_bug(name);
+            if (!bug) {
+                std::string names;
+                for (auto b : pop3::mock::all_planted_bugs())
+                    names += (names.empty() ? "" : ", ") + std::string(to_string(b));
+                throw cli_error("--plant-bug: unknown bug '" + name + "' (" + names + ")");
+            }
+            o.planted.push_back(*bug);
+        } else
             throw cli_error("unknown option '" + a + "' (see --help)");
     }
     if (o.tls && o.starttls) throw cli_error("give --tls or --starttls, not both");
-    if (o.target && o.scenario) throw cli_error("--scenario is for the embedded server only");
+    if ((o.target || o.launch) && o.scenario)
+        throw cli_error("--scenario is for the embedded server only");
+    if ((o.target || o.launch) && !o.planted.empty())
+        throw cli_error("--plant-bug is for the embedded server only (pop3-mockserver "
+                        "--plant-bug with --launch)");
     if (o.hang_timeout < o.timeout) throw cli_error("--hang-timeout must be >= --timeout");
     return o;
 }
@@ -184,16 +267,94 @@ std::vector<pop3::fuzzer::session_input> corpus_files(const std::filesystem::pat
     return out;
 }
 
+void write_report(const std::string& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error(file + ": cannot write");
+}
+
+// The jobs' results as one: counts summed, sizes the largest, the history sample by sample.
+pop3::fuzzer::campaign_result merge(std::vector<pop3::fuzzer::campaign_result> parts) {
+    auto r = std::move(parts.front());
+    for (std::size_t j = 1; j < parts.size(); ++j) {
+        const auto& p = parts[j];
+        r.stats.sessions += p.stats.sessions;
+        r.stats.seconds = std::max(r.stats.seconds, p.stats.seconds);
+        r.stats.corpus = std::max(r.stats.corpus, p.stats.corpus);
+        r.stats.transitions = std::max(r.stats.transitions, p.stats.transitions);
+        r.stats.restarts += p.stats.restarts;
+        r.stats.imported += p.stats.imported;
+        r.findings.insert(r.findings.end(), p.findings.begin(), p.findings.end());
+        const auto n = std::min(r.history.size(), p.history.size());
+        r.history.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            r.history[i].sessions += p.history[i].sessions;
+            r.history[i].corpus = std::max(r.history[i].corpus, p.history[i].corpus);
+            r.history[i].transitions = std::max(r.history[i].transitions, p.history[i].transitions);
+            r.history[i].findings += p.history[i].findings; // each claimed by one job
+        }
+    }
+    r.stats.findings = r.findings.size();
+    return r;
+}
+
+// --replay: one input, run --repeat times; what each run showed, counted by finding.
+int replay(const options& o, const pop3::fuzzer::target& t,
+           const pop3::fuzzer::campaign_options& co) {
+    using namespace pop3::fuzzer;
+    std::ifstream file(*o.replay, std::ios::binary);
+    if (!file) throw cli_error("--replay: cannot read " + *o.replay);
+    std::stringstream text;
+    text << file.rdbuf();
+    const auto in = parse_corpus_text(text.str(), *o.replay, co.limits);
+    const auto tree = [&] {
+        return t.process ? t.process->usage() : pop3::conformance::tree_usage{};
+    };
+    const auto before = tree();
+    std::map<std::string, std::size_t> shown;
+    std::size_t restarts = 0;
+    for (std::size_t i = 0; i < o.repeat; ++i) {
+        if (t.process && !t.process->running()) {
+            t.process->start();
+            ++restarts;
+        }
+        const auto r = run_session(in, t, co.exec);
+        std::string what = r.found ? r.found->key() + ": " + r.found->detail : "nothing";
+        if (t.process)
+            if (auto ev = t.process->check(r.closed ? std::chrono::milliseconds(50)
+                                                    : std::chrono::milliseconds(0)))
+                what = (ev->what == process_event::kind::died ? "process-died: "
+                                                              : "sanitizer-report: ") +
+                       ev->detail;
+        ++shown[what];
+    }
+    std::printf("%zu runs of %s\n", o.repeat, o.replay->c_str());
+    for (const auto& [what, n] : shown)
+        std::printf("  %zu: %s\n", n, what.c_str());
+    if (t.process) {
+        const auto after = tree();
+        std::printf("the target's process tree: %ld KiB resident and %zu descriptors before, %ld "
+                    "KiB and %zu after; %zu restarts\n",
+                    before.rss_kib, before.fds, after.rss_kib, after.fds, restarts);
+    }
+    const bool any = shown.size() > 1 || !shown.contains("nothing");
+    const int status = any ? 1 : 0;
+    return pop3::flush_stdout("pop3-fuzz") || status != 0 ? status : 1;
+}
+
 int run(const options& o) {
     using namespace pop3::fuzzer;
     campaign_options co;
     co.seed = o.seed;
     co.duration = std::chrono::milliseconds(static_cast<long long>(o.duration * 1000));
     co.max_sessions = o.sessions;
+    co.max_findings = o.max_findings;
     co.exec.reply_timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
     co.exec.hang_timeout = std::chrono::milliseconds(static_cast<long long>(o.hang_timeout * 1000));
     co.canary_timeout = std::max(co.canary_timeout, co.exec.hang_timeout);
     co.status_interval = std::chrono::milliseconds(static_cast<long long>(o.status * 1000));
+    co.max_rss_growth_kib = o.max_rss_growth_mb * 1024;
+    co.max_fd_growth = o.max_fd_growth;
     co.findings_dir = o.findings;
     if (o.corpus) co.corpus_dir = *o.corpus;
 
@@ -204,18 +365,29 @@ int run(const options& o) {
     std::uint16_t port = 0;
     bool implicit = o.tls;
     std::unique_ptr<pop3::mock::server> embedded;
-    if (o.target) {
+    if (o.target || o.launch) {
         pop3::pop_url url;
+        const std::string given = o.target ? *o.target : "pop3://user:pass@127.0.0.1:0";
+        // Port 0 (the launched program prints its port) is no port a URL may hold: parsed as
+        // port 1, then taken back.
+        const bool port_zero = given.ends_with(":0") || given.ends_with(":0/");
         try {
-            url = pop3::parse_pop_url(*o.target);
+            auto parsed = given;
+            if (port_zero) parsed.insert(parsed.rfind(":0") + 1, "1");
+            url = pop3::parse_pop_url(parsed);
         } catch (const std::invalid_argument& e) {
             throw cli_error(e.what());
         }
         host = url.host;
         implicit = implicit || url.scheme == "pop3s";
-        port = url.explicit_port ? url.port : (implicit ? 995 : 110);
+        port = port_zero ? 0 : url.explicit_port ? url.port : (implicit ? 995 : 110);
         co.info.creds = {url.user, url.password};
-        co.info.target = pop3::redact_pop_url(*o.target);
+        co.info.target = pop3::redact_pop_url(given);
+        if (port == 0 && !o.launch)
+            throw cli_error("--target: port 0 is for a --launch target that prints its port");
+        if (o.launch && o.jobs > 1 && port != 0)
+            throw cli_error("--jobs with --launch: each job starts its own target, which must "
+                            "print its port (port 0 in --target)");
     } else {
         auto config = pop3::mock::default_config();
         if (o.scenario) {
@@ -225,23 +397,54 @@ int run(const options& o) {
                 throw cli_error(e.what());
             }
         }
+        config.planted = o.planted;
         pop3::mock::server_options so;
-        so.threads = 1;
+        so.threads = o.jobs;
         if (implicit) so.tls_listen = "127.0.0.1:0";
         embedded = std::make_unique<pop3::mock::server>(config, so);
         embedded->start();
         tls.ca_pem = embedded->identity().certificate;
         port = implicit ? *embedded->tls_port() : embedded->port();
         co.info.target = "the embedded mock server (127.0.0.1:" + std::to_string(port) + ")";
+        for (auto b : o.planted)
+            co.info.target +=
+                (b == o.planted.front() ? ", planted: " : ", ") + std::string(to_string(b));
     }
-    target t;
-    t.starttls = o.starttls;
+
+    // A target per job; with --launch each has its own process (and, port 0, its own port).
+    std::vector<std::unique_ptr<launched_target>> launched;
+    std::vector<target> targets;
     const auto step = co.exec.reply_timeout;
-    t.connect = [=] { return pop3::conformance::connect_socket(host, port, implicit, tls, step); };
+    for (unsigned j = 0; j < o.jobs; ++j) {
+        launched_target* process = nullptr;
+        if (o.launch) {
+            launch_options lo;
+            lo.command = *o.launch;
+            lo.work_dir =
+                std::filesystem::path(o.findings) / ".launch" / ("job-" + std::to_string(j + 1));
+            lo.host = host;
+            lo.port = port;
+            launched.push_back(std::make_unique<launched_target>(lo));
+            launched.back()->start(); // throws with the program's stderr when it cannot
+            process = launched.back().get();
+        }
+        target t;
+        t.starttls = o.starttls;
+        t.process = process;
+        t.connect = [=] {
+            return pop3::conformance::connect_socket(host, process ? process->port() : port,
+                                                     implicit, tls, step);
+        };
+        targets.push_back(std::move(t));
+    }
+    if (o.launch)
+        co.info.target +=
+            " (launched: " + *o.launch + ", port " + std::to_string(launched.front()->port()) + ")";
+    if (o.replay) return replay(o, targets.front(), co);
     // A target that cannot be reached is not fuzzed (exit 1); one that greets wrongly is a
     // finding of the first session.
     try {
-        t.connect();
+        targets.front().connect();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
         return 1;
@@ -256,24 +459,85 @@ int run(const options& o) {
         for (auto& in : corpus_files(*o.corpus, co.limits))
             seeds.push_back(std::move(in));
 
-    std::fprintf(stderr, "pop3-fuzz: fuzzing %s, seed %llu, %zu seeds, %.0f s\n",
+    std::fprintf(stderr, "pop3-fuzz: fuzzing %s, seed %llu, %zu seeds, %.0f s%s\n",
                  co.info.target.c_str(), static_cast<unsigned long long>(o.seed), seeds.size(),
-                 o.duration);
+                 o.duration, o.jobs > 1 ? (", " + std::to_string(o.jobs) + " jobs").c_str() : "");
     co.info.seed = o.seed;
     const auto line = [](const char* what, const campaign_stats& s) {
         std::fprintf(stderr,
                      "pop3-fuzz: %s%.0f s, %zu sessions (%.0f/s), corpus %zu, transitions %zu, "
-                     "findings %zu\n",
+                     "findings %zu%s\n",
                      what, s.seconds, s.sessions,
                      s.seconds > 0 ? static_cast<double>(s.sessions) / s.seconds : 0.0, s.corpus,
-                     s.transitions, s.findings);
+                     s.transitions, s.findings,
+                     s.restarts ? (", restarts " + std::to_string(s.restarts)).c_str() : "");
     };
-    co.on_status = [&](const campaign_stats& s) { line("", s); };
-    co.on_finding = [](const std::string& l) {
+    std::mutex mu; // the jobs' shared state: stderr, the claimed findings, their stats
+    std::set<std::string> claimed;
+    co.on_finding = [&](const std::string& l) {
+        std::lock_guard g(mu);
         std::fprintf(stderr, "pop3-fuzz: finding %s\n", l.c_str());
     };
-    const auto res = run_campaign(seeds, t, co);
+
+    campaign_result res;
+    if (o.jobs == 1) {
+        co.on_status = [&](const campaign_stats& s) { line("", s); };
+        res = run_campaign(seeds, targets.front(), co);
+    } else {
+        co.claim_finding = [&](const std::string& key) {
+            std::lock_guard g(mu);
+            return claimed.insert(key).second;
+        };
+        std::vector<campaign_stats> now(o.jobs);
+        std::vector<campaign_result> parts(o.jobs);
+        std::vector<std::thread> workers;
+        for (unsigned j = 0; j < o.jobs; ++j) {
+            auto cj = co;
+            cj.seed = o.seed + j;
+            cj.info.seed = cj.seed;
+            cj.on_status = [&, j](const campaign_stats& s) {
+                std::lock_guard g(mu);
+                now[j] = s;
+            };
+            cj.status_interval = std::chrono::milliseconds(200);
+            workers.emplace_back([&, j, cj] { parts[j] = run_campaign(seeds, targets[j], cj); });
+        }
+        // The status line sums the jobs (each reports its own every 200 ms).
+        std::atomic<bool> done{false};
+        std::thread status([&] {
+            const auto every = co.status_interval;
+            auto next = std::chrono::steady_clock::now() + every;
+            while (!done) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                if (std::chrono::steady_clock::now() < next) continue;
+                next += every;
+                std::lock_guard g(mu);
+                campaign_stats sum;
+                for (const auto& s : now) {
+                    sum.sessions += s.sessions;
+                    sum.seconds = std::max(sum.seconds, s.seconds);
+                    sum.corpus = std::max(sum.corpus, s.corpus);
+                    sum.transitions = std::max(sum.transitions, s.transitions);
+                    sum.restarts += s.restarts;
+                }
+                sum.findings = claimed.size();
+                line("", sum);
+            }
+        });
+        for (auto& w : workers)
+            w.join();
+        done = true;
+        status.join();
+        res = merge(std::move(parts));
+    }
     line("done: ", res.stats);
+
+    pop3::fuzz_tool::run_info info;
+    info.target = co.info.target;
+    info.options = o.shown;
+    info.jobs = o.jobs;
+    if (o.json) write_report(*o.json, pop3::fuzz_tool::format_json(info, res));
+    if (o.html) write_report(*o.html, pop3::fuzz_tool::format_html(info, res));
     std::printf("%zu sessions in %.1f s, corpus %zu, transitions %zu, findings %zu\n",
                 res.stats.sessions, res.stats.seconds, res.stats.corpus, res.stats.transitions,
                 res.findings.size());
@@ -291,6 +555,8 @@ int run(const options& o) {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::string_view(argv[1]) == "client")
+        return pop3_fuzz_client_main(argc - 1, argv + 1);
     try {
         return run(parse_args(argc, argv));
     } catch (const cli_error& e) {

@@ -1,8 +1,10 @@
 #include "pop3/mockserver/session.hpp"
 
 #include "pop3/mockserver/listing.hpp"
+#include "pop3/mockserver/planted_bug.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <pop3/protocol/apop.hpp>
 #include <pop3/protocol/base64.hpp>
 #include <pop3/protocol/command.hpp>
@@ -85,6 +87,40 @@ fault merge(const fault& session_wide, const fault& specific) {
     f.hang = f.hang || specific.hang;
     return f;
 }
+
+#if POP3_PLANTED_BUGS
+// ---- planted bugs (planted_bug.hpp): helpers of the blocks marked "Planted bug" below ------
+
+bool planted(const server_config& c, planted_bug bug) noexcept {
+    return std::find(c.planted.begin(), c.planted.end(), bug) != c.planted.end();
+}
+
+// pass-crash-300: a PASS line past the command-line limit is read on, to its end or to its
+// 300th argument octet (then the process dies). True while it waits for more of the line; at
+// most 306 octets are kept.
+bool long_pass_pending(const server_config& c, session_state state, std::string_view input) {
+    if (state != session_state::authorization || !planted(c, planted_bug::pass_crash_300) ||
+        !iequals(input.substr(0, 5), "PASS "))
+        return false;
+    const auto lf = input.find('\n');
+    auto line = input.substr(0, lf);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (planted_crash_due(c.planted, state, line)) std::abort();
+    return lf == std::string_view::npos;
+}
+
+// number-wraps-2^32: a message number of 2^32 or more as a 32-bit unsigned integer holds it.
+std::optional<std::string> wrapped_2_32(std::string_view arg) {
+    const auto n = parse_message_number(arg);
+    if (!n || *n <= 0xffff'ffffu) return std::nullopt;
+    return std::to_string(*n & 0xffff'ffffu);
+}
+
+// unstuffed-dot: a message of 100 to 120 octets goes out as it is, not dot-stuffed.
+bool sent_unstuffed(const server_config& c, const message& m) noexcept {
+    return planted(c, planted_bug::unstuffed_dot) && m.octets() >= 100 && m.octets() <= 120;
+}
+#endif
 
 } // namespace
 
@@ -254,6 +290,10 @@ void session::process_input() {
         const auto line = frame_line(input_, limit, policy, ec);
         if (ec == error::need_more) return;
         if (ec == error::line_too_long) {
+#if POP3_PLANTED_BUGS
+            // Planted bug pass-crash-300, on a PASS line longer than the limit.
+            if (!sasl_ && long_pass_pending(config_, state_, input_)) return;
+#endif
             // Skip the rest of the line, which may not have arrived yet.
             const auto lf = input_.find('\n');
             discarding_ = lf == std::string::npos;
@@ -277,13 +317,17 @@ void session::process_input() {
 
 void session::handle_line(std::string_view line) {
     if (sasl_) return handle_sasl_line(line);
+#if POP3_PLANTED_BUGS
+    // Planted bugs list-crash-2g and pass-crash-300: the process dies.
+    if (planted_crash_due(config_.planted, state_, line)) std::abort();
+#endif
     dispatch(line);
 }
 
 void session::dispatch(std::string_view line) {
     std::error_code ec;
     diagnostics diag;
-    const auto cmd = parse_command(line, ec, &diag);
+    auto cmd = parse_command(line, ec, &diag);
     const std::string keyword = upper(cmd.keyword.empty() ? line.substr(0, 4) : cmd.keyword);
     last_command_ = keyword;
     // Scenario rules match the state in which the command arrived, not the one it leads to
@@ -291,8 +335,24 @@ void session::dispatch(std::string_view line) {
     command_state_ = state_;
     const bool pending_user = pending_user_.has_value();
     if (cmd.id != command_id::pass || ec) pending_user_.reset(); // PASS must follow USER directly
+#if POP3_PLANTED_BUGS
+    // Planted bug long-err-echo: the offending line quoted twice, however long.
+    if (ec && planted(config_, planted_bug::long_err_echo))
+        return err(keyword, diag.message + ": \"" + std::string(line) + "\" (you sent \"" +
+                                std::string(line) + "\")");
+#endif
     if (ec) return err(keyword, diag.message);
 
+#if POP3_PLANTED_BUGS
+    // Planted bug number-wraps-2^32: message numbers are taken modulo 2^32.
+    std::string wrapped;
+    if (cmd.arg_count > 0 && (cmd.info->message_number_args & 1) &&
+        planted(config_, planted_bug::number_wraps_2_32))
+        if (auto w = wrapped_2_32(cmd.args[0])) {
+            wrapped = std::move(*w);
+            cmd.args[0] = wrapped;
+        }
+#endif
     command_message_.reset();
     command_has_argument_ = cmd.arg_count > 0;
     if (cmd.arg_count > 0 && (cmd.info->message_number_args & 1))
@@ -323,7 +383,12 @@ void session::dispatch(std::string_view line) {
     case command_id::list: return cmd_list(keyword, cmd.arg_count, arg(0));
     case command_id::retr: return cmd_retr(keyword, arg(0));
     case command_id::dele: return cmd_dele(keyword, arg(0));
-    case command_id::noop: return ok(keyword, "");
+    case command_id::noop:
+#if POP3_PLANTED_BUGS
+        // Planted bug noop-leak: 64 KiB kept for ever by every NOOP.
+        if (planted(config_, planted_bug::noop_leak)) planted_noop_leak();
+#endif
+        return ok(keyword, "");
     case command_id::rset: return cmd_rset(keyword);
     case command_id::top: return cmd_top(keyword, arg(0), arg(1));
     case command_id::uidl: return cmd_uidl(keyword, cmd.arg_count, arg(0));
@@ -601,7 +666,12 @@ void session::cmd_stls(std::string_view cmd) {
     stop_processing_ = true;
     // RFC 2595 §4: plaintext pipelined after STLS is dropped (the injection class of
     // CVE-2011-0411) — unless a scenario asks for the flaw.
-    if (!config_.faults.stls_keeps_plaintext) input_.clear();
+    bool keep_plaintext = config_.faults.stls_keeps_plaintext;
+#if POP3_PLANTED_BUGS
+    // Planted bug stls-keeps-plaintext: the scenario's flaw, planted.
+    keep_plaintext = keep_plaintext || planted(config_, planted_bug::stls_keeps_plaintext);
+#endif
+    if (!keep_plaintext) input_.clear();
     ok(cmd, "begin TLS negotiation");
 }
 
@@ -660,7 +730,14 @@ std::vector<std::string> session::capability_lines() const {
 }
 
 void session::cmd_capa(std::string_view cmd) {
-    reply_multi(cmd, "+OK capability list follows", listing_body(capability_lines()));
+    auto body = listing_body(capability_lines());
+#if POP3_PLANTED_BUGS
+    // Planted bug capa-unterminated-transaction: no ".\r\n" after CAPA in TRANSACTION.
+    if (state_ == session_state::transaction &&
+        planted(config_, planted_bug::capa_unterminated_transaction))
+        body.resize(body.size() - dot_terminator.size());
+#endif
+    reply_multi(cmd, "+OK capability list follows", std::move(body));
 }
 
 void session::cmd_quit(std::string_view cmd) {
@@ -719,9 +796,15 @@ const message* session::message_arg(std::string_view cmd, std::string_view arg) 
 }
 
 void session::cmd_stat(std::string_view cmd) {
+    const std::vector<bool>* deleted = &deleted_;
+#if POP3_PLANTED_BUGS
+    // Planted bug stat-counts-deleted: the deletion marks are not looked at.
+    const std::vector<bool> none(deleted_.size(), false);
+    if (planted(config_, planted_bug::stat_counts_deleted)) deleted = &none;
+#endif
     std::uint64_t count = 0, octets = 0;
     for (std::size_t i = 0; i < messages_.size(); ++i) {
-        if (deleted_[i]) continue;
+        if ((*deleted)[i]) continue;
         ++count;
         octets += messages_[i]->octets();
     }
@@ -738,12 +821,39 @@ void session::cmd_list(std::string_view cmd, std::size_t argc, std::string_view 
         return;
     }
     std::size_t count = 0;
-    auto body = scan_listing(messages_, deleted_, delta, &count);
+    const std::vector<bool>* deleted = &deleted_;
+#if POP3_PLANTED_BUGS
+    // Planted bug list-shows-deleted: the deletion marks are not looked at.
+    const std::vector<bool> none(deleted_.size(), false);
+    if (planted(config_, planted_bug::list_shows_deleted)) deleted = &none;
+#endif
+    auto body = scan_listing(messages_, *deleted, delta, &count);
+#if POP3_PLANTED_BUGS
+    // Planted bug bare-lf-listing: each scan listing ends in LF; the terminator keeps its CRLF.
+    if (planted(config_, planted_bug::bare_lf_listing))
+        body = replace_crlf_with_lf(
+                   std::string_view(body).substr(0, body.size() - dot_terminator.size())) +
+               std::string(dot_terminator);
+#endif
     reply_multi(cmd, "+OK " + std::to_string(count) + " messages", std::move(body));
 }
 
 void session::cmd_uidl(std::string_view cmd, std::size_t argc, std::string_view arg) {
     if (!config_.uidl) return err(cmd, "UIDL is not supported");
+#if POP3_PLANTED_BUGS
+    // Planted bug uidl-changes-after-rset: once an RSET was answered +OK, every uid changes.
+    if (reset_answered_ && planted(config_, planted_bug::uidl_changes_after_rset)) {
+        if (argc == 1) {
+            if (const message* m = message_arg(cmd, arg))
+                ok(cmd, canonical(arg) + " " + m->uid + "-1");
+            return;
+        }
+        listing_builder body;
+        for (std::size_t i = 0; i < messages_.size(); ++i)
+            if (!deleted_[i]) body.line(std::to_string(i + 1) + " " + messages_[i]->uid + "-1");
+        return reply_multi(cmd, "+OK unique-id listing follows", body.finish());
+    }
+#endif
     if (argc == 1) {
         if (const message* m = message_arg(cmd, arg)) ok(cmd, canonical(arg) + " " + m->uid);
         return;
@@ -756,6 +866,12 @@ void session::cmd_retr(std::string_view cmd, std::string_view arg) {
     if (!m) return;
     const auto octets = announced_octets(m->octets(), octet_delta(cmd));
     const auto n = *parse_message_number(arg);
+#if POP3_PLANTED_BUGS
+    // Planted bug unstuffed-dot.
+    if (sent_unstuffed(config_, *m))
+        return reply_shared(cmd, "+OK " + octets + " octets", m->content, dot_terminator,
+                            messages_[n - 1]);
+#endif
     reply_shared(cmd, "+OK " + octets + " octets", m->wire, {}, messages_[n - 1]);
 }
 
@@ -766,8 +882,15 @@ void session::cmd_top(std::string_view cmd, std::string_view arg, std::string_vi
     // The reply is a prefix of the message's stuffed wire form (stuffing works line by line, so
     // the stuffed headers and first lines are a prefix of the stuffed whole), shared with the
     // maildrop: pipelined TOPs of a large message copy nothing.
-    const std::string_view wire = m->wire;
-    const std::size_t body_end = wire.size() - dot_terminator.size();
+    std::string_view wire = m->wire;
+    std::size_t body_end = wire.size() - dot_terminator.size();
+#if POP3_PLANTED_BUGS
+    // Planted bug unstuffed-dot: the prefix is taken from the unstuffed message.
+    if (sent_unstuffed(config_, *m)) {
+        wire = m->content;
+        body_end = wire.size();
+    }
+#endif
     const auto blank = wire.find("\r\n\r\n");
     std::size_t end = blank == std::string_view::npos ? body_end : blank + 4;
     for (auto lines = *parse_decimal(lines_arg); lines > 0 && end < body_end; --lines) {
@@ -779,18 +902,34 @@ void session::cmd_top(std::string_view cmd, std::string_view arg, std::string_vi
 }
 
 void session::cmd_dele(std::string_view cmd, std::string_view arg) {
+#if POP3_PLANTED_BUGS
+    // Planted bug dele-twice-ok: a message deleted in this session is deleted again, +OK.
+    if (const auto n = parse_message_number(arg); n && *n <= messages_.size() && deleted_[*n - 1] &&
+                                                  planted(config_, planted_bug::dele_twice_ok))
+        return ok(cmd, "message " + canonical(arg) + " deleted");
+#endif
     if (!message_arg(cmd, arg)) return;
     deleted_[*parse_message_number(arg) - 1] = true;
     ok(cmd, "message " + canonical(arg) + " deleted");
 }
 
 void session::cmd_rset(std::string_view cmd) {
+    ++rsets_;
+#if POP3_PLANTED_BUGS
+    // Planted bug rset-hang-3: the third RSET gets no reply, and the session reads no more.
+    if (rsets_ == 3 && planted(config_, planted_bug::rset_hang_3)) {
+        after_ = after_output::hang;
+        stop_processing_ = true;
+        return;
+    }
+#endif
     std::fill(deleted_.begin(), deleted_.end(), false);
     std::uint64_t octets = 0;
     for (const auto& m : messages_)
         octets += m->octets();
     ok(cmd, "maildrop has " + std::to_string(messages_.size()) + " messages (" +
                 std::to_string(octets) + " octets)");
+    reset_answered_ = true;
 }
 
 } // namespace pop3::mock

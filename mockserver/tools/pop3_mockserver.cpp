@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <pop3/mockserver/line_log.hpp>
+#include <pop3/mockserver/planted_bug.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <pop3/protocol/program_output.hpp>
@@ -15,6 +16,7 @@
 #include <pthread.h>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 #include <vector>
 
@@ -54,6 +56,9 @@ Options:
   --idle-timeout SECONDS    autologout timer (default 600, RFC 1939)
   --max-errors N            close after N consecutive -ERR replies (default 10)
   --max-failed-logins N     close after N failed logins on a connection (default 3)
+  --plant-bug NAME          test builds only (POP3_PLANTED_BUGS): plants a bug of the
+                            fuzzers' bug bench (docs/fuzzing.md); repeatable. NAME is one of
+@PLANTED_BUGS@
   --quiet                   no session log on stderr
   -h, --help                this text
   --version                 print "pop3-mockserver VERSION" and exit
@@ -70,12 +75,45 @@ struct cli_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The planted bugs' names, joined by ", ".
+std::string planted_bug_names() {
+    std::string names;
+    for (auto bug : pop3::mock::all_planted_bugs())
+        names += (names.empty() ? "" : ", ") + std::string(pop3::mock::to_string(bug));
+    return names;
+}
+
+// --help: `usage` with the planted bugs' names, wrapped in the options' description column.
+std::string help_text() {
+    constexpr std::string_view marker = "@PLANTED_BUGS@\n";
+    constexpr std::size_t indent = 28, width = 96;
+    std::string names = planted_bug_names() + ".";
+    if (!pop3::mock::planted_bugs_compiled()) names += " This build has none.";
+    std::string wrapped, line;
+    for (std::size_t at = 0; at < names.size();) {
+        auto end = names.find(' ', at);
+        end = end == std::string::npos ? names.size() : end;
+        const auto word = names.substr(at, end - at);
+        if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+            wrapped += std::string(indent, ' ') + line + "\n";
+            line.clear();
+        }
+        line += (line.empty() ? "" : " ") + word;
+        at = end + 1;
+    }
+    wrapped += std::string(indent, ' ') + line + "\n";
+    std::string text = usage;
+    text.replace(text.find(marker), marker.size(), wrapped);
+    return text;
+}
+
 struct options {
     pop3::mock::server_options server;
     std::vector<std::pair<std::string, std::string>> users;
     std::optional<std::string> maildrop, mbox, generate, scenario, cert, key, cert_out;
     bool persist = false;
     std::optional<unsigned> idle_timeout, max_errors, max_failed_logins;
+    std::vector<pop3::mock::planted_bug> planted;
     bool quiet = false;
 };
 
@@ -106,7 +144,7 @@ options parse_args(int argc, char** argv) {
             return argv[++i];
         };
         if (a == "-h" || a == "--help") {
-            std::fputs(usage, stdout);
+            std::fputs(help_text().c_str(), stdout);
             std::exit(pop3::exit_code_after_stdout("pop3-mockserver", 0));
         } else if (a == "--version") {
             std::printf("pop3-mockserver %s\n", pop3::version);
@@ -151,7 +189,17 @@ options parse_args(int argc, char** argv) {
             o.max_errors = to_number(a, value());
         else if (a == "--max-failed-logins")
             o.max_failed_logins = to_number(a, value());
-        else if (a == "--quiet")
+        else if (a == "--plant-bug") {
+            const auto v = value();
+            if (!pop3::mock::planted_bugs_compiled())
+                throw cli_error("--plant-bug: this build has no planted bugs (they are compiled "
+                                "in test builds only, with the CMake option POP3_PLANTED_BUGS)");
+            const auto bug = pop3::mock::parse_planted_bug(v);
+            if (!bug)
+                throw cli_error("--plant-bug: unknown bug '" + v +
+                                "'; the bugs are: " + planted_bug_names());
+            o.planted.push_back(*bug);
+        } else if (a == "--quiet")
             o.quiet = true;
         else
             throw cli_error("unknown option '" + a + "' (see --help)");
@@ -207,6 +255,7 @@ pop3::mock::server_config build_config(const options& o, bool& default_user) {
     if (o.idle_timeout) config.idle_timeout = std::chrono::seconds(*o.idle_timeout);
     if (o.max_errors) config.max_consecutive_errors = *o.max_errors;
     if (o.max_failed_logins) config.max_failed_logins = *o.max_failed_logins;
+    config.planted = o.planted;
     for (const auto& [name, password] : o.users)
         config.users.push_back({name, password, maildrop_for(o, name)});
     if (o.scenario) {
@@ -278,6 +327,11 @@ int run(const options& o) {
     if (!o.quiet) {
         log.emplace(STDERR_FILENO);
         server_opts.log = [&log](std::string_view line) { log->write(line); };
+        std::string planted;
+        for (auto bug : o.planted)
+            planted += " " + std::string(pop3::mock::to_string(bug));
+        if (!planted.empty())
+            log->write("pop3-mockserver: planted bugs (docs/fuzzing.md):" + planted);
     }
 
     // Block the stop signals in every thread; the main thread waits for them with sigwait.

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <pop3/mockserver/planted_bug.hpp>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,31 @@ TEST_CASE("pop3-mockserver: huge_line over 1 GiB and --threads over 256 are refu
     }
     const auto help = mockserver({"--help"});
     CHECK(help.out.find("--threads N               worker threads, 0 to 256") != std::string::npos);
+}
+
+TEST_CASE("pop3-mockserver: --plant-bug with an unknown NAME exits 2, listing the names") {
+    std::string names;
+    for (auto bug : pop3::mock::all_planted_bugs())
+        names += (names.empty() ? "" : ", ") + std::string(pop3::mock::to_string(bug));
+    for (const std::string name : {"no-such-bug", "", "LIST-CRASH-2G", "number-wraps-2-32"}) {
+        INFO(name);
+        const auto r = mockserver({"--plant-bug", "list-crash-2g", "--plant-bug", name});
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        if (pop3::mock::planted_bugs_compiled())
+            CHECK(r.err == "pop3-mockserver: --plant-bug: unknown bug '" + name +
+                               "'; the bugs are: " + names + "\n");
+        else
+            CHECK(
+                r.err.starts_with("pop3-mockserver: --plant-bug: this build has no planted bugs"));
+    }
+    const auto r = mockserver({"--plant-bug"});
+    CHECK(r.status == 2);
+    CHECK(r.err == "pop3-mockserver: --plant-bug: missing value\n");
+    const auto help = mockserver({"--help"});
+    CHECK(help.out.find("--plant-bug NAME          test builds only (POP3_PLANTED_BUGS)") !=
+          std::string::npos);
+    CHECK(help.out.find("number-wraps-2^32") != std::string::npos);
 }
 
 TEST_CASE("pop3-mockserver: --cert-out that cannot be written exits 2 before listening") {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <optional>
 #include <pop3/mockserver/maildrop.hpp>
+#include <pop3/mockserver/planted_bug.hpp>
 #include <pop3/net/tls.hpp>
 #include <regex>
 #include <set>
@@ -617,6 +618,50 @@ TEST_CASE("pop3-mockserver: log lines never interleave even at SIGTERM") {
         while (std::getline(lines, line)) {
             INFO("round " << round << ", stderr line: " << line);
             CHECK(std::regex_match(line, line_shape));
+        }
+    }
+}
+
+TEST_CASE("pop3-mockserver: --plant-bug list-crash-2g and pass-crash-300 die by SIGABRT") {
+    if (!pop3::mock::planted_bugs_compiled()) {
+        WARN("built without POP3_PLANTED_BUGS: the planted crashes are not tested");
+        return;
+    }
+    struct crash {
+        std::string bug;
+        bool login;
+        std::string trigger;
+    };
+    for (const auto& [bug, login, trigger] :
+         {crash{"list-crash-2g", true, "LIST 2147483648\r\n"},
+          crash{"pass-crash-300", false, "USER user\r\nPASS " + std::string(300, 'x') + "\r\n"}}) {
+        INFO(bug);
+        for (bool planted : {false, true}) {
+            INFO("planted: " << planted);
+            std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
+            if (planted) args.insert(args.end(), {"--plant-bug", bug});
+            mockserver_process p(args);
+            p.wait_ready();
+            raw_client c(p.plain_port);
+            REQUIRE(c.reply().starts_with("+OK "));
+            if (login) {
+                c.send("USER user\r\nPASS pass\r\n");
+                REQUIRE(c.reply() == "+OK send PASS\r\n");
+                REQUIRE(c.reply().starts_with("+OK maildrop has 3 messages"));
+            }
+            c.send(trigger);
+            if (!planted) {
+                // The correct server refuses the trigger and serves on.
+                if (!login) CHECK(c.reply() == "+OK send PASS\r\n");
+                CHECK(c.reply().starts_with("-ERR "));
+                c.send("QUIT\r\n");
+                CHECK(c.reply().starts_with("+OK "));
+                CHECK(p.stop() == 0);
+                continue;
+            }
+            CHECK(p.wait_exit() == 128 + SIGABRT);
+            CHECK(p.err().find("pop3-mockserver: planted bugs (docs/fuzzing.md): " + bug + "\n") !=
+                  std::string::npos);
         }
     }
 }

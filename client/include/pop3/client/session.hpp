@@ -119,4 +119,12 @@ private:
     diagnostics diag_;
 };
 
+#if POP3_PLANTED_BUGS
+// The bug bench (test builds only; docs/fuzzing.md, "pop3-fuzz client"): while on, sessions do
+// not refuse the bytes a server sent after its STLS +OK but read them as replies inside TLS (the
+// STARTTLS response-injection flaw, CVE-2021-22947). `pop3-conformance library-client` turns it
+// on for POP3KIT_PLANTED_BUG=stls-plaintext-accepted. Off by default; absent from releases.
+void plant_stls_plaintext_bug(bool on) noexcept;
+#endif
+
 } // namespace pop3::sansio

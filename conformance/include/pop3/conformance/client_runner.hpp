@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,6 +96,55 @@ struct client_run_options {
 // The results point into `cases`.
 std::vector<case_result> run_client_cases(const std::vector<client_case>& cases,
                                           const client_run_options& options);
+
+// A global rule that a run broke (docs/client-conformance.md, "Global rules"): these hold for
+// every client, whatever its case expects, and are judged before the expectation.
+struct global_verdict {
+    verdict v = verdict::fail; // fail; error when the runner's own limit ended the run
+    std::string outcome;       // "failed" or "error"
+    std::string reason;        // one sentence
+    // "memory", "deadline", "signal", "output", "inexact delivery", "runner limit", or a rule of
+    // the wire trace: "lock-step", "credentials before TLS", "DELE of a damaged message",
+    // "AUTH line over 255 octets".
+    std::string rule;
+    std::optional<std::size_t> focus; // the wire event it points at
+};
+
+// What one run of one generated case showed (pop3-fuzz client): the verdict, and apart from it
+// the global rule broken and what the client did.
+struct single_case_run {
+    // As run_client_cases judges it, without a control run and with the case's expectation
+    // taken as info: only the global rules can fail it.
+    case_result result;
+    std::optional<global_verdict> global; // the first global rule broken
+    bool breach_in_tls = false;           // the global rule's wire event was inside TLS
+    bool served = false;                  // the deviation was served
+    bool unsupported = false;             // the adapter's 125
+    std::string error;                    // the runner could not run it
+    // The keyword of every line the client sent, in order over its connections ("*SASL*" for
+    // a SASL response); bounded as the wire trace's command log.
+    std::vector<std::string> commands;
+    std::vector<process_result> runs; // how each run of the client ended (two for fetch-new)
+    std::uintmax_t server_octets = 0;
+};
+
+// Runs generated cases one at a time, each once with its deviation and no control run, with one
+// work folder and one set of certificates for all of them: the entry point of the client fuzzer.
+// `pop3-conformance client` (run_client_cases) replays what it writes.
+class client_case_runner {
+public:
+    explicit client_case_runner(client_run_options options);
+    ~client_case_runner();
+    client_case_runner(const client_case_runner&) = delete;
+    client_case_runner& operator=(const client_case_runner&) = delete;
+
+    // `c` must outlive the result (result.tc points at its meta).
+    single_case_run run(const client_case& c);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
 
 // The outcome words of client cases, finer than verdicts: "passed", "failed", "non-strict",
 // "info", "n/a", "inconclusive", "error".

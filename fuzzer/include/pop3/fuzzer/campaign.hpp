@@ -23,12 +23,22 @@ struct campaign_stats {
     std::size_t corpus = 0;
     std::size_t transitions = 0;
     std::size_t findings = 0;
+    std::size_t restarts = 0; // of a launched target, after it died
+    std::size_t imported = 0; // corpus inputs other jobs wrote, run by this one
+};
+
+// The stats at one moment, for the report's charts (about every second, at most 1,024 kept:
+// when full, every other one is dropped and the interval doubles).
+struct campaign_sample {
+    double seconds = 0;
+    std::size_t sessions = 0, corpus = 0, transitions = 0, findings = 0;
 };
 
 struct campaign_options {
     std::uint64_t seed = 1;
     std::chrono::milliseconds duration{60000};
     std::optional<std::size_t> max_sessions; // stop after this many sessions too
+    std::optional<std::size_t> max_findings; // and after this many findings
     std::size_t max_corpus = 1024;
     std::size_t minimise_runs = 200; // per finding
     std::chrono::milliseconds minimise_budget{60000};
@@ -36,10 +46,24 @@ struct campaign_options {
     // may take to be greeted before the target counts as crashed. Its own bound, not the hang
     // timeout: a crashed target refuses at once, so only a slow one ever waits this long.
     std::chrono::milliseconds canary_timeout{15000};
+    // With a launched target: how far its process tree's resident memory and open descriptors
+    // may grow over their level after start-up, looked at every resource_interval. An input
+    // is taken as the cause when running it `growth_runs` times (after a warm-up) grows them by
+    // more than a 64th of the bound (at least 1 MiB) or 8 descriptors.
+    long max_rss_growth_kib = 256 * 1024;
+    std::size_t max_fd_growth = 256;
+    std::chrono::milliseconds resource_interval{1000};
+    std::size_t growth_runs = 256;
     exec_options exec;
     input_limits limits;
-    reproducer_info info;                              // credentials, target label, seed
-    std::optional<std::filesystem::path> corpus_dir;   // new corpus inputs are written here
+    reproducer_info info; // credentials, target label, seed
+    // New corpus inputs are written here; every sync_interval, inputs other jobs wrote there
+    // (--jobs, or another machine syncing the folder) are read, run and kept when new.
+    std::optional<std::filesystem::path> corpus_dir;
+    std::chrono::milliseconds sync_interval{10000};
+    // Asked before a new finding is settled (with --jobs, by all jobs): false when another job
+    // has it already.
+    std::function<bool(const std::string& key)> claim_finding;
     std::optional<std::filesystem::path> findings_dir; // reproducers are written here
     std::chrono::milliseconds status_interval{5000};
     std::function<void(const campaign_stats&)> on_status; // every status_interval
@@ -51,10 +75,13 @@ struct reported_finding {
     session_input minimal;
     std::string transcript;     // the reproducer's text
     std::filesystem::path file; // where it was written (empty when not)
+    double seconds = 0;         // into the campaign when it was first seen
+    std::size_t session = 0;    // the session that showed it first
 };
 
 struct campaign_result {
     campaign_stats stats;
+    std::vector<campaign_sample> history;
     std::vector<reported_finding> findings;
 };
 

@@ -17,11 +17,16 @@
 
 namespace pop3::fuzzer {
 
+class launched_target;
+
 struct target {
     // A new connection (implicit TLS already done when the target is pop3s); throws
     // std::runtime_error when the target cannot be reached.
     std::function<std::unique_ptr<conformance::connection>()> connect;
     bool starttls = false; // send STLS after the greeting and start TLS, before the input
+    // With --launch: the target's process, watched after each session and restarted after it
+    // died (connect then reaches the port it listens on now).
+    launched_target* process = nullptr;
 };
 
 struct exec_options {
@@ -56,9 +61,10 @@ struct session_result {
     bool connected = false;
     std::vector<transition> transitions;
     std::optional<finding> found;    // found->line indexes `exchanges`
-    std::vector<exchange> exchanges; // up to the last one answered or judged
+    std::vector<exchange> exchanges; // up to the last one answered, judged or closed on
     bool closed_unanswered = false;  // the target closed instead of answering a certain line
     bool injection_checked = false;  // it waited injection_quiet for replies inside TLS
+    bool closed = false;             // the target closed the connection (EOF seen)
 };
 
 // The writes the input becomes on the wire: RSET is inserted before every line whose keyword is

@@ -1,5 +1,6 @@
 // Delta debugging over commands: drops chunks of commands while the finding (same kind, same
-// command) still reproduces, within a bound of session runs.
+// command) still reproduces; then over bytes: cuts each long line's arguments to the shortest
+// prefix that still reproduces it. Within a bound of session runs.
 #pragma once
 
 #include "pop3/fuzzer/oracle.hpp"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pop3/mockserver/maildrop.hpp"
+#include "pop3/mockserver/planted_bug.hpp"
 #include "pop3/mockserver/scenario.hpp"
 
 #include <chrono>
@@ -59,6 +60,9 @@ struct server_config {
 
     limits protocol_limits;
     scenario faults;
+    // The fuzzers' bug bench (planted_bug.hpp): bugs to plant. Acts only in builds that compiled
+    // them in (planted_bugs_compiled()); elsewhere the server stays correct.
+    std::vector<planted_bug> planted;
 };
 
 // The user called `name` (case-sensitive), or nullptr.

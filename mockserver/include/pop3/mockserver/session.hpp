@@ -206,6 +206,10 @@ private:
     std::size_t failed_logins_ = 0;
     std::string quit_keyword_;              // QUIT as typed, for the reply after UPDATE
     std::optional<std::size_t> left_after_; // messages left after UPDATE; empty when it failed
+    // RSETs handled in TRANSACTION, and whether one was answered +OK: what the planted bugs
+    // rset-hang-3 and uidl-changes-after-rset (planted_bug.hpp) look at, when compiled in.
+    std::size_t rsets_ = 0;
+    bool reset_answered_ = false;
 };
 
 } // namespace pop3::mock
