@@ -4,7 +4,10 @@ planted in pop3kit's mock server (pop3-mockserver --plant-bug) and in its client
 adapter (POP3KIT_PLANTED_BUG), and how short the minimised reproducer is.
 
 Usage: bench/fuzz_bugs.py [--build-dir DIR] [--runs N] [--limit S] [--only NAME,...]
-                          [--out FILE.json] [--markdown FILE.md]
+                          [--seeds transcripts|login] [--out FILE.json] [--markdown FILE.md]
+
+--seeds login starts from the login prefix alone (USER, PASS, STAT; no transcript), so that
+only the mutator can reach the bug: the harder measure.
 
 Each bug is fuzzed N times (seeds 1..N, default 3), each run stopped at its first finding or
 after S seconds (default 300, the issue's bound). A run counts as found when that first finding
@@ -59,13 +62,17 @@ def matches(finding, expected):
     return key in expected
 
 
-def run_server_bug(build, name, how, seed, limit, work):
+def run_server_bug(build, name, how, seed, limit, work, seeds):
     fuzz = os.path.join(build, "fuzzer", "pop3-fuzz")
     mock = os.path.join(build, "mockserver", "pop3-mockserver")
     out = os.path.join(work, "run.json")
     cmd = [fuzz, "server", "--seed", str(seed), "--duration", str(limit), "--max-findings", "1",
            "--findings", os.path.join(work, "found"), "--json", out, "--status", "3600"]
     cmd += SERVER_OPTIONS
+    if seeds == "login":
+        empty = os.path.join(work, "no-transcripts")
+        os.makedirs(empty, exist_ok=True)
+        cmd += ["--transcripts", empty]
     if how == "launch":
         cert = os.path.join(work, "cert.pem")
         cmd += ["--launch", f"exec {mock} --quiet --cert-out {cert} --plant-bug '{name}'",
@@ -93,6 +100,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--only", default="")
+    ap.add_argument("--seeds", choices=["transcripts", "login"], default="transcripts")
     ap.add_argument("--out", default="")
     ap.add_argument("--markdown", default="")
     args = ap.parse_args()
@@ -106,7 +114,8 @@ def main():
         for seed in range(1, args.runs + 1):
             work = tempfile.mkdtemp(prefix="pop3kit-bugbench-")
             try:
-                res, _ = run_server_bug(args.build_dir, name, how, seed, args.limit, work)
+                res, _ = run_server_bug(args.build_dir, name, how, seed, args.limit, work,
+                                        args.seeds)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             rates.append(res["sessions_per_second"])
@@ -136,11 +145,13 @@ def main():
              "|---|---|---:|---:|---|"]
     for r in rows:
         t = "-" if r["median_seconds"] is None else f"{r['median_seconds']:.1f} s"
-        rep = "-" if r["median_commands"] is None else \
-            f"{r['median_commands']:g} commands, {r['median_octets']:g} octets"
+        n = r["median_commands"]
+        rep = "-" if n is None else \
+            f"{n:g} command{'' if n == 1 else 's'}, {r['median_octets']:g} octets"
         table.append(f"| `{r['bug']}` | {r['target']} | {r['found']}/{r['runs']} | {t} | {rep} |")
     print("\n".join(table))
     result = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "runs": args.runs,
+              "seeds": args.seeds,
               "limit_seconds": args.limit, "server_options": SERVER_OPTIONS, "bugs": rows}
     if args.out:
         with open(args.out, "w") as f:

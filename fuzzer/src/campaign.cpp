@@ -55,6 +55,10 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
     std::vector<session_input> corpus;
     std::set<std::string> reported;
     mutator mut(o.seed, vocabulary(seeds), o.limits);
+    // Whether pipelined lines must be answered: what the target's CAPA says.
+    auto exec_opts = o.exec;
+    exec_opts.pipelining = advertises_pipelining(t, o.exec.reply_timeout);
+    res.pipelining = exec_opts.pipelining;
     const auto start = clock_type::now();
     auto next_status = start + o.status_interval;
     bool target_gone = false;
@@ -98,6 +102,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
         const auto& ex = r.exchanges.back();
         if (ex.sasl) return "SASL-RESPONSE";
         auto text = std::string_view(ex.wire);
+        text = text.substr(0, text.find_first_of("\r\n"));
         const auto* info = find_command(next_token(text));
         return info ? std::string(info->keyword) : "UNKNOWN";
     };
@@ -122,7 +127,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
     // a death seen late would be blamed on the next run.
     const rerun_fn rerun_session = [&](const session_input& in) {
         ensure_running();
-        auto rr = run_session(in, t, o.exec);
+        auto rr = run_session(in, t, exec_opts);
         auto f = process_finding(rr, std::chrono::milliseconds(1000));
         ensure_running();
         if (!f) f = rr.found;
@@ -218,10 +223,10 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
     const auto grows = [&](const session_input& in, std::string& how) {
         t.process->start();
         for (std::size_t i = 0; i < 32 && t.process->running(); ++i)
-            (void)run_session(in, t, o.exec);
+            (void)run_session(in, t, exec_opts);
         const auto before = t.process->usage();
         for (std::size_t i = 0; i < o.growth_runs && t.process->running(); ++i)
-            (void)run_session(in, t, o.exec);
+            (void)run_session(in, t, exec_opts);
         if (t.process->check()) {
             ensure_running();
             return false;
@@ -267,13 +272,13 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
             const rerun_fn rerun_growth = [&](const session_input& cand) {
                 std::string cand_how;
                 const bool g = grows(cand, cand_how);
-                auto rr = run_session(cand, t, o.exec);
+                auto rr = run_session(cand, t, exec_opts);
                 finding again = f;
                 again.detail = "the target's " + what + " since its start; " + cand_how;
                 again.line = rr.exchanges.empty() ? 0 : rr.exchanges.size() - 1;
                 return std::pair{std::move(rr), g ? std::optional<finding>(again) : std::nullopt};
             };
-            settle(f, *it, run_session(*it, t, o.exec), rerun_growth);
+            settle(f, *it, run_session(*it, t, exec_opts), rerun_growth);
             break;
         }
         recent.clear();
@@ -283,7 +288,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
     // The STARTTLS-injection check waits in silence; it may take a tenth of the campaign.
     double injection_seconds = 0;
     const auto run = [&](const session_input& in) {
-        auto exec = o.exec;
+        auto exec = exec_opts;
         if (injection_seconds > 0.1 * elapsed().count()) exec.injection_quiet = {};
         if (t.process) {
             recent.push_back(in);

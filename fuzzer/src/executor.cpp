@@ -1,5 +1,6 @@
 #include "pop3/fuzzer/executor.hpp"
 
+#include <pop3/protocol/command.hpp>
 #include <pop3/protocol/error.hpp>
 #include <pop3/protocol/line.hpp>
 #include <pop3/protocol/text.hpp>
@@ -41,6 +42,14 @@ std::vector<server_line> frame(const std::vector<std::string>& ws) {
     }
     if (!current.empty()) lines.push_back({std::move(current), ws.size() - 1, false, true});
     return lines;
+}
+
+// A line's keyword as a finding names it: the command's, even when the line is not certain
+// (a 300-octet "LIST 000…" is about LIST), else UNKNOWN.
+std::string keyword_of_line(std::string_view wire) {
+    wire = wire.substr(0, wire.find_first_of("\r\n"));
+    const auto* info = find_command(next_token(wire));
+    return info ? std::string(info->keyword) : "UNKNOWN";
 }
 
 std::string reply_class(const status_line& s, bool body) {
@@ -138,7 +147,7 @@ session_result run_session(const session_input& in, const target& t, const exec_
             exchange ex{sl.wire, sl.same_write};
             ex.sasl = m.sasl;
             const auto index = r.exchanges.size();
-            const auto keyword = m.sasl ? std::string("SASL-RESPONSE") : lv.keyword();
+            const auto keyword = m.sasl ? std::string("SASL-RESPONSE") : keyword_of_line(sl.wire);
             auto end_with = [&](finding_kind k, std::string detail) {
                 r.exchanges.push_back(ex);
                 r.found = finding{k, keyword, std::move(detail), index};
@@ -149,10 +158,15 @@ session_result run_session(const session_input& in, const target& t, const exec_
             const auto x = patient_read(lv.certain);
             if (x.what == received::kind::timeout) {
                 if (!lv.certain) return r;
-                return end_with(finding_kind::hang, "no reply to " + in_quotes(lv.text) +
-                                                        " within " +
-                                                        std::to_string(o.hang_timeout.count()) +
-                                                        " ms, the connection open");
+                const auto silence = "no reply to " + in_quotes(lv.text) + " within " +
+                                     std::to_string(o.hang_timeout.count()) +
+                                     " ms, the connection open";
+                if (!sl.same_write) return end_with(finding_kind::hang, silence);
+                // Sent before the reply to the line before it: only a server that advertises
+                // PIPELINING must read it (RFC 2449 §6.6).
+                if (!o.pipelining) return r;
+                return end_with(finding_kind::pipelined_hang,
+                                silence + " (it was pipelined; the server advertises PIPELINING)");
             }
             if (x.what == received::kind::eof) {
                 // Kept, unanswered: the line the target closed on (a crash's suspect).
@@ -167,6 +181,9 @@ session_result run_session(const session_input& in, const target& t, const exec_
                 return end_with(finding_kind::closed_mid_reply,
                                 "the connection closed inside the status line " +
                                     in_quotes(x.line) + " answering " + in_quotes(lv.text));
+            // A line over RFC 2449's 255 octets breaks the client's side of the rule that
+            // bounds replies: what comes back is not judged.
+            if (!lv.certain && sl.wire.size() > 255) return r;
             // A "+ " continuation answers AUTH with a mechanism, a SASL line, or a line that
             // is not certain (it may have been read as AUTH).
             const bool sasl_reply = m.sasl || !lv.certain ||
@@ -287,6 +304,14 @@ session_result run_session(const session_input& in, const target& t, const exec_
                 }
             }
             r.transitions.push_back({m.state_name(), keyword, reply_class(st, body)});
+            // STLS refused with lines pipelined behind it: a server may discard them (the client
+            // must not send them, RFC 2595 §4), so their replies cannot be counted on.
+            if (lv.cmd && lv.cmd->id == command_id::stls && !m.sasl &&
+                st.status != reply_status::ok && !sl.last_in_write) {
+                r.transitions.push_back({m.state_name(), keyword, reply_class(st, body)});
+                r.exchanges.push_back(ex);
+                return r;
+            }
             const bool sasl_line = m.sasl;
             apply_reply(m, lv, st, keep ? listing : std::vector<std::string>{});
             if (!sasl_line && lv.cmd && st.status == reply_status::ok) {
@@ -327,6 +352,34 @@ session_result run_session(const session_input& in, const target& t, const exec_
         }
     }
     return r;
+}
+
+bool advertises_pipelining(const target& t, std::chrono::milliseconds timeout) {
+    try {
+        auto conn = t.connect();
+        auto line = conn->read_line(timeout);
+        if (line.what != received::kind::line || !line.line.starts_with("+OK")) return false;
+        if (t.starttls) {
+            conn->send("STLS\r\n");
+            line = conn->read_line(timeout);
+            if (line.what != received::kind::line || !line.line.starts_with("+OK") ||
+                !conn->start_tls())
+                return false;
+        }
+        conn->send("CAPA\r\n");
+        line = conn->read_line(timeout);
+        if (line.what != received::kind::line || !line.line.starts_with("+OK")) return false;
+        bool pipelining = false;
+        for (std::size_t i = 0; i < 1000; ++i) { // a capability list, not a body: bounded
+            line = conn->read_line(timeout);
+            if (line.what != received::kind::line || line.line == ".") break;
+            pipelining = pipelining || iequals(line.line, "PIPELINING");
+        }
+        conn->send("QUIT\r\n");
+        return pipelining;
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 bool target_greets(const target& t, std::chrono::milliseconds timeout) {

@@ -147,11 +147,12 @@ void mutator::mutate_once(session_input& in, std::span<const session_input> corp
         cmds.insert(cmds.begin() + static_cast<std::ptrdiff_t>(pick(cmds.size() + 1)),
                     random_command());
         break;
-    case 1: // insert a keyword with a dictionary argument
+    case 1: // insert a keyword, alone or with a dictionary argument
     {
-        const auto kw = keywords[pick(std::size(keywords))];
+        const auto kw = std::string(keywords[pick(std::size(keywords))]);
+        const auto line = pick(3) == 0 ? kw : kw + " " + dict[pick(dict.size())];
         cmds.insert(cmds.begin() + static_cast<std::ptrdiff_t>(pick(cmds.size() + 1)),
-                    command{std::string(kw) + " " + dict[pick(dict.size())] + "\r\n", false});
+                    command{line + "\r\n", false});
         break;
     }
     case 2: // drop a command

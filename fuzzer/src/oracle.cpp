@@ -84,6 +84,8 @@ std::string_view to_string(finding_kind k) noexcept {
     switch (k) {
     case finding_kind::closed_mid_reply: return "closed-mid-reply";
     case finding_kind::hang: return "hang";
+    case finding_kind::pipelined_hang: return "pipelined-hang";
+    case finding_kind::wrong_listing: return "wrong-listing";
     case finding_kind::bad_status_line: return "bad-status-line";
     case finding_kind::unterminated_body: return "unterminated-body";
     case finding_kind::wrong_state: return "wrong-state";
@@ -156,6 +158,12 @@ std::pair<std::string_view, std::string_view> rfc_of(finding_kind k) noexcept {
                                "or removed before the session enters the UPDATE state (§4); the "
                                "unique-id uniquely identifies a message within a maildrop and "
                                "persists across sessions (§7)"};
+    case finding_kind::pipelined_hang:
+        return {"2449 §6.6", "If a server supports PIPELINING, it MUST process each command in "
+                             "turn"};
+    case finding_kind::wrong_listing:
+        return {"1939 §5", "If an argument was given and the POP3 server issues a positive "
+                           "response with a line containing information for that message"};
     case finding_kind::listed_deleted:
         return {"1939 §5", "messages marked as deleted are not listed"};
     case finding_kind::wrong_count:
@@ -248,7 +256,10 @@ std::optional<finding> judge_reply(const session_model& m, const line_view& l,
     if (m.state != session_state::transaction || !(l.cmd->message_number_args & 1u) ||
         l.args.empty())
         return std::nullopt;
-    const auto& arg = l.args[0];
+    // "+1" names message 1 by any reading of a number (popa3d and Mailutils take it so): RFC
+    // 1939 gives message numbers no grammar to refuse it by. "-1", "1a", "0x1" name none.
+    auto arg = std::string_view(l.args[0]);
+    if (arg.size() > 1 && arg.front() == '+') arg.remove_prefix(1);
     if (!all_digits(arg))
         return finding{finding_kind::bad_message_number, kw, said + ": not a message number", 0};
     const auto n = parse_decimal(arg);
@@ -381,7 +392,7 @@ std::optional<finding> judge_contents(const session_model& m, const line_view& l
         const auto& e = entries->front();
         const auto number = std::to_string(*n);
         if (e.message != *n) {
-            finding f{finding_kind::inconsistent_listing, kw,
+            finding f{finding_kind::wrong_listing, kw,
                       said + ": the listing of message " + std::to_string(e.message) +
                           ", not of message " + number,
                       0};

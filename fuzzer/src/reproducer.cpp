@@ -1,5 +1,6 @@
 #include "pop3/fuzzer/reproducer.hpp"
 
+#include <pop3/protocol/text.hpp>
 #include <pop3/protocol/transcript_text.hpp>
 
 namespace pop3::fuzzer {
@@ -35,6 +36,7 @@ void expect_finding(std::string& out, const finding& f, const exchange& ex) {
     case finding_kind::unterminated_body: out += "S: +OK*\nS*: *\nS: .\n"; break;
     case finding_kind::closed_mid_reply:
     case finding_kind::hang:
+    case finding_kind::pipelined_hang:
     case finding_kind::bare_lf:
     case finding_kind::process_died:
     case finding_kind::sanitizer_report:
@@ -96,10 +98,12 @@ std::string reproducer_text(const finding& f, const session_result& r,
             if (crlf) body.remove_suffix(2);
             if (crlf && body.find_first_of("\r\n") == std::string_view::npos) {
                 std::string line;
-                if (body == "USER " + info.creds.user)
-                    line = "USER {user}";
-                else if (body == "PASS " + info.creds.pass)
-                    line = "PASS {pass}";
+                // The run's credentials as variables, whatever the keyword's case.
+                const auto kw = body.substr(0, 5);
+                if (iequals(kw, "USER ") && body.substr(5) == info.creds.user)
+                    line = std::string(kw) + "{user}";
+                else if (iequals(kw, "PASS ") && body.substr(5) == info.creds.pass)
+                    line = std::string(kw) + "{pass}";
                 else
                     line = transcript_escape(body, false);
                 out += (k > i && !raw_before ? "C+: " : "C: ") + line + "\n";

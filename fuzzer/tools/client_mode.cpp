@@ -201,6 +201,14 @@ client_cli parse_client_args(int argc, char** argv) {
     return o;
 }
 
+// `s` as one word for /bin/sh: in single quotes, each ' as '\''.
+std::string shell_quoted(const std::string& s) {
+    std::string out = "'";
+    for (char c : s)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 // pop3-conformance library-client: next to this program (an install), else the build tree's.
 std::string default_command() {
     std::error_code ec;
@@ -273,8 +281,8 @@ int run_client(const client_cli& o) {
         std::printf("  %s %s: %s\n    case %s in %s\n", f.kind.c_str(), f.family.c_str(),
                     f.detail.c_str(), f.case_id.c_str(), f.file.string().c_str());
     if (!res.findings.empty())
-        std::printf("replay: pop3-conformance client --cases %s --command %s\n", o.findings.c_str(),
-                    ("'" + co.run.program.command + "'").c_str());
+        std::printf("replay: pop3-conformance client --cases %s --command %s\n",
+                    shell_quoted(o.findings).c_str(), shell_quoted(co.run.program.command).c_str());
     // Nothing fuzzed (the client can do none of the combinations) is no clean bill: 1.
     if (res.stats.sessions == 0)
         std::printf("nothing was fuzzed: the client did none of the combinations asked for\n");

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <pop3/conformance/transcript.hpp>
 #include <pop3/mockserver/config.hpp>
+#include <pop3/mockserver/planted_bug.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
 #include <support/child_process.hpp>
@@ -144,7 +145,9 @@ TEST_CASE("finds a broken server; its reproducer fails there and passes on a cor
 
 TEST_CASE("a server that stops answering after the third RSET is a hang") {
     auto broken = start_server("[[rule]]\ncommand = \"RSET\"\noccurrence = 3\nhang = true\n");
-    auto o = options_for(1, 1000);
+    // Seeds 1-4 found it after 388 to 2,225 sessions (2026-12-05); the campaign ends with it.
+    auto o = options_for(1, 5000);
+    o.max_findings = 1;
     // Short, since every session that reaches the third RSET waits this long. A slow reply on a
     // loaded machine is not taken for a hang: a hang is reported only when the same input hangs
     // again, and the canary after a closed connection has its own bound (15 s).
@@ -248,4 +251,84 @@ TEST_CASE("commands pipelined after STLS and answered inside TLS are found (RFC 
     INFO(on_correct.out << on_correct.err);
     CHECK(on_correct.out.find("1 passed, 0 failed") != std::string::npos);
     correct->stop();
+}
+
+namespace {
+
+session_input input_of(std::initializer_list<std::pair<const char*, bool>> lines) {
+    session_input in;
+    for (const auto& [bytes, same] : lines)
+        in.commands.push_back({bytes, same});
+    return in;
+}
+
+} // namespace
+
+TEST_CASE("a pipelined line that gets no reply is a finding only when PIPELINING is advertised") {
+    // Courier and Cyrus drop a command pipelined behind a login; they advertise PIPELINING, so
+    // that breaks RFC 2449 §6.6. A server that does not advertise it need not read ahead.
+    for (bool advertised : {false, true}) {
+        auto config = pop3::mock::default_config();
+        config.pipelining = advertised;
+        config.faults =
+            pop3::mock::parse_scenario("[[rule]]\ncommand = \"STAT\"\nhang = true\n", "s.toml").sc;
+        pop3::mock::server_options so;
+        so.threads = 1;
+        pop3::mock::server server(config, so);
+        server.start();
+        const auto t = target_of(server);
+        CHECK(advertises_pipelining(t, 2000ms) == advertised);
+        exec_options o;
+        o.reply_timeout = 100ms;
+        o.hang_timeout = 300ms;
+        o.pipelining = advertised;
+        const auto pipelined = run_session(
+            input_of({{"USER user\r\n", false}, {"PASS pass\r\n", true}, {"STAT\r\n", true}}), t,
+            o);
+        if (advertised) {
+            REQUIRE(pipelined.found);
+            CHECK(pipelined.found->key() == "pipelined-hang/STAT");
+        } else {
+            CHECK_FALSE(pipelined.found);
+        }
+        // Sent alone, STAT must be answered either way.
+        const auto alone = run_session(
+            input_of({{"USER user\r\n", false}, {"PASS pass\r\n", false}, {"STAT\r\n", false}}), t,
+            o);
+        REQUIRE(alone.found);
+        CHECK(alone.found->key() == "hang/STAT");
+        server.stop();
+    }
+}
+
+TEST_CASE("lines pipelined behind a refused STLS are not judged") {
+    // Cyrus discards what comes with an STLS it refuses (inside TLS already): RFC 2595 §4 says
+    // the client must not send it, so no reply to it is certain. Once, CAPA's "hang" was blamed.
+    auto server = start_server();
+    const auto r = run_session(input_of({{"STLS\r\n", false}, {"CAPA\r\n", true}}),
+                               target_of(*server, true), exec_options{});
+    CHECK_FALSE(r.found);
+    REQUIRE(r.exchanges.size() == 1);
+    CHECK(r.exchanges[0].wire == "STLS\r\n");
+    CHECK(r.exchanges[0].status == pop3::reply_status::err);
+    server->stop();
+}
+
+TEST_CASE("the reply to a line over 255 octets is not judged; to a shorter one it is") {
+    if (!pop3::mock::planted_bugs_compiled()) return;
+    auto config = pop3::mock::default_config();
+    config.planted = {pop3::mock::planted_bug::long_err_echo}; // echoes the line twice
+    pop3::mock::server_options so;
+    so.threads = 1;
+    pop3::mock::server server(config, so);
+    server.start();
+    const auto t = target_of(server);
+    // Dovecot answers a 1,007-octet LIST with 1,033 octets: the command broke RFC 2449 §4 first.
+    const auto over = "LIST " + std::string(300, '9') + "\r\n";
+    CHECK_FALSE(run_session(input_of({{over.c_str(), false}}), t, exec_options{}).found);
+    const auto under = "LIST " + std::string(240, 'x') + "\r\n";
+    const auto r = run_session(input_of({{under.c_str(), false}}), t, exec_options{});
+    REQUIRE(r.found);
+    CHECK(r.found->key() == "long-status-line/LIST"); // named by its keyword, not UNKNOWN
+    server.stop();
 }

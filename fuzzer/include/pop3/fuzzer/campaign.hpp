@@ -81,6 +81,7 @@ struct reported_finding {
 
 struct campaign_result {
     campaign_stats stats;
+    bool pipelining = false; // the target advertised PIPELINING (pipelined hangs are judged)
     std::vector<campaign_sample> history;
     std::vector<reported_finding> findings;
 };

@@ -43,6 +43,9 @@ struct exec_options {
     // replies to them (a correct server discards them and sends nothing). 0: not checked, the
     // session ends after the handshake (the campaign bounds the time these waits take).
     std::chrono::milliseconds injection_quiet{200};
+    // Whether the target advertises PIPELINING (advertises_pipelining): only then is a line
+    // sent before the reply to the line before it certain to be answered.
+    bool pipelining = false;
 };
 
 // One line as the server framed it, and what came back.
@@ -72,6 +75,10 @@ struct session_result {
 std::vector<std::string> wire_writes(const session_input& in);
 
 session_result run_session(const session_input& in, const target& t, const exec_options& o);
+
+// Whether a new connection's CAPA (after STLS when the target says so) lists PIPELINING; false
+// when it cannot tell.
+bool advertises_pipelining(const target& t, std::chrono::milliseconds timeout);
 
 // The canary: a new connection gets a +OK greeting within `timeout`.
 bool target_greets(const target& t, std::chrono::milliseconds timeout);

@@ -18,6 +18,7 @@ namespace pop3::fuzzer {
 enum class finding_kind : std::uint8_t {
     closed_mid_reply,   // EOF (or a reset) inside a reply: a partial line, a body without "."
     hang,               // no reply within the hang timeout, the connection still open
+    pipelined_hang,     // the same for a pipelined line, the server advertising PIPELINING
     bad_status_line,    // a reply line that is not +OK, -ERR (or "+ " inside AUTH)
     unterminated_body,  // a multi-line reply past the reply bound without its "."
     wrong_state,        // +OK to a command RFC 1939 §3 requires refused in that state
@@ -31,7 +32,8 @@ enum class finding_kind : std::uint8_t {
     data_after_terminator, // a line after a multi-line reply's ".", before the next command
     stls_injection,        // commands pipelined after STLS answered inside TLS (RFC 2595 §4)
     // What the replies say, against what the session has already been told (the model).
-    inconsistent_listing, // a size or unique-id changed, or a listing for another message
+    inconsistent_listing, // a size or unique-id changed, or a message past the maildrop listed
+    wrong_listing,        // LIST n / UIDL n answered with another message's listing
     listed_deleted,       // a multi-line LIST or UIDL lists a message deleted in the session
     wrong_count,          // STAT after deletions counts them
     // The target's process, with --launch.
