@@ -8,6 +8,7 @@
 #include <optional>
 #include <pop3/conformance/transcript.hpp>
 #include <pop3/mockserver/maildrop.hpp>
+#include <pop3/protocol/error.hpp>
 #include <string_view>
 
 namespace pop3::fuzzer {
@@ -203,28 +204,11 @@ std::string toml_bool(bool b) {
 
 } // namespace
 
-// Bytes for people: CR, LF, TAB as \r \n \t, other control octets and non-ASCII as \xHH, cut at
-// `limit` octets.
+// Bytes for people (escape_for_display: control and non-ASCII octets escaped), cut at about
+// `limit` octets, with the whole size when cut.
 std::string shown(std::string_view bytes, std::size_t limit) {
-    std::string out;
-    for (std::size_t i = 0; i < bytes.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(bytes[i]);
-        if (c == '\r')
-            out += "\\r";
-        else if (c == '\n')
-            out += "\\n";
-        else if (c == '\t')
-            out += "\\t";
-        else if (c < 0x20 || c >= 0x7f) {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (bytes.size() > limit) out += "... (" + std::to_string(bytes.size()) + " octets)";
+    auto out = escape_for_display(bytes, limit);
+    if (bytes.size() > limit) out += " (" + std::to_string(bytes.size()) + " octets)";
     return out;
 }
 

@@ -1,6 +1,8 @@
 // pop3-fuzz client: fuzzes a POP3 client program (docs/fuzzing.md, "pop3-fuzz client").
 #include "client_mode.hpp"
 
+#include "cli.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -69,9 +71,9 @@ namespace fs = std::filesystem;
 using pop3::conformance::client_task;
 using pop3::conformance::client_tls;
 
-struct cli_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using pop3::fuzz_tool::cli_error;
+using pop3::fuzz_tool::number_arg;
+using pop3::fuzz_tool::seconds_arg;
 
 struct client_cli {
     std::optional<std::string> command;
@@ -81,30 +83,6 @@ struct client_cli {
     std::optional<std::size_t> sessions;
     std::string findings = "pop3-fuzz-findings";
 };
-
-double seconds_value(const std::string& name, const std::string& v, double hi) {
-    double d = 0;
-    try {
-        std::size_t used = 0;
-        d = std::stod(v, &used);
-        if (used != v.size()) throw std::invalid_argument(v);
-    } catch (const std::exception&) {
-        throw cli_error(name + ": expected seconds, got '" + v + "'");
-    }
-    if (!(d > 0 && d <= hi))
-        throw cli_error(name +
-                        ": expected 0 < SECONDS <= " + std::to_string(static_cast<long>(hi)));
-    return d;
-}
-
-std::uint64_t number_value(const std::string& name, const std::string& v, std::uint64_t lo,
-                           std::uint64_t hi) {
-    const auto n = pop3::parse_decimal(v);
-    if (!n || *n < lo || *n > hi)
-        throw cli_error(name + ": expected a number from " + std::to_string(lo) + " to " +
-                        std::to_string(hi) + ", got '" + v + "'");
-    return *n;
-}
 
 std::vector<std::string> split_list(const std::string& name, const std::string& v) {
     std::vector<std::string> out;
@@ -176,21 +154,21 @@ client_cli parse_client_args(int argc, char** argv) {
                 if (std::find(all.begin(), all.end(), f) == all.end())
                     throw cli_error("--family: no family '" + f + "' (--family list shows them)");
         } else if (a == "--duration")
-            o.duration = seconds_value(a, value(), 30.0 * 24 * 3600);
+            o.duration = seconds_arg(a, value(), 30.0 * 24 * 3600);
         else if (a == "--deadline")
-            o.deadline = seconds_value(a, value(), 3600);
+            o.deadline = seconds_arg(a, value(), 3600);
         else if (a == "--status")
-            o.status = seconds_value(a, value(), 3600);
+            o.status = seconds_arg(a, value(), 3600);
         else if (a == "--timeout")
-            o.timeout = number_value(a, value(), 1, 3600);
+            o.timeout = number_arg(a, value(), 1, 3600);
         else if (a == "--hold")
-            o.hold_ms = number_value(a, value(), 0, 10000);
+            o.hold_ms = number_arg(a, value(), 0, 10000);
         else if (a == "--max-memory")
-            o.max_memory_mib = number_value(a, value(), 1, 1 << 20);
+            o.max_memory_mib = number_arg(a, value(), 1, 1 << 20);
         else if (a == "--seed")
-            o.seed = number_value(a, value(), 0, UINT64_MAX);
+            o.seed = number_arg(a, value(), 0, UINT64_MAX);
         else if (a == "--sessions")
-            o.sessions = static_cast<std::size_t>(number_value(a, value(), 1, UINT64_MAX));
+            o.sessions = static_cast<std::size_t>(number_arg(a, value(), 1, UINT64_MAX));
         else if (a == "--findings")
             o.findings = value();
         else
@@ -293,16 +271,5 @@ int run_client(const client_cli& o) {
 } // namespace
 
 int pop3_fuzz_client_main(int argc, char** argv) {
-    try {
-        return run_client(parse_client_args(argc, argv));
-    } catch (const cli_error& e) {
-        std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
-        return 2;
-    } catch (const pop3::conformance::transcript_error& e) {
-        std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
-        return 2;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
-        return 1;
-    }
+    return pop3::fuzz_tool::guarded_main([&] { return run_client(parse_client_args(argc, argv)); });
 }

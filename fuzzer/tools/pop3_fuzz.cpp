@@ -1,4 +1,5 @@
 // pop3-fuzz: stateful black-box fuzzing of a live POP3 server. See --help and docs/fuzzing.md.
+#include "cli.hpp"
 #include "client_mode.hpp"
 #include "data_paths.hpp"
 #include "report.hpp"
@@ -99,9 +100,9 @@ Exit code: 0 when nothing was found, 1 when something was (or the target cannot 
 reached), 2 for a bad command line or an unreadable seed file (FILE:LINE: reason).
 )";
 
-struct cli_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using pop3::fuzz_tool::cli_error;
+using pop3::fuzz_tool::number_arg;
+using pop3::fuzz_tool::seconds_arg;
 
 struct options {
     std::optional<std::string> target, ca_file, corpus, scenario, launch, json, html;
@@ -119,30 +120,6 @@ struct options {
     std::vector<pop3::mock::planted_bug> planted;
     std::string shown; // the options as given, for the report
 };
-
-std::size_t count_arg(const std::string& name, const std::string& v, std::size_t lo,
-                      std::size_t hi) {
-    const auto n = pop3::parse_decimal(v);
-    if (!n || *n < lo || *n > hi)
-        throw cli_error(name + ": expected a number " + std::to_string(lo) + ".." +
-                        std::to_string(hi) + ", got '" + v + "'");
-    return static_cast<std::size_t>(*n);
-}
-
-double seconds_arg(const std::string& name, const std::string& v, double lo, double hi) {
-    double d = 0;
-    try {
-        std::size_t used = 0;
-        d = std::stod(v, &used);
-        if (used != v.size()) throw std::invalid_argument(v);
-    } catch (const std::exception&) {
-        throw cli_error(name + ": expected seconds, got '" + v + "'");
-    }
-    if (!(d > lo && d <= hi))
-        throw cli_error(name + ": expected " + std::to_string(static_cast<long>(lo)) +
-                        " < SECONDS <= " + std::to_string(static_cast<long>(hi)));
-    return d;
-}
 
 options parse_args(int argc, char** argv) {
     options o;
@@ -182,13 +159,13 @@ options parse_args(int argc, char** argv) {
         else if (a == "--insecure")
             o.insecure = true;
         else if (a == "--duration")
-            o.duration = seconds_arg(a, value(), 0, 30 * 24 * 3600);
+            o.duration = seconds_arg(a, value(), 30 * 24 * 3600);
         else if (a == "--timeout")
-            o.timeout = seconds_arg(a, value(), 0, 3600);
+            o.timeout = seconds_arg(a, value(), 3600);
         else if (a == "--hang-timeout")
-            o.hang_timeout = seconds_arg(a, value(), 0, 3600);
+            o.hang_timeout = seconds_arg(a, value(), 3600);
         else if (a == "--status")
-            o.status = seconds_arg(a, value(), 0, 3600);
+            o.status = seconds_arg(a, value(), 3600);
         else if (a == "--seed") {
             const auto n = pop3::parse_decimal(value());
             if (!n) throw cli_error("--seed: expected a number 0..2^64-1");
@@ -214,15 +191,15 @@ options parse_args(int argc, char** argv) {
         else if (a == "--replay")
             o.replay = value();
         else if (a == "--repeat")
-            o.repeat = count_arg(a, value(), 1, 100000000);
+            o.repeat = static_cast<std::size_t>(number_arg(a, value(), 1, 100000000));
         else if (a == "--max-findings")
-            o.max_findings = count_arg(a, value(), 1, 1u << 20);
+            o.max_findings = static_cast<std::size_t>(number_arg(a, value(), 1, 1u << 20));
         else if (a == "--jobs")
-            o.jobs = static_cast<unsigned>(count_arg(a, value(), 1, 64));
+            o.jobs = static_cast<unsigned>(number_arg(a, value(), 1, 64));
         else if (a == "--max-rss-growth")
-            o.max_rss_growth_mb = static_cast<long>(count_arg(a, value(), 1, 1u << 20));
+            o.max_rss_growth_mb = static_cast<long>(number_arg(a, value(), 1, 1u << 20));
         else if (a == "--max-fd-growth")
-            o.max_fd_growth = count_arg(a, value(), 1, 1u << 20);
+            o.max_fd_growth = static_cast<std::size_t>(number_arg(a, value(), 1, 1u << 20));
         else if (a == "--plant-bug") {
             const auto name = value();
             if (!pop3::mock::planted_bugs_compiled())
@@ -557,19 +534,5 @@ int run(const options& o) {
 int main(int argc, char** argv) {
     if (argc >= 2 && std::string_view(argv[1]) == "client")
         return pop3_fuzz_client_main(argc - 1, argv + 1);
-    try {
-        return run(parse_args(argc, argv));
-    } catch (const cli_error& e) {
-        std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
-        return 2;
-    } catch (const pop3::conformance::transcript_error& e) {
-        std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
-        return 2;
-    } catch (const pop3::fuzzer::corpus_error& e) {
-        std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
-        return 2;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "pop3-fuzz: %s\n", e.what());
-        return 1;
-    }
+    return pop3::fuzz_tool::guarded_main([&] { return run(parse_args(argc, argv)); });
 }

@@ -70,6 +70,34 @@ TEST_CASE("connection: a refused connect says so, an accepted one works") {
     CHECK(r.line == "+OK hello");
 }
 
+namespace {
+
+// Both ends of a connection inside TLS: the runner's client side (its step timeout `timeout`,
+// which is also the socket's receive timeout) and a server side, handshake done.
+struct tls_pair {
+    listener l;
+    std::unique_ptr<connection> client, server;
+};
+std::unique_ptr<tls_pair> connected_in_tls(std::chrono::milliseconds timeout) {
+    const auto identity = pop3::net::make_self_signed("localhost");
+    tls_settings server_tls;
+    server_tls.cert_pem = identity.certificate;
+    server_tls.key_pem = identity.private_key;
+    tls_settings client_tls;
+    client_tls.ca_pem = identity.certificate;
+    client_tls.server_name = "localhost";
+    auto p = std::make_unique<tls_pair>();
+    p->client = connect_socket("127.0.0.1", p->l.port(), false, client_tls, timeout);
+    p->server = p->l.accept(server_tls, 2000ms);
+    REQUIRE(p->server);
+    auto server_handshake = std::async(std::launch::async, [&] { return p->server->start_tls(); });
+    REQUIRE(p->client->start_tls());
+    REQUIRE(server_handshake.get());
+    return p;
+}
+
+} // namespace
+
 TEST_CASE("connection: writing TLS records to a peer that has gone raises no SIGPIPE") {
     // The library leaves signal dispositions alone: with SIGPIPE at its default, a TLS write to
     // a closed peer must fail, not kill the process (the records go out with MSG_NOSIGNAL).
@@ -77,29 +105,14 @@ TEST_CASE("connection: writing TLS records to a peer that has gone raises no SIG
         void (*before)(int) = std::signal(SIGPIPE, SIG_DFL);
         ~default_sigpipe() { std::signal(SIGPIPE, before); }
     } guard;
-    const auto identity = pop3::net::make_self_signed("localhost");
-    tls_settings server_tls;
-    server_tls.cert_pem = identity.certificate;
-    server_tls.key_pem = identity.private_key;
-    tls_settings client_tls;
-    client_tls.ca_pem = identity.certificate;
-    client_tls.server_name = "localhost";
+    auto p = connected_in_tls(2000ms);
+    p->server->send("+OK inside TLS\r\n");
+    CHECK(p->client->read_line(2000ms).line == "+OK inside TLS");
 
-    listener l;
-    auto conn = connect_socket("127.0.0.1", l.port(), false, client_tls, 2000ms);
-    auto server_side = l.accept(server_tls, 2000ms);
-    REQUIRE(server_side);
-    auto server_handshake =
-        std::async(std::launch::async, [&] { return server_side->start_tls(); });
-    REQUIRE(conn->start_tls());
-    REQUIRE(server_handshake.get());
-    server_side->send("+OK inside TLS\r\n");
-    CHECK(conn->read_line(2000ms).line == "+OK inside TLS");
-
-    server_side.reset(); // the peer closes its socket
+    p->server.reset(); // the peer closes its socket
     const std::string record(16 * 1024, 'x');
     for (int i = 0; i < 64; ++i) // the first writes may still succeed; later ones get EPIPE
-        conn->send(record);
+        p->client->send(record);
     SUCCEED("still alive");
 }
 
@@ -107,25 +120,10 @@ TEST_CASE("connection: inside TLS, records without data (session tickets) are no
     // A TLS 1.3 server sends its session tickets after the handshake. Reading them once blocked
     // until the socket's receive timeout (the connection's step timeout, 10 s here) instead of
     // the caller's deadline: pop3-fuzz's STARTTLS-injection check waited 2 s a session.
-    const auto identity = pop3::net::make_self_signed("localhost");
-    tls_settings server_tls;
-    server_tls.cert_pem = identity.certificate;
-    server_tls.key_pem = identity.private_key;
-    tls_settings client_tls;
-    client_tls.ca_pem = identity.certificate;
-    client_tls.server_name = "localhost";
-
-    listener l;
-    auto conn = connect_socket("127.0.0.1", l.port(), false, client_tls, 10000ms);
-    auto server_side = l.accept(server_tls, 2000ms);
-    REQUIRE(server_side);
-    auto server_handshake =
-        std::async(std::launch::async, [&] { return server_side->start_tls(); });
-    REQUIRE(conn->start_tls());
-    REQUIRE(server_handshake.get());
+    auto p = connected_in_tls(10000ms);
     const auto before = std::chrono::steady_clock::now();
-    CHECK(conn->silent_for(300ms));
+    CHECK(p->client->silent_for(300ms));
     CHECK(std::chrono::steady_clock::now() - before < 5s); // not the socket's 10 s
-    server_side->send("+OK still here\r\n");
-    CHECK(conn->read_line(2000ms).line == "+OK still here");
+    p->server->send("+OK still here\r\n");
+    CHECK(p->client->read_line(2000ms).line == "+OK still here");
 }
