@@ -198,7 +198,13 @@ std::optional<std::string> launched_target::died(std::chrono::milliseconds grace
                 return "the target's process was killed by signal " +
                        std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) +
                        ")";
-            return "the target's process exited with status " + std::to_string(WEXITSTATUS(status));
+            const int code = WEXITSTATUS(status);
+            // A shell in front of the server (COMMAND without exec) says signal N as 128+N.
+            return "the target's process exited with status " + std::to_string(code) +
+                   (code > 128 && code < 128 + 65
+                        ? " (a shell's report of signal " + std::to_string(code - 128) + ", " +
+                              ::strsignal(code - 128) + ")"
+                        : "");
         }
         if ((done < 0 && errno != EINTR) || clock_type::now() >= deadline) return std::nullopt;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
