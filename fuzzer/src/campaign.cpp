@@ -133,23 +133,27 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
         if (!f) f = rr.found;
         return std::pair{std::move(rr), std::move(f)};
     };
+    // For a process finding: each run on a freshly started process, so that an input is
+    // blamed only when it makes the process die (or report) on its own.
+    const rerun_fn rerun_fresh = [&](const session_input& in) {
+        t.process->start();
+        return rerun_session(in);
+    };
     // Confirms (a hang: once more), minimises and reports a finding not reported before.
     const auto settle = [&](const finding& f, const session_input& in, const session_result& r,
                             const rerun_fn& rerun) {
         found_at = elapsed().count();
         const auto key = f.key();
         if (reported.contains(key)) return;
-        if (o.claim_finding && !o.claim_finding(key)) {
-            reported.insert(key);
-            return;
-        }
         // A hang is a matter of time: a loaded machine can be slow once. It counts only when
         // the same input hangs again on the same command (AFL re-runs its hangs too).
-        if (f.kind == finding_kind::hang) {
+        if (f.kind == finding_kind::hang || f.kind == finding_kind::pipelined_hang) {
             const auto again = rerun(in).second;
             if (!again || again->key() != key) return;
         }
+        // Claimed once confirmed: with --jobs, the first job to confirm it reports it.
         reported.insert(key);
+        if (o.claim_finding && !o.claim_finding(key)) return;
         const auto reproduces = [&](const session_input& cand) {
             const auto again = rerun(cand).second;
             return again && again->key() == key;
@@ -171,10 +175,10 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
             // The process may have died of an earlier session (a crash seen late): the input
             // that makes it die again is the culprit, this one or one of the last before it.
             for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
-                auto [again_r, again] = rerun_session(*it);
+                auto [again_r, again] = rerun_fresh(*it);
                 if (again && (again->kind == finding_kind::process_died ||
                               again->kind == finding_kind::sanitizer_report)) {
-                    settle(*again, *it, again_r, rerun_session);
+                    settle(*again, *it, again_r, rerun_fresh);
                     return;
                 }
             }

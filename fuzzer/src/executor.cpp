@@ -15,7 +15,9 @@ bool quit_at(std::string_view s, std::size_t p) {
     while (p < s.size() && (s[p] == ' ' || s[p] == '\t'))
         ++p;
     if (s.size() - p < 4 || !iequals(s.substr(p, 4), "QUIT")) return false;
-    return p + 4 == s.size() || s[p + 4] == ' ' || s[p + 4] == '\r' || s[p + 4] == '\n';
+    // Any blank or line end after the keyword: a server that splits at tabs reads "QUIT\t" too.
+    return p + 4 == s.size() || s[p + 4] == ' ' || s[p + 4] == '\t' || s[p + 4] == '\r' ||
+           s[p + 4] == '\n';
 }
 
 struct server_line {
@@ -276,11 +278,25 @@ session_result run_session(const session_input& in, const target& t, const exec_
                         listing.push_back(b.line.starts_with('.') ? b.line.substr(1) : b.line);
                     else
                         keep = false;
-                    if (octets > o.max_reply_octets)
-                        return end_with(finding_kind::unterminated_body,
-                                        "the multi-line reply to " + in_quotes(lv.text) +
-                                            " has no end after " + std::to_string(octets) +
-                                            " octets");
+                    // A message's body may be large: RETR and TOP are judged against the size
+                    // LIST gave for it (twice that and 64 KiB more, for stuffing), and when no
+                    // size is known, a body past the bound only ends the session.
+                    const auto announced = announced_size(m, lv);
+                    const bool message =
+                        lv.cmd->id == command_id::retr || lv.cmd->id == command_id::top;
+                    const auto bound = announced ? std::min<std::uint64_t>(o.max_reply_octets,
+                                                                           2 * *announced + 65536)
+                                                 : o.max_reply_octets;
+                    if (octets > bound) {
+                        if (message && !announced) return r;
+                        return end_with(
+                            finding_kind::unterminated_body,
+                            "the multi-line reply to " + in_quotes(lv.text) + " has no end after " +
+                                std::to_string(octets) + " octets" +
+                                (announced
+                                     ? " (LIST gave the message " + std::to_string(*announced) + ")"
+                                     : ""));
+                    }
                 }
             }
             // Bytes after a body's "." before the next command was sent: the rest of a body

@@ -1,11 +1,13 @@
 #include "pop3/fuzzer/launcher.hpp"
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <mutex>
 #include <netdb.h>
 #include <pop3/conformance/process_tree.hpp>
 #include <pop3/protocol/error.hpp>
@@ -113,6 +115,43 @@ std::optional<std::uint16_t> port_from_output(const std::string& text) {
     return std::nullopt;
 }
 
+namespace {
+
+// The process groups of the running targets, for the handler below (async-signal-safe: fixed
+// slots, atomics, kill, signal, raise).
+constexpr std::size_t max_watched = 64;
+std::atomic<pid_t> watched[max_watched];
+
+extern "C" void stop_targets_and_die(int sig) {
+    for (auto& w : watched)
+        if (const pid_t p = w.load(); p > 0) ::kill(-p, SIGKILL);
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+void watch(pid_t pid) {
+    static std::once_flag handlers;
+    std::call_once(handlers, [] {
+        // Interrupted (Ctrl-C, a CI timeout's SIGTERM), pop3-fuzz stops the targets it started:
+        // they are in process groups of their own, which the terminal's signal does not reach.
+        for (int sig : {SIGINT, SIGTERM, SIGHUP})
+            ::signal(sig, stop_targets_and_die);
+    });
+    for (auto& w : watched) {
+        pid_t none = 0;
+        if (w.compare_exchange_strong(none, pid)) return;
+    }
+}
+
+void unwatch(pid_t pid) {
+    for (auto& w : watched) {
+        pid_t p = pid;
+        if (w.compare_exchange_strong(p, 0)) return;
+    }
+}
+
+} // namespace
+
 launched_target::launched_target(launch_options o) : o_(std::move(o)) {}
 
 launched_target::~launched_target() {
@@ -144,6 +183,7 @@ void launched_target::start() {
         throw std::runtime_error("--launch: cannot start /bin/sh: " +
                                  std::string(std::strerror(rc)));
     pid_ = pid;
+    watch(pid);
     ++starts_;
     stderr_seen_ = 0;
     port_ = o_.port;
@@ -182,6 +222,7 @@ void launched_target::stop() {
     ::kill(-pid_, SIGKILL); // whatever is left of the group
     ::waitpid(pid_, &status, WNOHANG);
     ::waitpid(pid_, &status, 0);
+    unwatch(pid_);
     pid_ = -1;
 }
 
@@ -193,6 +234,7 @@ std::optional<std::string> launched_target::died(std::chrono::milliseconds grace
         const pid_t done = ::waitpid(pid_, &status, WNOHANG);
         if (done == pid_) {
             ::kill(-pid_, SIGKILL); // what it started
+            unwatch(pid_);
             pid_ = -1;
             if (WIFSIGNALED(status))
                 return "the target's process was killed by signal " +
@@ -221,11 +263,15 @@ std::optional<process_event> launched_target::check(std::chrono::milliseconds gr
     std::error_code ec;
     const auto size = fs::file_size(err, ec);
     if (!ec && size > stderr_seen_) {
-        const auto from = stderr_seen_ > 64 ? stderr_seen_ - 64 : 0;
+        const auto seen = stderr_seen_;
+        const auto from = seen > 64 ? seen - 64 : 0;
         const auto text = read_file(err, from, max_scan);
         stderr_seen_ = from + text.size();
         for (auto marker : sanitizer_markers) {
-            const auto at = text.find(marker);
+            // Only a marker that ends in the new part: one in the overlap was reported already.
+            auto at = text.find(marker);
+            while (at != std::string::npos && from + at + marker.size() <= seen)
+                at = text.find(marker, at + 1);
             if (at == std::string::npos) continue;
             auto start = text.rfind('\n', at);
             start = start == std::string::npos ? 0 : start + 1;

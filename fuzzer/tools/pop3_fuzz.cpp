@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -141,6 +142,7 @@ options parse_args(int argc, char** argv) {
         o.shown += (o.shown.empty() ? "" : " ") + a;
         auto value = [&]() -> std::string {
             if (i + 1 >= argc) throw cli_error(a + ": missing value");
+            o.shown += std::string(" ") + argv[i + 1];
             return argv[++i];
         };
         if (a == "-h" || a == "--help") {
@@ -467,6 +469,7 @@ int run(const options& o) {
         };
         std::vector<campaign_stats> now(o.jobs);
         std::vector<campaign_result> parts(o.jobs);
+        std::vector<std::exception_ptr> failures(o.jobs);
         std::vector<std::thread> workers;
         for (unsigned j = 0; j < o.jobs; ++j) {
             auto cj = co;
@@ -477,7 +480,14 @@ int run(const options& o) {
                 now[j] = s;
             };
             cj.status_interval = std::chrono::milliseconds(200);
-            workers.emplace_back([&, j, cj] { parts[j] = run_campaign(seeds, targets[j], cj); });
+            workers.emplace_back([&, j, cj] {
+                // What a job throws ends the run once all jobs are joined, not the process.
+                try {
+                    parts[j] = run_campaign(seeds, targets[j], cj);
+                } catch (...) {
+                    failures[j] = std::current_exception();
+                }
+            });
         }
         // The status line sums the jobs (each reports its own every 200 ms).
         std::atomic<bool> done{false};
@@ -505,6 +515,8 @@ int run(const options& o) {
             w.join();
         done = true;
         status.join();
+        for (const auto& f : failures)
+            if (f) std::rethrow_exception(f);
         res = merge(std::move(parts));
     }
     line("done: ", res.stats);

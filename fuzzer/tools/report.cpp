@@ -44,17 +44,16 @@ std::string sessions_chart(const fuzzer::campaign_result& r) {
     return c.render("chart sessions");
 }
 
-// Corpus size, transitions and findings over time.
+// Corpus size and transitions over time, each finding a marker at the moment it was first seen
+// (at most the first 12 labelled, so that labels stay readable).
 std::string growth_chart(const fuzzer::campaign_result& r) {
-    load::svg::chart c("corpus, transitions and findings");
-    std::vector<load::svg::point> corpus, transitions, findings;
+    load::svg::chart c("corpus and transitions; findings as markers");
+    std::vector<load::svg::point> corpus, transitions;
     double top = 1;
     for (const auto& s : r.history) {
         corpus.push_back({s.seconds, static_cast<double>(s.corpus)});
         transitions.push_back({s.seconds, static_cast<double>(s.transitions)});
-        findings.push_back({s.seconds, static_cast<double>(s.findings)});
-        top = std::max({top, static_cast<double>(s.corpus), static_cast<double>(s.transitions),
-                        static_cast<double>(s.findings)});
+        top = std::max({top, static_cast<double>(s.corpus), static_cast<double>(s.transitions)});
     }
     const double end = r.history.empty() ? 1 : std::max(1.0, r.history.back().seconds);
     c.x_axis({0, end, false, "seconds", {}});
@@ -64,7 +63,11 @@ std::string growth_chart(const fuzzer::campaign_result& r) {
     } else {
         c.line(transitions, "transitions", "#4a7ab5", true);
         c.line(corpus, "corpus", "#2e8b57", true);
-        c.line(findings, "findings", "#c0392b", true);
+    }
+    for (std::size_t i = 0; i < r.findings.size() && i < 12; ++i) {
+        const auto& f = r.findings[i].what;
+        c.x_marker(r.findings[i].seconds, std::string(to_string(f.kind)) + "/" + f.keyword,
+                   "#c0392b", static_cast<int>(i % 4) + 1);
     }
     return c.render("chart growth");
 }

@@ -78,10 +78,9 @@ line_view classify_line(std::string_view wire, bool sasl);
 struct session_model {
     session_state state = session_state::authorization;
     bool tls = false;
-    bool sasl = false;                   // the next line answers a "+ " challenge
-    std::optional<std::uint64_t> count;  // from a STAT +OK with no deletion before it
-    std::optional<std::uint64_t> octets; // from the same STAT
-    std::set<std::uint64_t> deleted;     // by DELE +OK in this session (RSET clears)
+    bool sasl = false;                  // the next line answers a "+ " challenge
+    std::optional<std::uint64_t> count; // from a STAT +OK with no deletion before it
+    std::set<std::uint64_t> deleted;    // by DELE +OK in this session (RSET clears)
     // What LIST and UIDL said of each message (the maildrop is locked: they cannot change).
     std::map<std::uint64_t, std::uint64_t> sizes;
     std::map<std::uint64_t, std::string> uids;
@@ -104,6 +103,8 @@ std::optional<finding> judge_contents(const session_model& m, const line_view& l
 // Updates the model after the reply to `l` (status `s`; `body`: a listing's lines, if any).
 void apply_reply(session_model& m, const line_view& l, const status_line& s,
                  const std::vector<std::string>& body = {});
+// The size LIST gave in this session for the message RETR or TOP `l` asks for, if any.
+std::optional<std::uint64_t> announced_size(const session_model& m, const line_view& l);
 // Whether the body of the reply to `l` is kept for judge_contents (a LIST or UIDL listing).
 bool keeps_body(const line_view& l);
 
