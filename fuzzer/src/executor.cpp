@@ -178,11 +178,12 @@ session_result run_session(const session_input& in, const target& t, const exec_
                 return r;
             }
             if (x.what == received::kind::bad_line) return r;
-            if (x.deviations & deviation_missing_crlf) r.closed = true;
-            if (x.deviations & deviation_missing_crlf)
+            if (x.deviations & deviation_missing_crlf) {
+                r.closed = true;
                 return end_with(finding_kind::closed_mid_reply,
                                 "the connection closed inside the status line " +
                                     in_quotes(x.line) + " answering " + in_quotes(lv.text));
+            }
             // A line over RFC 2449's 255 octets breaks the client's side of the rule that
             // bounds replies: what comes back is not judged.
             if (!lv.certain && sl.wire.size() > 255) return r;
@@ -324,7 +325,6 @@ session_result run_session(const session_input& in, const target& t, const exec_
             // must not send them, RFC 2595 §4), so their replies cannot be counted on.
             if (lv.cmd && lv.cmd->id == command_id::stls && !m.sasl &&
                 st.status != reply_status::ok && !sl.last_in_write) {
-                r.transitions.push_back({m.state_name(), keyword, reply_class(st, body)});
                 r.exchanges.push_back(ex);
                 return r;
             }
