@@ -57,11 +57,12 @@ TEST_CASE("launch: a started program is watched: its death, its signal, a saniti
     CHECK_FALSE(t.check());
     CHECK(t.usage().rss_kib > 0);
     CHECK(t.usage().fds > 2);
-    ::kill(t.pid(), SIGSEGV);
+    // SIGKILL: a sanitizer build would catch a SIGSEGV and report it instead of dying of it.
+    ::kill(t.pid(), SIGKILL);
     const auto died = t.check(2000ms);
     REQUIRE(died);
     CHECK(died->what == process_event::kind::died);
-    CHECK(died->detail.find("signal 11") != std::string::npos);
+    CHECK(died->detail.find("signal 9") != std::string::npos);
     CHECK_FALSE(t.running());
 
     // A report on stderr is a finding whether or not the process died of it.
@@ -141,7 +142,25 @@ TEST_CASE("pop3-fuzz --launch finds a planted crash, minimises it and restarts t
     correct.stop();
 }
 
+// A target built with ASan grows by its quarantine whatever it does (docs/fuzzing.md): the
+// leak is measured on the GCC build's mock server only.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized_build = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized_build = true;
+#else
+constexpr bool sanitized_build = false;
+#endif
+#else
+constexpr bool sanitized_build = false;
+#endif
+
 TEST_CASE("pop3-fuzz --launch finds a planted memory leak by the process's growth") {
+    if (sanitized_build) {
+        WARN("skipped: an ASan-built target grows by its quarantine, leak or not");
+        return;
+    }
     if (!pop3::mock::planted_bugs_compiled()) {
         WARN("skipped: this build has no planted bugs (POP3_PLANTED_BUGS)");
         return;
