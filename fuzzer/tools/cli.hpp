@@ -3,6 +3,7 @@
 // message, and the exit codes of what escapes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <pop3/conformance/transcript.hpp>
@@ -31,6 +32,11 @@ inline double seconds_arg(const std::string& name, const std::string& v, double 
         throw cli_error(name +
                         ": expected 0 < SECONDS <= " + std::to_string(static_cast<long>(hi)));
     return d;
+}
+
+// Seconds as given (seconds_arg) as a duration for the campaign's options.
+inline std::chrono::milliseconds milliseconds_of(double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
 // A whole number in [lo, hi].

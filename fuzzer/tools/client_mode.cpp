@@ -206,11 +206,11 @@ int run_client(const client_cli& o) {
     using namespace pop3::fuzzer;
     client_campaign_options co;
     co.seed = o.seed;
-    co.duration = std::chrono::milliseconds(static_cast<long long>(o.duration * 1000));
+    co.duration = pop3::fuzz_tool::milliseconds_of(o.duration);
     co.max_sessions = o.sessions;
     co.choices = o.choices;
     co.run.program.command = o.command.value_or(default_command());
-    co.run.deadline = std::chrono::milliseconds(static_cast<long long>(o.deadline * 1000));
+    co.run.deadline = pop3::fuzz_tool::milliseconds_of(o.deadline);
     co.run.client_timeout = std::chrono::seconds(o.timeout);
     co.run.hold = std::chrono::milliseconds(0);
     co.stls_hold = std::chrono::milliseconds(o.hold_ms);
@@ -219,7 +219,7 @@ int run_client(const client_cli& o) {
     co.replay.hold = std::chrono::milliseconds(50);
     co.findings_dir = o.findings;
     co.client_label = co.run.program.command;
-    co.status_interval = std::chrono::milliseconds(static_cast<long long>(o.status * 1000));
+    co.status_interval = pop3::fuzz_tool::milliseconds_of(o.status);
 
     std::string tasks, logins, modes;
     for (auto t : o.choices.tasks)

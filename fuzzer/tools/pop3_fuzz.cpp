@@ -325,13 +325,13 @@ int run(const options& o) {
     using namespace pop3::fuzzer;
     campaign_options co;
     co.seed = o.seed;
-    co.duration = std::chrono::milliseconds(static_cast<long long>(o.duration * 1000));
+    co.duration = pop3::fuzz_tool::milliseconds_of(o.duration);
     co.max_sessions = o.sessions;
     co.max_findings = o.max_findings;
-    co.exec.reply_timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
-    co.exec.hang_timeout = std::chrono::milliseconds(static_cast<long long>(o.hang_timeout * 1000));
+    co.exec.reply_timeout = pop3::fuzz_tool::milliseconds_of(o.timeout);
+    co.exec.hang_timeout = pop3::fuzz_tool::milliseconds_of(o.hang_timeout);
     co.canary_timeout = std::max(co.canary_timeout, co.exec.hang_timeout);
-    co.status_interval = std::chrono::milliseconds(static_cast<long long>(o.status * 1000));
+    co.status_interval = pop3::fuzz_tool::milliseconds_of(o.status);
     co.max_rss_growth_kib = o.max_rss_growth_mb * 1024;
     co.max_fd_growth = o.max_fd_growth;
     co.findings_dir = o.findings;
