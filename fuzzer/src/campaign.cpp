@@ -69,6 +69,12 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
         if (o.max_findings && res.findings.size() >= *o.max_findings) return true;
         return elapsed() >= o.duration;
     };
+    // A hang reported (here or by another job) is not waited for again: later sessions that
+    // meet it end after the reply timeout (exec_options::known_hangs).
+    const auto remember_hang = [&](const finding& f) {
+        if (f.kind == finding_kind::hang || f.kind == finding_kind::pipelined_hang)
+            exec_opts.known_hangs.insert(f.key());
+    };
     double found_at = 0; // when the finding being settled was seen (minimising takes time)
     const auto report = [&](const finding& f, const session_input& minimal,
                             const session_result& shown) {
@@ -87,6 +93,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
                          (rf.file.empty() ? "" : " -> " + rf.file.string()));
         res.findings.push_back(std::move(rf));
         st.findings = res.findings.size();
+        remember_hang(f);
     };
     // A launched target that died is started again before the next session.
     const auto ensure_running = [&] {
@@ -153,7 +160,10 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
         }
         // Claimed once confirmed: with --jobs, the first job to confirm it reports it.
         reported.insert(key);
-        if (o.claim_finding && !o.claim_finding(key)) return;
+        if (o.claim_finding && !o.claim_finding(key)) {
+            remember_hang(f);
+            return;
+        }
         const auto reproduces = [&](const session_input& cand) {
             const auto again = rerun(cand).second;
             return again && again->key() == key;
@@ -240,7 +250,8 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
               std::to_string(before.rss_kib) + " to " + std::to_string(after.rss_kib) +
               " KiB resident, " + std::to_string(before.fds) + " to " + std::to_string(after.fds) +
               " descriptors";
-        return after.rss_kib - before.rss_kib > growth_kib || after.fds > before.fds + 8;
+        return (o.max_rss_growth_kib > 0 && after.rss_kib - before.rss_kib > growth_kib) ||
+               after.fds > before.fds + 8;
     };
     const auto check_resources = [&] {
         if (!t.process || !t.process->running() || clock_type::now() < next_resource) return;
@@ -251,7 +262,8 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
                 baseline = u;
             return;
         }
-        const bool over_rss = u.rss_kib - baseline->rss_kib > o.max_rss_growth_kib;
+        const bool over_rss =
+            o.max_rss_growth_kib > 0 && u.rss_kib - baseline->rss_kib > o.max_rss_growth_kib;
         const bool over_fds = u.fds > baseline->fds + o.max_fd_growth;
         if (!over_rss && !over_fds) return;
         std::string what = over_rss
@@ -299,8 +311,11 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
             if (recent.size() > 16) recent.pop_front();
         }
         auto r = run_session(in, t, exec);
-        if (r.injection_checked)
+        if (r.injection_checked) {
             injection_seconds += std::chrono::duration<double>(exec.injection_quiet).count();
+            ++st.injection_checked;
+        }
+        if (r.injection_skipped) ++st.injection_skipped;
         return r;
     };
     double sample_every = 1.0, next_sample = 0;

@@ -293,6 +293,8 @@ private:
         auto& cases = files_[kind];
         if (cases.size() >= o_.max_cases_per_kind) return;
         const std::size_t session = res_.stats.sessions;
+        const double seen_at =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
         std::string reason = r.global ? r.global->reason : sanitizer_line(r);
         const auto minimal = minimise(in, kind);
         const auto basis = basis_of(kind);
@@ -346,6 +348,7 @@ private:
         f.case_id = info.id;
         f.seed = o_.seed;
         f.session = session;
+        f.seconds = seen_at;
         if (o_.findings_dir) {
             fs::create_directories(*o_.findings_dir);
             f.file = *o_.findings_dir / (kind + ".toml");
@@ -358,10 +361,8 @@ private:
             if (!out) throw std::runtime_error("cannot write " + f.file.string());
         }
         if (o_.on_finding) {
-            const auto elapsed = std::chrono::steady_clock::now() - started_;
-            const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
             o_.on_finding(kind + " (" + in.family + ") in session " + std::to_string(session) +
-                          " after " + std::to_string(seconds) + " s: " + reason +
+                          " after " + std::to_string(static_cast<long>(seen_at)) + " s: " + reason +
                           (f.file.empty() ? std::string() : " -> " + f.file.string()));
         }
         res_.findings.push_back(std::move(f));

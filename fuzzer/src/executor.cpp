@@ -157,9 +157,12 @@ session_result run_session(const session_input& in, const target& t, const exec_
             };
 
             // The status line.
-            const auto x = patient_read(lv.certain);
+            const auto hang_key = finding_key(
+                sl.same_write ? finding_kind::pipelined_hang : finding_kind::hang, keyword);
+            const bool patient = lv.certain && !o.known_hangs.contains(hang_key);
+            const auto x = patient_read(patient);
             if (x.what == received::kind::timeout) {
-                if (!lv.certain) return r;
+                if (!patient) return r;
                 const auto silence = "no reply to " + in_quotes(lv.text) + " within " +
                                      std::to_string(o.hang_timeout.count()) +
                                      " ms, the connection open";
@@ -251,8 +254,11 @@ session_result run_session(const session_input& in, const target& t, const exec_
             if (body) {
                 ex.body = true;
                 std::size_t octets = 0;
+                const bool patient_body =
+                    !o.known_hangs.contains(finding_key(finding_kind::hang, keyword));
                 while (true) {
-                    const auto b = patient_read(true);
+                    const auto b = patient_read(patient_body);
+                    if (b.what == received::kind::timeout && !patient_body) return r;
                     if (b.what == received::kind::timeout)
                         return end_with(finding_kind::hang,
                                         "the multi-line reply to " + in_quotes(lv.text) +
@@ -351,7 +357,11 @@ session_result run_session(const session_input& in, const target& t, const exec_
                         inj.injected = true;
                         r.exchanges.push_back(std::move(inj));
                     }
-                    if (o.injection_quiet.count() <= 0 || !conn->start_tls()) return r;
+                    if (o.injection_quiet.count() <= 0) {
+                        r.injection_skipped = true;
+                        return r;
+                    }
+                    if (!conn->start_tls()) return r;
                     r.injection_checked = true;
                     if (conn->silent_for(o.injection_quiet)) return r;
                     const auto extra = conn->read_line(o.reply_timeout);

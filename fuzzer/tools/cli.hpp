@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <pop3/conformance/transcript.hpp>
 #include <pop3/fuzzer/session_input.hpp>
 #include <pop3/protocol/text.hpp>
@@ -47,6 +48,13 @@ inline std::uint64_t number_arg(const std::string& name, const std::string& v, s
         throw cli_error(name + ": expected a number from " + std::to_string(lo) + " to " +
                         std::to_string(hi) + ", got '" + v + "'");
     return *n;
+}
+
+// A report file (--json, --html), written whole.
+inline void write_report(const std::string& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error(file + ": cannot write");
 }
 
 // Runs a direction's main: a bad command line or seed file is exit 2 (FILE:LINE: reason),

@@ -2,6 +2,7 @@
 #include "client_mode.hpp"
 
 #include "cli.hpp"
+#include "report.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -44,6 +45,7 @@ client options:
   --tls LIST          none, starttls, implicit (default: all three)
   --duration S        stop after S seconds (default 60)
   --sessions N        stop after N sessions too
+  --max-findings N    and after N findings
   --seed N            the mutator's seed (default 1)
   --findings DIR      write each finding kind's cases to DIR/KIND.toml (default:
                       pop3-fuzz-findings; made only when there is a finding)
@@ -55,6 +57,7 @@ client options:
                       see a client that reads injected plaintext and sends early (default 10;
                       findings are replayed with 50, as pop3-conformance client does)
   --max-memory MIB    the client's memory bound (default 256)
+  --json FILE         write the figures and the findings to FILE (docs/fuzzing.md)
   --status S          a status line on stderr every S seconds (default 5)
   -h, --help          this text
 
@@ -80,8 +83,9 @@ struct client_cli {
     pop3::fuzzer::client_choices choices;
     double duration = 60, deadline = 10, status = 5;
     std::uint64_t timeout = 1, hold_ms = 10, max_memory_mib = 256, seed = 1;
-    std::optional<std::size_t> sessions;
+    std::optional<std::size_t> sessions, max_findings;
     std::string findings = "pop3-fuzz-findings";
+    std::optional<std::string> json;
 };
 
 std::vector<std::string> split_list(const std::string& name, const std::string& v) {
@@ -167,8 +171,12 @@ client_cli parse_client_args(int argc, char** argv) {
             o.max_memory_mib = number_arg(a, value(), 1, 1 << 20);
         else if (a == "--seed")
             o.seed = number_arg(a, value(), 0, UINT64_MAX);
+        else if (a == "--max-findings")
+            o.max_findings = number_arg(a, value(), 1, 1000000);
         else if (a == "--sessions")
             o.sessions = static_cast<std::size_t>(number_arg(a, value(), 1, UINT64_MAX));
+        else if (a == "--json")
+            o.json = value();
         else if (a == "--findings")
             o.findings = value();
         else
@@ -208,6 +216,7 @@ int run_client(const client_cli& o) {
     co.seed = o.seed;
     co.duration = pop3::fuzz_tool::milliseconds_of(o.duration);
     co.max_sessions = o.sessions;
+    co.stop_after_findings = o.max_findings;
     co.choices = o.choices;
     co.run.program.command = o.command.value_or(default_command());
     co.run.deadline = pop3::fuzz_tool::milliseconds_of(o.deadline);
@@ -253,6 +262,12 @@ int run_client(const client_cli& o) {
                 res.stats.seconds > 0 ? static_cast<double>(res.stats.sessions) / res.stats.seconds
                                       : 0.0,
                 res.stats.corpus, res.stats.signatures, res.findings.size());
+    if (o.json) {
+        pop3::fuzz_tool::run_info info;
+        info.direction = "client";
+        info.target = co.run.program.command;
+        pop3::fuzz_tool::write_report(*o.json, pop3::fuzz_tool::format_client_json(info, res));
+    }
     for (const auto& s : res.skipped)
         std::printf("  not fuzzed: %s\n", s.c_str());
     for (const auto& f : res.findings)

@@ -58,7 +58,8 @@ server options:
                       from its stdout (a line with "listening" and HOST:PORT, as
                       pop3-mockserver prints; else a line holding only the port)
   --max-rss-growth MB with --launch: the process tree's resident memory may grow this much over
-                      its level after start-up (default 256)
+                      its level after start-up (default 256; not judged when the target runs
+                      AddressSanitizer, unless its ASAN_OPTIONS has quarantine_size_mb=0)
   --max-fd-growth N   with --launch: its open descriptors likewise (default 256)
   --tls               connect with implicit TLS
   --starttls          STLS after each greeting, then the session inside TLS
@@ -246,12 +247,6 @@ std::vector<pop3::fuzzer::session_input> corpus_files(const std::filesystem::pat
     return out;
 }
 
-void write_report(const std::string& file, const std::string& text) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(file + ": cannot write");
-}
-
 // The jobs' results as one: counts summed, sizes the largest, the history sample by sample.
 pop3::fuzzer::campaign_result merge(std::vector<pop3::fuzzer::campaign_result> parts) {
     auto r = std::move(parts.front());
@@ -263,6 +258,8 @@ pop3::fuzzer::campaign_result merge(std::vector<pop3::fuzzer::campaign_result> p
         r.stats.transitions = std::max(r.stats.transitions, p.stats.transitions);
         r.stats.restarts += p.stats.restarts;
         r.stats.imported += p.stats.imported;
+        r.stats.injection_checked += p.stats.injection_checked;
+        r.stats.injection_skipped += p.stats.injection_skipped;
         r.findings.insert(r.findings.end(), p.findings.begin(), p.findings.end());
         const auto n = std::min(r.history.size(), p.history.size());
         r.history.resize(n);
@@ -319,6 +316,21 @@ int replay(const options& o, const pop3::fuzzer::target& t,
     const bool any = shown.size() > 1 || !shown.contains("nothing");
     const int status = any ? 1 : 0;
     return pop3::flush_stdout("pop3-fuzz") || status != 0 ? status : 1;
+}
+
+// Whether a launched target's memory growth means something: not when it runs AddressSanitizer
+// with its quarantine on (ASAN_OPTIONS in the process's environment can turn it off).
+bool memory_judgeable(pid_t root) {
+    if (!pop3::conformance::runs_address_sanitizer(root)) return true;
+    for (auto pid : pop3::conformance::process_tree(root)) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+        for (std::string var; std::getline(in, var, '\0');) {
+            if (!var.starts_with("ASAN_OPTIONS=")) continue;
+            const auto opts = ":" + var.substr(13) + ":";
+            if (opts.find(":quarantine_size_mb=0:") != std::string::npos) return true;
+        }
+    }
+    return false;
 }
 
 int run(const options& o) {
@@ -415,6 +427,14 @@ int run(const options& o) {
                                                      implicit, tls, step);
         };
         targets.push_back(std::move(t));
+    }
+    if (o.launch && !memory_judgeable(launched.front()->pid())) {
+        co.max_rss_growth_kib = 0;
+        std::fprintf(stderr,
+                     "pop3-fuzz: the target runs AddressSanitizer, whose quarantine grows its "
+                     "memory whatever it does: its resident memory is not judged (its "
+                     "descriptors are); with ASAN_OPTIONS=quarantine_size_mb=0 in its "
+                     "environment it is\n");
     }
     if (o.launch)
         co.info.target +=
@@ -520,13 +540,19 @@ int run(const options& o) {
         res = merge(std::move(parts));
     }
     line("done: ", res.stats);
+    if (res.stats.injection_skipped)
+        std::fprintf(stderr,
+                     "pop3-fuzz: %zu sessions with lines pipelined behind an accepted STLS were "
+                     "not checked for STARTTLS injection (%zu were: their waits may take a tenth "
+                     "of the campaign)\n",
+                     res.stats.injection_skipped, res.stats.injection_checked);
 
     pop3::fuzz_tool::run_info info;
     info.target = co.info.target;
     info.options = o.shown;
     info.jobs = o.jobs;
-    if (o.json) write_report(*o.json, pop3::fuzz_tool::format_json(info, res));
-    if (o.html) write_report(*o.html, pop3::fuzz_tool::format_html(info, res));
+    if (o.json) pop3::fuzz_tool::write_report(*o.json, pop3::fuzz_tool::format_json(info, res));
+    if (o.html) pop3::fuzz_tool::write_report(*o.html, pop3::fuzz_tool::format_html(info, res));
     std::printf("%zu sessions in %.1f s, corpus %zu, transitions %zu, findings %zu\n",
                 res.stats.sessions, res.stats.seconds, res.stats.corpus, res.stats.transitions,
                 res.findings.size());

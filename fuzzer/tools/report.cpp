@@ -91,6 +91,8 @@ std::string format_json(const run_info& run, const fuzzer::campaign_result& r) {
     o += "  \"transitions\": " + std::to_string(s.transitions) + ",\n";
     o += "  \"restarts\": " + std::to_string(s.restarts) + ",\n";
     o += "  \"imported\": " + std::to_string(s.imported) + ",\n";
+    o += "  \"stls_injection\": {\"checked\": " + std::to_string(s.injection_checked) +
+         ", \"skipped\": " + std::to_string(s.injection_skipped) + "},\n";
     o += "  \"findings\": [";
     for (std::size_t i = 0; i < r.findings.size(); ++i) {
         const auto& f = r.findings[i];
@@ -116,6 +118,36 @@ std::string format_json(const run_info& run, const fuzzer::campaign_result& r) {
              ", \"findings\": " + std::to_string(h.findings) + "}";
     }
     o += r.history.empty() ? "]\n" : "\n  ]\n";
+    return o + "}\n";
+}
+
+std::string format_client_json(const run_info& run, const fuzzer::client_campaign_result& r) {
+    const auto& s = r.stats;
+    std::string o = "{\n";
+    o += "  \"direction\": \"client\",\n";
+    o += "  \"command\": " + json_escape(run.target) + ",\n";
+    o += "  \"seconds\": " + fixed(s.seconds, 3) + ",\n";
+    o += "  \"sessions\": " + std::to_string(s.sessions) + ",\n";
+    o += "  \"sessions_per_second\": " +
+         fixed(s.seconds > 0 ? static_cast<double>(s.sessions) / s.seconds : 0.0, 2) + ",\n";
+    o += "  \"extra_runs\": " + std::to_string(s.extra_runs) + ",\n";
+    o += "  \"corpus\": " + std::to_string(s.corpus) + ",\n";
+    o += "  \"signatures\": " + std::to_string(s.signatures) + ",\n";
+    o += "  \"not_fuzzed\": [";
+    for (std::size_t i = 0; i < r.skipped.size(); ++i)
+        o += (i ? ", " : "") + json_escape(r.skipped[i]);
+    o += "],\n  \"findings\": [";
+    for (std::size_t i = 0; i < r.findings.size(); ++i) {
+        const auto& f = r.findings[i];
+        o += i ? ",\n" : "\n";
+        o += "    {\"kind\": " + json_escape(f.kind) + ", \"family\": " + json_escape(f.family) +
+             ", \"detail\": " + json_escape(f.detail) + ", \"case\": " + json_escape(f.case_id) +
+             ", \"seconds\": " + fixed(f.seconds, 3) +
+             ", \"session\": " + std::to_string(f.session) +
+             ", \"deviation_keys\": " + std::to_string(f.minimal.deviation.size()) +
+             ", \"file\": " + json_escape(f.file.string()) + "}";
+    }
+    o += r.findings.empty() ? "]\n" : "\n  ]\n";
     return o + "}\n";
 }
 
@@ -151,6 +183,11 @@ svg.chart { display: block; margin: 0.5em 0 1.5em; max-width: 100%; height: auto
     o += row("corpus", std::to_string(s.corpus));
     o += row("transitions", std::to_string(s.transitions));
     if (s.restarts) o += row("restarts of the target", std::to_string(s.restarts));
+    if (s.injection_checked || s.injection_skipped)
+        o += row("STARTTLS injection",
+                 std::to_string(s.injection_checked) + " sessions checked, " +
+                     std::to_string(s.injection_skipped) +
+                     " not (the checks' waits may take a tenth of the campaign)");
     o += row("findings", std::to_string(r.findings.size()));
     o += "</table>\n<h2>Findings</h2>\n";
     if (r.findings.empty()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pop3/fuzzer/campaign.hpp>
+#include <pop3/fuzzer/client_campaign.hpp>
 #include <string>
 
 namespace pop3::fuzz_tool {
@@ -17,5 +18,7 @@ struct run_info {
 
 std::string format_json(const run_info& run, const fuzzer::campaign_result& r);
 std::string format_html(const run_info& run, const fuzzer::campaign_result& r);
+// pop3-fuzz client --json: the figures and the findings (`target` is the client's command).
+std::string format_client_json(const run_info& run, const fuzzer::client_campaign_result& r);
 
 } // namespace pop3::fuzz_tool

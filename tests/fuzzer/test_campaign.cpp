@@ -233,6 +233,7 @@ TEST_CASE("commands pipelined after STLS and answered inside TLS are found (RFC 
     CHECK(f.minimal.commands.size() == 2); // STLS and one command in its write
     CHECK(f.transcript.find("tls: plain\n") != std::string::npos);
     CHECK(f.transcript.ends_with("S: +OK*\n!tls-or-close\n!no-reply 500\n"));
+    CHECK(r.stats.injection_checked > 0);
 
     const auto ca = dir.path / "ca.pem";
     const auto replay = [&](const pop3::mock::server& s) {
@@ -299,6 +300,48 @@ TEST_CASE("a pipelined line that gets no reply is a finding only when PIPELINING
         CHECK(alone.found->key() == "hang/STAT");
         server.stop();
     }
+}
+
+TEST_CASE("a hang already reported is not waited for again") {
+    // Courier answers about 2 sessions a second; each session that met a hang reported long
+    // before cost another --hang-timeout.
+    auto server = start_server("[[rule]]\ncommand = \"STAT\"\nhang = true\n");
+    const auto t = target_of(*server);
+    exec_options o;
+    o.reply_timeout = 300ms;
+    o.hang_timeout = 60s; // waited for, the test would end by its ctest TIMEOUT
+    o.known_hangs = {"hang/STAT"};
+    const auto login = std::pair{"USER user\r\n", false};
+    const auto started = std::chrono::steady_clock::now();
+    const auto known =
+        run_session(input_of({login, {"PASS pass\r\n", false}, {"STAT\r\n", false}}), t, o);
+    CHECK(std::chrono::steady_clock::now() - started < 30s);
+    CHECK_FALSE(known.found);
+    // Another command's hang is still waited for and reported.
+    o.hang_timeout = 1500ms;
+    o.known_hangs = {"hang/NOOP", "pipelined-hang/STAT"};
+    const auto other =
+        run_session(input_of({login, {"PASS pass\r\n", false}, {"STAT\r\n", false}}), t, o);
+    REQUIRE(other.found);
+    CHECK(other.found->key() == "hang/STAT");
+    server->stop();
+}
+
+TEST_CASE("a session whose STARTTLS-injection check is left out says so") {
+    auto server = start_server();
+    const auto t = target_of(*server);
+    exec_options o;
+    const auto in = input_of({{"STLS\r\n", false}, {"CAPA\r\n", true}});
+    const auto checked = run_session(in, t, o);
+    CHECK(checked.injection_checked);
+    CHECK_FALSE(checked.injection_skipped);
+    CHECK_FALSE(checked.found);
+    o.injection_quiet = {};
+    const auto skipped = run_session(in, t, o);
+    CHECK_FALSE(skipped.injection_checked);
+    CHECK(skipped.injection_skipped);
+    CHECK_FALSE(skipped.found);
+    server->stop();
 }
 
 TEST_CASE("lines pipelined behind a refused STLS are not judged") {

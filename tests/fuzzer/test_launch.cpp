@@ -41,6 +41,19 @@ std::vector<std::string> sent_lines(const std::string& transcript) {
     return sent;
 }
 
+// Whether this test, and so the mock server it launches, is built with ASan.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized_build = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized_build = true;
+#else
+constexpr bool sanitized_build = false;
+#endif
+#else
+constexpr bool sanitized_build = false;
+#endif
+
 std::string mock_command(const std::string& extra) {
     return "exec " + std::string(POP3_MOCKSERVER_BIN) + " --quiet " + extra;
 }
@@ -69,6 +82,8 @@ TEST_CASE("launch: a started program is watched: its death, its signal, a saniti
     CHECK_FALSE(t.check());
     CHECK(t.usage().rss_kib > 0);
     CHECK(t.usage().fds > 2);
+    // The mock server of this build runs ASan exactly when this test does.
+    CHECK(pop3::conformance::runs_address_sanitizer(t.pid()) == sanitized_build);
     // SIGKILL: a sanitizer build would catch a SIGSEGV and report it instead of dying of it.
     ::kill(t.pid(), SIGKILL);
     const auto died = t.check(2000ms);
@@ -151,31 +166,25 @@ TEST_CASE("pop3-fuzz --launch finds a planted crash, minimises it and restarts t
     correct.stop();
 }
 
-// A target built with ASan grows by its quarantine whatever it does (docs/fuzzing.md): the
-// leak is measured on the GCC build's mock server only.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool sanitized_build = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool sanitized_build = true;
-#else
-constexpr bool sanitized_build = false;
-#endif
-#else
-constexpr bool sanitized_build = false;
-#endif
-
 TEST_CASE("pop3-fuzz --launch finds a planted memory leak by the process's growth") {
-    if (sanitized_build) {
-        WARN("skipped: an ASan-built target grows by its quarantine, leak or not");
-        return;
-    }
     if (!pop3::mock::planted_bugs_compiled()) {
         WARN("skipped: this build has no planted bugs (POP3_PLANTED_BUGS)");
         return;
     }
     using pop3::test::run_program;
     pop3::test::temp_dir dir;
+    if (sanitized_build) {
+        // An ASan-built target grows by its quarantine, leak or not: pop3-fuzz sees its runtime,
+        // says so, and does not judge its memory (once, every such target was reported).
+        const auto asan =
+            run_program(POP3_FUZZ_BIN, {"server", "--launch", mock_command(""), "--max-rss-growth",
+                                        "8", "--sessions", "3000", "--duration", "3600",
+                                        "--findings", (dir.path / "f").string()});
+        INFO(asan.out << asan.err);
+        CHECK(asan.status == 0);
+        CHECK(asan.err.find("the target runs AddressSanitizer") != std::string::npos);
+        return;
+    }
     const auto found = run_program(
         POP3_FUZZ_BIN, {"server", "--launch", mock_command("--plant-bug noop-leak"),
                         "--max-rss-growth", "8", "--sessions", "60000", "--duration", "3600",

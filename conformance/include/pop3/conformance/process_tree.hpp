@@ -22,4 +22,10 @@ struct tree_usage {
 };
 tree_usage tree_usage_of(pid_t root);
 
+// Whether a process of the tree runs AddressSanitizer, whose quarantine and allocator caches
+// grow a process's memory whatever it does: its runtime is mapped as a library (GCC's libasan,
+// clang's shared runtime) or linked into the executable (clang's default), which then holds the
+// symbol __asan_init. False when it cannot tell.
+bool runs_address_sanitizer(pid_t root);
+
 } // namespace pop3::conformance

@@ -25,6 +25,10 @@ struct campaign_stats {
     std::size_t findings = 0;
     std::size_t restarts = 0; // of a launched target, after it died
     std::size_t imported = 0; // corpus inputs other jobs wrote, run by this one
+    // Sessions with lines pipelined behind an accepted STLS: checked for STARTTLS injection,
+    // or left unchecked once those checks' waits had taken a tenth of the campaign's time.
+    std::size_t injection_checked = 0;
+    std::size_t injection_skipped = 0;
 };
 
 // The stats at one moment, for the report's charts (about every second, at most 1,024 kept:
@@ -49,7 +53,8 @@ struct campaign_options {
     // With a launched target: how far its process tree's resident memory and open descriptors
     // may grow over their level after start-up, looked at every resource_interval. An input
     // is taken as the cause when running it `growth_runs` times (after a warm-up) grows them by
-    // more than a 64th of the bound (at least 1 MiB) or 8 descriptors.
+    // more than a 64th of the bound (at least 1 MiB) or 8 descriptors. A memory bound of 0:
+    // memory is not judged (an ASan-built target's quarantine grows it whatever it does).
     long max_rss_growth_kib = 256 * 1024;
     std::size_t max_fd_growth = 256;
     std::chrono::milliseconds resource_interval{1000};

@@ -151,6 +151,7 @@ struct client_finding {
     std::string case_id;
     std::uint64_t seed = 0;
     std::size_t session = 0; // the session that showed it
+    double seconds = 0;      // into the campaign when that session ended
     std::filesystem::path file;
 };
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <pop3/conformance/connection.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct exec_options {
     // when a certain line's reply still has not come after hang_timeout.
     std::chrono::milliseconds reply_timeout{2000};
     std::chrono::milliseconds hang_timeout{15000};
+    // Keys of hangs already reported (finding::key(), "hang/RETR"): a line that would show one
+    // again is not waited for past reply_timeout, and the session ends there unjudged. A slow
+    // server that hangs on a common command would otherwise spend its campaign waiting.
+    std::set<std::string> known_hangs;
     // A multi-line body longer than this is unterminated (bodies are counted, not kept).
     std::size_t max_reply_octets = 64u << 20;
     // LIST and UIDL listings are kept for the model up to this many octets (a longer one is
@@ -67,6 +72,7 @@ struct session_result {
     std::vector<exchange> exchanges; // up to the last one answered, judged or closed on
     bool closed_unanswered = false;  // the target closed instead of answering a certain line
     bool injection_checked = false;  // it waited injection_quiet for replies inside TLS
+    bool injection_skipped = false;  // it would have, but injection_quiet was 0
     bool closed = false;             // the target closed the connection (EOF seen)
 };
 

@@ -42,6 +42,11 @@ enum class finding_kind : std::uint8_t {
     resource_growth,  // its resident memory or open descriptors grew past the bound
 };
 std::string_view to_string(finding_kind k) noexcept;
+
+// What folds findings together: the oracle and the command ("hang/RETR").
+inline std::string finding_key(finding_kind k, std::string_view keyword) {
+    return std::string(to_string(k)) + "/" + std::string(keyword);
+}
 // The RFC text the finding rests on, for reports and reproducers: {"1939 §3", "…"}.
 std::pair<std::string_view, std::string_view> rfc_of(finding_kind k) noexcept;
 
@@ -54,7 +59,7 @@ struct finding {
     // ("S: +OK 1 4711 || +OK 1 4711 *", "!no-reply 500"), built from what the session learned.
     std::vector<std::string> expect;
     // Deduplication: same kind, same command.
-    std::string key() const { return std::string(to_string(kind)) + "/" + keyword; }
+    std::string key() const { return finding_key(kind, keyword); }
 };
 
 // One line as the server frames it: the bytes up to and including a LF.
