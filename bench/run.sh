@@ -48,7 +48,7 @@ if [ -z "$build" ]; then
     build=$root/build/default
     [ -f "$build/build.ninja" ] || cmake --preset default >/dev/null
     cmake --build --preset default --target pop3-mockserver pop3-bench pop3-bench-client \
-        pop3-bench-micro pop3-load >/dev/null
+        pop3-bench-micro pop3-load pop3-fuzz >/dev/null
 fi
 build=$(cd "$build" && pwd)
 server=$build/mockserver/pop3-mockserver
@@ -56,7 +56,8 @@ bench=$build/bench/pop3-bench
 client=$build/bench/pop3-bench-client
 micro=$build/bench/pop3-bench-micro
 load=$build/load/pop3-load
-for p in "$server" "$bench" "$client" "$micro" "$load"; do
+fuzz=$build/fuzzer/pop3-fuzz
+for p in "$server" "$bench" "$client" "$micro" "$load" "$fuzz"; do
     [ -x "$p" ] || { echo "bench/run.sh: $p is not built" >&2; exit 2; }
 done
 
@@ -307,6 +308,20 @@ load_run() { # PORT: sessions/s
         --mix login,stat,list,uidl,quit --quiet --json "$tmp/load.json" >/dev/null || return 1
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"load: {d['sessions_per_s']:.1f} sessions/s, {d['sessions']['failed']} failed\")" "$tmp/load.json"
 }
+# pop3-fuzz server's sessions/s against the mock server here, and against Dovecot below (issue
+# 15: the figure against Dovecot in the same run). A finding is no failure of the run (exit 1).
+fuzz_run() { # URL CA: sessions/s
+    rm -f "$tmp/fuzz.json"
+    local rc=0
+    client_side "$fuzz" server --target "$1" --ca "$2" --duration "$seconds" --status 3600 \
+        --findings "$tmp/fuzz-findings" --json "$tmp/fuzz.json" >/dev/null 2>&1 || rc=$?
+    [ $rc -le 1 ] || return 1
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"fuzz: {d['sessions_per_second']} sessions/s, {len(d['findings'])} findings\")" "$tmp/fuzz.json"
+}
+start_server fuzz --cert-out "$tmp/fuzz-cert.pem"
+best_of ours_fuzz higher 'fuzz: ([0-9.]+) sessions/s' fuzz_run "pop3://user:pass@127.0.0.1:$port" "$tmp/fuzz-cert.pem"
+stop_server
+
 users=()
 for u in $(seq 1 32); do users+=(--user "u$u:p"); done
 # Not pinned: Dovecot is several processes (master, auth, login, pop3) and loses ~40% when held
@@ -350,12 +365,19 @@ CONF
     dovecot -c "$dovecot_conf"
     wait_port "$dv_port" || { echo "bench/run.sh: Dovecot did not start" >&2; exit 1; }
     best_of dovecot_sessions higher 'load: ([0-9.]+) sessions/s' load_run "$dv_port"
+    best_of dovecot_fuzz higher 'fuzz: ([0-9.]+) sessions/s' fuzz_run "pop3://u1:p@127.0.0.1:$dv_port" "$tmp/dv/cert.pem"
     dovecot -c "$dovecot_conf" stop
     dovecot_conf=
     row sessions_vs_dovecot higher sessions/s "Dovecot $(dovecot --version | cut -d' ' -f1), process reuse" \
         "$dovecot_sessions" "$ours_sessions" "ratio>=3" \
         "sessions/s of login+STAT+LIST+UIDL+QUIT, pop3-load, 32 connections, ${seconds} s"
+    row fuzz_sessions higher sessions/s "the same against Dovecot $(dovecot --version | cut -d' ' -f1)" \
+        "$dovecot_fuzz" "$ours_fuzz" "ours>=1000" \
+        "pop3-fuzz server sessions/s against pop3-mockserver, one job, ${seconds} s"
 else
+    row fuzz_sessions higher sessions/s "Dovecot (not measured: --no-dovecot)" "-" \
+        "$ours_fuzz" "ours>=1000" \
+        "pop3-fuzz server sessions/s against pop3-mockserver, one job, ${seconds} s"
     row sessions_vs_dovecot higher sessions/s "Dovecot (not measured: --no-dovecot)" "-" \
         "$ours_sessions" "ratio>=3" \
         "sessions/s of login+STAT+LIST+UIDL+QUIT, pop3-load, 32 connections, ${seconds} s"
