@@ -76,8 +76,9 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
             exec_opts.known_hangs.insert(f.key());
     };
     double found_at = 0; // when the finding being settled was seen (minimising takes time)
+    // `found` is the input as it was found, `minimal` what minimising left of it.
     const auto report = [&](const finding& f, const session_input& minimal,
-                            const session_result& shown) {
+                            const session_result& shown, const session_input& found) {
         auto info = o.info;
         info.session = st.sessions + 1;
         reported_finding rf{f,  minimal,  reproducer_text(f, shown, info),
@@ -87,6 +88,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
             rf.file = *o.findings_dir / (stem + ".pop3");
             write_text(rf.file, rf.transcript);
             write_text(*o.findings_dir / (stem + ".input"), to_corpus_text(minimal));
+            write_text(*o.findings_dir / (stem + ".found.input"), to_corpus_text(found));
         }
         if (o.on_finding)
             o.on_finding(stem + ": " + f.detail +
@@ -171,9 +173,9 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
         const auto minimal = minimise(in, f, reproduces, o.minimise_runs, o.minimise_budget);
         auto [shown, again] = rerun(minimal);
         if (again && again->key() == key)
-            report(*again, minimal, shown);
+            report(*again, minimal, shown, in);
         else
-            report(f, in, r);
+            report(f, in, r, in);
     };
 
     std::set<std::string> synced;     // corpus file names written or read
@@ -198,7 +200,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
                           " sessions made it die again on its own)";
             if (reported.insert(pf->key()).second &&
                 (!o.claim_finding || o.claim_finding(pf->key())))
-                report(*pf, in, r);
+                report(*pf, in, r, in);
             return;
         }
         if (!r.connected || r.closed_unanswered) {
@@ -210,7 +212,7 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
                 found_at = elapsed().count();
                 if (reported.insert(f.key()).second &&
                     (!o.claim_finding || o.claim_finding(f.key())))
-                    report(f, in, r);
+                    report(f, in, r, in);
                 target_gone = true;
             }
             return;

@@ -7,6 +7,7 @@
 #include <pop3/mockserver/planted_bug.hpp>
 #include <pop3/mockserver/scenario_file.hpp>
 #include <pop3/mockserver/server.hpp>
+#include <pop3/protocol/text.hpp>
 #include <support/child_process.hpp>
 #include <support/temp_dir.hpp>
 
@@ -201,6 +202,12 @@ TEST_CASE("pop3-fuzz: exit codes, status and summary") {
     CHECK(found.err.find("pop3-fuzz: finding wrong-state-RETR: 'RETR") != std::string::npos);
     CHECK(std::filesystem::exists(dir.path / "f2" / "wrong-state-RETR.pop3"));
     CHECK(std::filesystem::exists(dir.path / "f2" / "wrong-state-RETR.input"));
+    // The input as it was found, beside the minimised one: at least as long, and a RETR in it.
+    auto found_input = dir.read("f2/wrong-state-RETR.found.input");
+    CHECK(found_input.size() >= dir.read("f2/wrong-state-RETR.input").size());
+    for (auto& c : found_input)
+        c = pop3::ascii_upper(c);
+    CHECK(found_input.find("RETR") != std::string::npos);
 
     // A greeting that is not a status line is a finding; a target that refuses is exit 1.
     const auto greeting = dir.write(

@@ -6,7 +6,6 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
-#include <fstream>
 #include <pop3/conformance/transcript.hpp>
 #include <pop3/mockserver/config.hpp>
 #include <pop3/mockserver/planted_bug.hpp>
@@ -23,13 +22,6 @@ using namespace pop3::fuzzer;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string read_all(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // The lines a reproducer sends ("C: ", "C+: " in the write before, "C=: " raw), as written.
 std::vector<std::string> sent_lines(const std::string& transcript) {
@@ -141,7 +133,7 @@ TEST_CASE("pop3-fuzz --launch finds a planted crash, minimises it and restarts t
     CHECK(found.status == 1);
     const auto file = dir.path / "f" / "process-died-PASS.pop3";
     REQUIRE(std::filesystem::exists(file));
-    const auto text = read_all(file);
+    const auto text = pop3::test::read_text(file);
     INFO(text);
     CHECK(text.find("killed by signal 6") != std::string::npos);
     // Minimised over commands and bytes: one PASS line and the 300 octets of argument that
@@ -150,7 +142,8 @@ TEST_CASE("pop3-fuzz --launch finds a planted crash, minimises it and restarts t
     REQUIRE(sent.size() == 1);
     CHECK(pop3::iequals(sent[0].substr(0, 5), "PASS "));
     CHECK(sent[0].size() - 5 == 300);
-    CHECK(read_all(dir.path / "run.json").find("\"kind\": \"process-died\"") != std::string::npos);
+    CHECK(pop3::test::read_text(dir.path / "run.json").find("\"kind\": \"process-died\"") !=
+          std::string::npos);
 
     // Replayed: passes on a correct server.
     pop3::mock::server_options so;
@@ -195,7 +188,7 @@ TEST_CASE("pop3-fuzz --launch finds a planted memory leak by the process's growt
     REQUIRE(std::filesystem::exists(file));
     // Minimised to a session with a NOOP in it (its case, arguments and writes as the input
     // had them: "C: NOOP", "C+: noop", ...).
-    const auto text = read_all(file);
+    const auto text = pop3::test::read_text(file);
     INFO(text);
     bool noop = false;
     for (const auto& line : sent_lines(text))
@@ -266,12 +259,12 @@ TEST_CASE("pop3-fuzz --jobs, --json and --html") {
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(r.out.find("1000 sessions in") == 0); // 500 a job
-    const auto json = read_all(dir.path / "r.json");
+    const auto json = pop3::test::read_text(dir.path / "r.json");
     CHECK(json.find("\"jobs\": 2,") != std::string::npos);
     CHECK(json.find("\"sessions\": 1000,") != std::string::npos);
     CHECK(json.find("\"findings\": [],") != std::string::npos);
     CHECK(json.find("\"history\": [\n    {\"seconds\": ") != std::string::npos);
-    const auto html = read_all(dir.path / "r.html");
+    const auto html = pop3::test::read_text(dir.path / "r.html");
     CHECK(html.find("<svg") != std::string::npos);
     CHECK(html.find("class=\"chart sessions\"") != std::string::npos);
     CHECK(html.find("class=\"chart growth\"") != std::string::npos);
