@@ -149,7 +149,6 @@ TMP=$(mktemp -d /tmp/pop3kit-interop.XXXXXX)
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
 chmod 755 "$TMP" # Dovecot's mail process (uid nobody) must reach the Maildir
 mock_pids=()
-dovecot_conf=
 dovecot_stock_conf=
 server_dirs=()
 e_jobs=()
@@ -177,7 +176,6 @@ cleanup() {
         kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
     stop_dovecot "$dovecot_stock_conf"
-    stop_dovecot "$dovecot_conf"
     local entry job
     for job in "${e_jobs[@]}" "${f_jobs[@]}"; do kill_tree "$job"; done
     for entry in "${server_dirs[@]}"; do
@@ -196,6 +194,8 @@ trap 'exit 130' INT TERM
 # free_ports COUNT, make_cert KEY CERT
 # shellcheck source=interop/common.sh
 . "$HERE/common.sh"
+# server_env FILE NAME: NAME's value in a server.env, read in another shell (it sets USER).
+server_env() { bash -c '. "$1" && printf "%s" "${!2}"' _ "$1" "$2"; }
 urlenc() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (10 s)
     for _ in $(seq 100); do
@@ -338,29 +338,22 @@ dovecot_up=0
 if want dovecot; then
 # =============================================================================================
 section "a. Dovecot $(dovecot --version | cut -d' ' -f1) on 127.0.0.1"
+# interop/servers/dovecot/start.sh: interop/dovecot.conf.in with everything under $DV, and a
+# user whose name and password hold '@' and '%', which make every client percent-encode them in
+# URLs and carry them into APOP, CRAM-MD5 and SCRAM digests; up once a login works on each port.
 DV=$TMP/dovecot
-mkdir -p "$DV/home"
-cp -r "$TMP/maildrop/Maildir" "$DV/Maildir"
-chown -R nobody:nogroup "$DV/Maildir" "$DV/home"
-make_cert "$DV/key.pem" "$DV/cert.pem"
-# '@' and '%' make every client percent-encode them in URLs and carry them into APOP, CRAM-MD5
-# and SCRAM digests (':' would end the passwd-file field).
-DV_USER=interop@pop3kit.test
-DV_PASS='p@ss%w0rd'
-DV_CRED="$(urlenc "$DV_USER"):$(urlenc "$DV_PASS")"
-echo "$DV_USER:{PLAIN}$DV_PASS" > "$DV/passwd"
-chown root:dovecot "$DV/passwd" && chmod 640 "$DV/passwd" # read by the auth process (user dovecot)
-read -r DV_PORT DV_TLS_PORT <<<"$(free_ports 2)"
-sed -e "s|@DIR@|$DV|g" -e "s/@UID@/$(id -u nobody)/" -e "s/@GID@/$(getent group nogroup | cut -d: -f3)/" \
-    -e "s/@PORT_PLAIN@/$DV_PORT/" -e "s/@PORT_TLS@/$DV_TLS_PORT/" \
-    "$HERE/dovecot.conf.in" > "$DV/dovecot.conf"
-dovecot_conf=$DV/dovecot.conf
-if dovecot -c "$dovecot_conf" && wait_port "$DV_PORT" && wait_port "$DV_TLS_PORT"; then
+server_dirs+=("dovecot:$DV")
+if bash "$HERE/servers/dovecot/start.sh" "$DV" "$TMP/maildrop" >"$TMP/dovecot.start.log" 2>&1; then
+    DV_PORT=$(server_env "$DV/server.env" PORT)
+    DV_TLS_PORT=$(server_env "$DV/server.env" TLS_PORT)
+    DV_USER=$(server_env "$DV/server.env" USER)
+    DV_PASS=$(server_env "$DV/server.env" PASS)
+    DV_CRED="$(urlenc "$DV_USER"):$(urlenc "$DV_PASS")"
     ok "dovecot: started, pop3 127.0.0.1:$DV_PORT (STLS), pop3s 127.0.0.1:$DV_TLS_PORT"
     dovecot_up=1
 else
-    fail "dovecot: did not start; its log:"
-    tail -20 "$DV/dovecot.log" 2>/dev/null | sed 's/^/  /'
+    fail "dovecot: did not start:"
+    tail -20 "$TMP/dovecot.start.log" | sed 's/^/  /'
 fi
 fi
 
@@ -658,7 +651,8 @@ fi
 # waiting (login-failure delays, timeouts), so they run side by side with part e; each one's
 # output is printed after part e.
 server_part() { # NAME: prints the part's lines; its ok/FAIL lines are counted by tally
-    local name=$1 SV=$TMP/server-$name
+    local name=$1
+    local SV=$TMP/server-$name
     mkdir -p "$SV"
     chmod 755 "$SV"
     if ! bash "$HERE/servers/$name/start.sh" "$SV" "$TMP/maildrop" >"$SV.start.log" 2>&1; then
