@@ -157,9 +157,12 @@ session_result run_session(const session_input& in, const target& t, const exec_
             };
 
             // The status line.
+            // Waited for past reply_timeout only when its silence could be judged: a certain
+            // line, pipelined only to a server that advertises PIPELINING, its hang not known.
             const auto hang_key = finding_key(
                 sl.same_write ? finding_kind::pipelined_hang : finding_kind::hang, keyword);
-            const bool patient = lv.certain && !o.known_hangs.contains(hang_key);
+            const bool patient =
+                lv.certain && (!sl.same_write || o.pipelining) && !o.known_hangs.contains(hang_key);
             const auto x = patient_read(patient);
             if (x.what == received::kind::timeout) {
                 if (!patient) return r;
@@ -168,8 +171,7 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                      " ms, the connection open";
                 if (!sl.same_write) return end_with(finding_kind::hang, silence);
                 // Sent before the reply to the line before it: only a server that advertises
-                // PIPELINING must read it (RFC 2449 §6.6).
-                if (!o.pipelining) return r;
+                // PIPELINING must read it (RFC 2449 §6.6); `patient` says it does.
                 return end_with(finding_kind::pipelined_hang,
                                 silence + " (it was pipelined; the server advertises PIPELINING)");
             }

@@ -298,6 +298,15 @@ TEST_CASE("a pipelined line that gets no reply is a finding only when PIPELINING
             CHECK(pipelined.found->key() == "pipelined-hang/STAT");
         } else {
             CHECK_FALSE(pipelined.found);
+            // Nor is its silence waited for past the reply timeout: nothing could come of it.
+            auto unhurried = o;
+            unhurried.hang_timeout = 60s; // waited for, the test would end by its ctest TIMEOUT
+            const auto started = std::chrono::steady_clock::now();
+            const auto again = run_session(
+                input_of({{"USER user\r\n", false}, {"PASS pass\r\n", true}, {"STAT\r\n", true}}),
+                t, unhurried);
+            CHECK(std::chrono::steady_clock::now() - started < 30s);
+            CHECK_FALSE(again.found);
         }
         // Sent alone, STAT must be answered either way.
         const auto alone = run_session(
