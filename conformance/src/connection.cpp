@@ -264,6 +264,7 @@ public:
         if (ssl_) SSL_shutdown(ssl_);
         ::shutdown(fd_, SHUT_RDWR);
     }
+    bool was_reset() const override { return reset_; }
 
 private:
     void release() noexcept {
@@ -313,12 +314,15 @@ private:
 
     bool read_some() {
         char buf[65536];
+        errno = 0;
         const long n = ssl_ ? SSL_read(ssl_, buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
+        const int read_errno = errno; // OpenSSL leaves the failed read's errno
         if (n > 0) {
             buffer_.pending.append(buf, static_cast<std::size_t>(n));
         } else if (ssl_ && SSL_get_error(ssl_, static_cast<int>(n)) == SSL_ERROR_WANT_READ) {
             return true; // TLS record not complete yet (or a post-handshake message)
         } else {
+            reset_ = n < 0 && read_errno == ECONNRESET;
             buffer_.eof = true;
         }
         return true;
@@ -331,6 +335,7 @@ private:
     std::optional<boost::asio::ssl::context> ctx_;
     SSL* ssl_ = nullptr;
     line_buffer buffer_;
+    bool reset_ = false;
     bool server_role_ = false;
     tls_problem tls_problem_;
 };

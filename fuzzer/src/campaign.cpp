@@ -313,10 +313,9 @@ campaign_result run_campaign(const std::vector<session_input>& seeds, const targ
             if (recent.size() > 16) recent.pop_front();
         }
         auto r = run_session(in, t, exec);
-        if (r.injection_checked) {
+        if (r.injection_checked) ++st.injection_checked;
+        if (r.injection_checked && !r.injection_no_tls)
             injection_seconds += std::chrono::duration<double>(exec.injection_quiet).count();
-            ++st.injection_checked;
-        }
         if (r.injection_skipped) ++st.injection_skipped;
         return r;
     };

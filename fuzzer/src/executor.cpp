@@ -9,6 +9,7 @@ namespace pop3::fuzzer {
 namespace {
 
 using conformance::received;
+using conformance::tls_failure;
 
 // Whether the line starting at `p` is a QUIT (leading blanks skipped, any case).
 bool quit_at(std::string_view s, std::size_t p) {
@@ -140,6 +141,12 @@ session_result run_session(const session_input& in, const target& t, const exec_
     const auto ws = wire_writes(in);
     const auto lines = frame(ws);
     std::size_t next = 0;
+    // A reset while lines sent after line `at` are unread: the server closed with them unread
+    // (as a server may after STLS, or on a line it refuses), and the reset may have made this
+    // side's kernel drop what it had sent before (Mailutils' CAPA reply, cut so): not judged.
+    const auto reset_with_unread = [&](std::size_t at, std::size_t w) {
+        return conn->was_reset() && at + 1 < lines.size() && lines[at + 1].end_write <= w;
+    };
     for (std::size_t w = 0; w < ws.size(); ++w) {
         conn->send(ws[w]);
         for (; next < lines.size() && lines[next].end_write == w; ++next) {
@@ -185,6 +192,7 @@ session_result run_session(const session_input& in, const target& t, const exec_
             if (x.what == received::kind::bad_line) return r;
             if (x.deviations & deviation_missing_crlf) {
                 r.closed = true;
+                if (reset_with_unread(next, w)) return r;
                 return end_with(finding_kind::closed_mid_reply,
                                 "the connection closed inside the status line " +
                                     in_quotes(x.line) + " answering " + in_quotes(lv.text));
@@ -267,12 +275,14 @@ session_result run_session(const session_input& in, const target& t, const exec_
                                             " stopped before its end for " +
                                             std::to_string(o.hang_timeout.count()) +
                                             " ms, the connection open");
-                    if (b.what == received::kind::eof) r.closed = true;
-                    if (b.what == received::kind::eof || (b.deviations & deviation_missing_crlf))
+                    if (b.what == received::kind::eof || (b.deviations & deviation_missing_crlf)) {
+                        r.closed = true;
+                        if (reset_with_unread(next, w)) return r;
                         return end_with(finding_kind::closed_mid_reply,
                                         "the connection closed inside the multi-line reply to " +
                                             in_quotes(lv.text) + " after " +
                                             std::to_string(octets) + " octets of body");
+                    }
                     if (b.what == received::kind::bad_line) return r;
                     if (auto f = judge_framing(keyword, b.line, b.deviations, line_role::body,
                                                lv.text)) {
@@ -363,7 +373,13 @@ session_result run_session(const session_input& in, const target& t, const exec_
                         r.injection_skipped = true;
                         return r;
                     }
-                    if (!conn->start_tls()) return r;
+                    if (!conn->start_tls()) {
+                        // Unless this side refused the certificate, the server did not go on
+                        // in TLS with the lines (Dovecot): checked.
+                        r.injection_checked = r.injection_no_tls =
+                            conn->last_tls_problem().kind != tls_failure::certificate;
+                        return r;
+                    }
                     r.injection_checked = true;
                     if (conn->silent_for(o.injection_quiet)) return r;
                     const auto extra = conn->read_line(o.reply_timeout);

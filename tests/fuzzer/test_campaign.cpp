@@ -1,7 +1,10 @@
 #include "pop3/fuzzer/campaign.hpp"
 
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
+#include <netinet/in.h>
 #include <pop3/conformance/transcript.hpp>
 #include <pop3/mockserver/config.hpp>
 #include <pop3/mockserver/planted_bug.hpp>
@@ -10,6 +13,9 @@
 #include <pop3/protocol/text.hpp>
 #include <support/child_process.hpp>
 #include <support/temp_dir.hpp>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace pop3::fuzzer;
 using namespace std::chrono_literals;
@@ -358,6 +364,117 @@ TEST_CASE("a session whose STARTTLS-injection check is left out says so") {
     CHECK(skipped.injection_skipped);
     CHECK_FALSE(skipped.found);
     server->stop();
+}
+
+namespace {
+
+// A server of one connection, played by `play` on its socket in a thread of its own: for what
+// no mock server does, such as closing with the client's bytes unread (which resets).
+class one_connection_server {
+public:
+    explicit one_connection_server(std::function<void(int)> play) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(fd_, 1) == 0);
+        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this, play = std::move(play)] {
+            const int c = ::accept(fd_, nullptr, nullptr);
+            if (c < 0) return;
+            play(c);
+            ::close(c);
+        });
+    }
+    ~one_connection_server() {
+        ::shutdown(fd_, SHUT_RDWR); // ends an accept still waiting
+        thread_.join();
+        ::close(fd_);
+    }
+    one_connection_server(const one_connection_server&) = delete;
+    one_connection_server& operator=(const one_connection_server&) = delete;
+
+    target plain_target() const {
+        target t;
+        t.connect = [port = port_] {
+            return pop3::conformance::connect_socket("127.0.0.1", port, false, {}, 2000ms);
+        };
+        return t;
+    }
+
+    static void send_all(int c, std::string_view bytes) {
+        while (!bytes.empty()) {
+            const auto n = ::send(c, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) return;
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+    static void read_exactly(int c, std::size_t n) {
+        char buf[256];
+        while (n > 0) {
+            const auto got = ::recv(c, buf, std::min(n, sizeof buf), 0);
+            if (got <= 0) return;
+            n -= static_cast<std::size_t>(got);
+        }
+    }
+
+private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+} // namespace
+
+TEST_CASE("a reset by a server that closed with lines unread is not judged as a cut reply") {
+    // Mailutils, sent "CAPA\r\nSTLS\r\nQUIT\r\n" in one write, answered CAPA and STLS and
+    // closed with QUIT unread: a reset, which made this side's kernel drop the rest of CAPA's
+    // reply. It was reported as closed-mid-reply/CAPA.
+    using server = one_connection_server;
+    const auto play = [](int c) {
+        server::send_all(c, "+OK ready\r\n");
+        server::read_exactly(c, 6);             // "CAPA\r\n"; what follows stays unread
+        server::send_all(c, "+OK\r\nUSER\r\n"); // a multi-line reply cut short
+    };
+    exec_options o;
+    o.reply_timeout = 2000ms;
+    {
+        server s(play);
+        const auto r =
+            run_session(input_of({{"CAPA\r\n", false}, {"NOOP\r\n", true}}), s.plain_target(), o);
+        INFO((r.found ? r.found->detail : ""));
+        CHECK_FALSE(r.found);
+        CHECK(r.closed);
+    }
+    // Nothing left unread, the close is orderly: a reply cut short is a finding.
+    {
+        server s(play);
+        const auto r = run_session(input_of({{"CAPA\r\n", false}}), s.plain_target(), o);
+        REQUIRE(r.found);
+        CHECK(r.found->key() == "closed-mid-reply/CAPA");
+    }
+}
+
+TEST_CASE("STARTTLS injection: a handshake refused after STLS counts as checked") {
+    // Dovecot answers STLS with lines pipelined behind it, then fails the handshake: the lines
+    // were not taken as commands inside TLS. Such sessions once counted as neither checked nor
+    // skipped.
+    using server = one_connection_server;
+    server s([](int c) {
+        server::send_all(c, "+OK ready\r\n");
+        server::read_exactly(c, 12); // "STLS\r\nCAPA\r\n"
+        server::send_all(c, "+OK Begin TLS negotiation now.\r\n");
+    });
+    const auto r = run_session(input_of({{"STLS\r\n", false}, {"CAPA\r\n", true}}),
+                               s.plain_target(), exec_options{});
+    CHECK_FALSE(r.found);
+    CHECK(r.injection_checked);
+    CHECK(r.injection_no_tls);
+    CHECK_FALSE(r.injection_skipped);
 }
 
 TEST_CASE("lines pipelined behind a refused STLS are not judged") {

@@ -42,6 +42,11 @@ public:
     virtual bool silent_for(std::chrono::milliseconds quiet) = 0;
     // Hangs up now (the runner's side closes).
     virtual void close_now() = 0;
+    // Whether the connection ended by a reset (ECONNRESET) rather than an orderly close. A peer
+    // that closes with bytes of ours unread resets the connection, and the reset makes this
+    // side's kernel drop what the peer had sent and this side had not read yet: what came
+    // before it may be cut short without the peer having cut it.
+    virtual bool was_reset() const { return false; }
 };
 
 struct tls_settings {

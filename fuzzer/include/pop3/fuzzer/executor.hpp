@@ -71,9 +71,14 @@ struct session_result {
     std::optional<finding> found;    // found->line indexes `exchanges`
     std::vector<exchange> exchanges; // up to the last one answered, judged or closed on
     bool closed_unanswered = false;  // the target closed instead of answering a certain line
-    bool injection_checked = false;  // it waited injection_quiet for replies inside TLS
-    bool injection_skipped = false;  // it would have, but injection_quiet was 0
-    bool closed = false;             // the target closed the connection (EOF seen)
+    // Lines were pipelined behind an accepted STLS. Checked: it waited injection_quiet for
+    // replies inside TLS, or the handshake failed (no_tls: the server took the lines for
+    // handshake bytes, or closed; nothing can be answered inside TLS then, and nothing waited).
+    // Skipped: injection_quiet was 0.
+    bool injection_checked = false;
+    bool injection_no_tls = false;
+    bool injection_skipped = false;
+    bool closed = false; // the target closed the connection (EOF seen)
 };
 
 // The writes the input becomes on the wire: RSET is inserted before every line whose keyword is
