@@ -92,7 +92,9 @@ std::vector<std::string> wire_writes(const session_input& in) {
     return out;
 }
 
-session_result run_session(const session_input& in, const target& t, const exec_options& o) {
+namespace {
+
+session_result run_session_once(const session_input& in, const target& t, const exec_options& o) {
     session_result r;
     std::unique_ptr<conformance::connection> conn;
     try {
@@ -393,6 +395,23 @@ session_result run_session(const session_input& in, const target& t, const exec_
                 }
             }
             r.exchanges.push_back(ex);
+        }
+    }
+    return r;
+}
+
+} // namespace
+
+session_result run_session(const session_input& in, const target& t, const exec_options& o) {
+    auto r = run_session_once(in, t, o);
+    // The lines sent after the finding's line in its write (exchanges[i] is line i): a replay
+    // must send them too, since they can change what the server does.
+    if (r.found && r.found->keyword != "greeting" && r.found->line < r.exchanges.size()) {
+        const auto lines = frame(wire_writes(in));
+        if (r.found->line < lines.size()) {
+            const auto w = lines[r.found->line].end_write;
+            for (auto k = r.exchanges.size(); k < lines.size() && lines[k].end_write == w; ++k)
+                r.rest_of_write.push_back(lines[k].wire);
         }
     }
     return r;

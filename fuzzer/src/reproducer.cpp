@@ -91,8 +91,7 @@ std::string reproducer_text(const finding& f, const session_result& r,
         while (end < last && r.exchanges[end].same_write)
             ++end;
         bool raw_before = false;
-        for (std::size_t k = i; k < end; ++k) {
-            const auto& wire = r.exchanges[k].wire;
+        const auto send = [&](const std::string& wire, bool first_in_write) {
             std::string_view body(wire);
             const bool crlf = body.ends_with("\r\n");
             if (crlf) body.remove_suffix(2);
@@ -106,13 +105,19 @@ std::string reproducer_text(const finding& f, const session_result& r,
                     line = std::string(kw) + "{pass}";
                 else
                     line = transcript_escape(body, false);
-                out += (k > i && !raw_before ? "C+: " : "C: ") + line + "\n";
+                out += (!first_in_write && !raw_before ? "C+: " : "C: ") + line + "\n";
                 raw_before = false;
             } else {
                 out += "C=: " + transcript_escape(wire, false) + "\n";
                 raw_before = true;
             }
-        }
+        };
+        for (std::size_t k = i; k < end; ++k)
+            send(r.exchanges[k].wire, k == i);
+        // The finding's write: also the lines after its line, which are not answered here.
+        if (end == last)
+            for (const auto& wire : r.rest_of_write)
+                send(wire, false);
         for (std::size_t k = i; k < end; ++k) {
             if (r.exchanges[k].injected) continue; // its reply is the finding, or none
             if (k == f.line)

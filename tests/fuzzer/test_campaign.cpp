@@ -459,6 +459,22 @@ TEST_CASE("a reset by a server that closed with lines unread is not judged as a 
     }
 }
 
+TEST_CASE("a reproducer sends the lines that followed the finding's line in its write") {
+    // Mailutils' cut CAPA reply needed the STLS and QUIT behind it; its reproducer sent CAPA
+    // alone, and so passed.
+    auto broken = start_server("[[rule]]\ncommand = \"RETR\"\nstate = \"authorization\"\n"
+                               "reply = \"+OK 5 octets\\r\\nhello\\r\\n.\\r\\n\"\n");
+    const auto r = run_session(input_of({{"RETR 1\r\n", false}, {"NOOP\r\n", true}}),
+                               target_of(*broken), exec_options{});
+    REQUIRE(r.found);
+    CHECK(r.found->key() == "wrong-state/RETR");
+    CHECK(r.rest_of_write == std::vector<std::string>{"NOOP\r\n"});
+    const auto text = reproducer_text(*r.found, r, {});
+    INFO(text);
+    CHECK(text.ends_with("S: +OK*\nC: RETR 1\nC+: NOOP\nS: -ERR*\n"));
+    broken->stop();
+}
+
 TEST_CASE("STARTTLS injection: a handshake refused after STLS counts as checked") {
     // Dovecot answers STLS with lines pipelined behind it, then fails the handshake: the lines
     // were not taken as commands inside TLS. Such sessions once counted as neither checked nor
