@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -691,8 +692,9 @@ std::optional<global_verdict> global_rules(const client_case& c, const observati
                               " s and was killed (a client must end within its timeout)");
         if (p.signal)
             return breach(verdict::fail, "failed", "signal",
-                          "the client was ended by signal " + std::to_string(p.signal) +
-                              " (a crash: bad input from a server must end in a clear error)");
+                          "the client was ended by signal " + std::to_string(p.signal) + " (" +
+                              ::strsignal(p.signal) +
+                              "): bad input from a server must end in a clear error");
         // Storing what the server sent is no fault, however large; writing more than it sent
         // (a loop appending blank lines) is.
         // The watch compared the output with what the server had sent by then, which is less

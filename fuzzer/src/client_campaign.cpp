@@ -253,6 +253,13 @@ private:
 
     // Drops deviation keys, then simplifies the login and TLS mode, while `kind` still shows.
     client_input minimise(client_input in, const std::string& kind) {
+        const auto drawn = in.deviation;
+        in = minimise_keys(std::move(in), kind);
+        redescribe_after_minimising(in, drawn);
+        return in;
+    }
+
+    client_input minimise_keys(client_input in, const std::string& kind) {
         std::size_t budget = o_.minimise_runs;
         bool progress = true;
         while (progress && budget > 0) {

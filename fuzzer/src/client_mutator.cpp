@@ -693,6 +693,25 @@ std::string describe(const client_input& in) {
     return s;
 }
 
+void redescribe_after_minimising(client_input& in,
+                                 const std::vector<std::pair<std::string, std::string>>& drawn) {
+    // describe() spells out the delivery fault's keys itself; the variant tells the others.
+    const auto changes = [](const auto& keys) {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& kv : keys)
+            if (kv.first != "role" && kv.first != "split_at" && kv.first != "drip_bytes" &&
+                kv.first != "delay_ms" && kv.first != "disconnect" && kv.first != "hang")
+                out.push_back(kv);
+        return out;
+    };
+    const auto left = changes(in.deviation);
+    if (left == changes(drawn)) return;
+    std::string v;
+    for (const auto& [key, value] : left)
+        v += (v.empty() ? "" : ", ") + key + " = " + shown(value, 60);
+    in.variant = v.empty() ? "the reply as a correct server sends it" : v;
+}
+
 std::string client_case_toml(const client_input& in, const case_text_info& info) {
     std::string t;
     for (const auto& c : info.comments) {

@@ -92,6 +92,27 @@ TEST_CASE("client mutator: deterministic per seed, every input a case the runner
     CHECK(families.size() == client_families().size());
 }
 
+TEST_CASE("a minimised client finding is described by what is left of it") {
+    // mpop's cases were titled "message 3's unique-id is a/b" when minimising had left only
+    // disconnect = "after".
+    client_input in;
+    in.variant = "message 3's unique-id is a/b";
+    in.deviation = {{"role", "\"uidl\""}, {"form", "\"listing\""}, {"disconnect", "\"after\""}};
+    const auto drawn = in.deviation;
+    redescribe_after_minimising(in, drawn); // nothing dropped: the variant stands
+    CHECK(in.variant == "message 3's unique-id is a/b");
+    in.deviation = {{"role", "\"uidl\""}, {"disconnect", "\"after\""}};
+    redescribe_after_minimising(in, drawn);
+    CHECK(in.variant == "the reply as a correct server sends it");
+    CHECK(describe(in) == "the reply as a correct server sends it, the connection closed at "
+                          "\"after\"");
+    in.variant = "two changes";
+    in.deviation = {{"role", "\"list\""}, {"octet_delta", "5"}, {"split_at", "[3]"}};
+    redescribe_after_minimising(
+        in, {{"role", "\"list\""}, {"octet_delta", "5"}, {"append", "\"x\""}, {"split_at", "[3]"}});
+    CHECK(in.variant == "octet_delta = 5");
+}
+
 TEST_CASE("client cases written by the fuzzer keep every octet of a reply") {
     std::string bytes;
     for (int c = 0; c < 0x80; ++c)

@@ -77,6 +77,11 @@ private:
 // The input's deviation in words: its variant and the delivery fault it has.
 std::string describe(const client_input& in);
 
+// After minimising dropped keys of `drawn` other than the delivery fault's, the variant (the
+// change drawn, in words) no longer says what the case does: the keys left say it then.
+void redescribe_after_minimising(client_input& in,
+                                 const std::vector<std::pair<std::string, std::string>>& drawn);
+
 // Every family the mutator draws from ("greeting/status", "capa/lines", ...).
 const std::vector<std::string>& client_families();
 
