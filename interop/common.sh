@@ -14,6 +14,40 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
+# Waits until something accepts on 127.0.0.1:PORT (10 s); with PIDFILE, gives up as soon as the
+# process it names has ended.
+wait_port() { # PORT [PIDFILE]
+    local _
+    for _ in $(seq 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+        [ -z "${2:-}" ] || kill -0 "$(cat "$2")" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# A start.sh's check that its server works: a poplib login in plaintext and after STLS on PORT,
+# and with implicit TLS on TLS_PORT, the certificate verified against CA; prints each greeting
+# and STAT. Fails on the first error.
+login_probe() { # PORT TLS_PORT USER PASS CA
+    python3 - "$@" <<'PY'
+import poplib, ssl, sys
+port, tls_port, user, password, ca = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+for name in ("plain", "stls", "tls"):
+    if name == "tls":
+        p = poplib.POP3_SSL("127.0.0.1", int(tls_port), timeout=10, context=ctx)
+    else:
+        p = poplib.POP3("127.0.0.1", int(port), timeout=10)
+        if name == "stls":
+            p.stls(ctx)
+    p.user(user)
+    p.pass_(password)
+    print(name, p.getwelcome(), p.stat())
+    p.quit()
+PY
+}
+
 # A self-signed certificate for the servers on 127.0.0.1: CN=localhost with SAN DNS:localhost
 # and IP:127.0.0.1 (so that clients checking either name verify it), P-256, two days.
 make_cert() { # KEY CERT

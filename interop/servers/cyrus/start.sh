@@ -104,14 +104,6 @@ unshare -m --propagation private sh -c '
     exec "$2/master" -C "$1/imapd.conf" -M "$1/cyrus.conf" -p "$1/master.pid" -L "$1/master.log" -d
 ' sh "$DIR" "$CYRUS_BIN" || die "cyrus master did not start"
 
-wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (10 s)
-    local _
-    for _ in $(seq 100); do
-        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 wait_port "$PORT" || die "nothing accepts on 127.0.0.1:$PORT"
 wait_port "$TLS_PORT" || die "nothing accepts on 127.0.0.1:$TLS_PORT"
 

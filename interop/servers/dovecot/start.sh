@@ -17,7 +17,6 @@ INTEROP=$(cd "$HERE/../.." && pwd)
 ROOT=$(cd "$INTEROP/.." && pwd)
 # shellcheck source=interop/common.sh
 . "$INTEROP/common.sh"
-PY=/usr/bin/python3
 DOVECOT=/usr/sbin/dovecot
 
 die() {
@@ -77,35 +76,13 @@ fail_start() {
     bash "$HERE/stop.sh" "$DIR" >/dev/null 2>&1 || true
     die "$@"
 }
-wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (10 s)
-    for _ in $(seq 100); do
-        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 wait_port "$PORT" || fail_start "the plain port 127.0.0.1:$PORT does not accept"
 wait_port "$TLS_PORT" || fail_start "the TLS port 127.0.0.1:$TLS_PORT does not accept"
 [ -s "$DIR/run/master.pid" ] || fail_start "no $DIR/run/master.pid"
 
 # A login on each port (after STLS on the plain one), so that a broken passwd-file, Maildir or
 # certificate shows now rather than as a campaign of failed logins.
-"$PY" - "$PORT" "$TLS_PORT" "$USER_NAME" "$PASS_WORD" "$DIR/cert.pem" <<'PY' >"$DIR/probe.log" 2>&1 ||
-import poplib, ssl, sys
-port, tls_port, user, password, ca = sys.argv[1:]
-ctx = ssl.create_default_context(cafile=ca)
-for name in ("plain", "stls", "tls"):
-    if name == "tls":
-        p = poplib.POP3_SSL("127.0.0.1", int(tls_port), timeout=10, context=ctx)
-    else:
-        p = poplib.POP3("127.0.0.1", int(port), timeout=10)
-        if name == "stls":
-            p.stls(ctx)
-    p.user(user)
-    p.pass_(password)
-    print(name, p.getwelcome(), p.stat())
-    p.quit()
-PY
+login_probe "$PORT" "$TLS_PORT" "$USER_NAME" "$PASS_WORD" "$DIR/cert.pem" >"$DIR/probe.log" 2>&1 ||
     fail_start "login probe failed ($(tail -1 "$DIR/probe.log"))"
 
 q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }

@@ -125,15 +125,7 @@ EOF
 STARTED=1 # from here on, die() shows the server's log
 setsid "$POP3D" --config-file="$DIR/pop3d.conf" >>"$DIR/server.log" 2>&1 </dev/null &
 echo $! > "$DIR/pid"
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-        kill -0 "$(cat "$DIR/pid")" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-if ! wait_port "$PORT" || ! wait_port "$TLS_PORT"; then
+if ! wait_port "$PORT" "$DIR/pid" || ! wait_port "$TLS_PORT" "$DIR/pid"; then
     bash "$HERE/stop.sh" "$DIR" >/dev/null 2>&1
     die "pop3d does not accept on 127.0.0.1:$PORT and :$TLS_PORT"
 fi
