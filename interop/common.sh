@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions the interop stage's scripts share (interop/run.sh and each
 # interop/servers/NAME/start.sh): source it, then call them.
 
@@ -46,6 +47,17 @@ for name in ("plain", "stls", "tls"):
     print(name, p.getwelcome(), p.stat())
     p.quit()
 PY
+}
+
+# A value of a server.env that a start.sh wrote, read in a subshell (it sets USER and PASS).
+server_env() { # FILE NAME
+    # shellcheck disable=SC1090
+    (. "$1" && printf '%s' "${!2:-}")
+}
+
+# S percent-encoded for a URL's user or password (every octet but unreserved ones).
+urlenc() { # S
+    python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
 }
 
 # A self-signed certificate for the servers on 127.0.0.1: CN=localhost with SAN DNS:localhost

@@ -40,6 +40,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 HERE=$ROOT/interop
+# server_env, urlenc
+# shellcheck source=interop/common.sh
+. "$HERE/common.sh"
 PY=/usr/bin/python3
 SERVERS=(dovecot courier cyrus popa3d mailutils)
 CLIENTS=(poplib curl fetchmail mpop)
@@ -141,11 +144,19 @@ trap 'echo "fuzz.sh: interrupted; stopping the campaigns and the servers" >&2; e
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 stamp() { echo "$1 $(now) load $(load)"; } # WHAT
-urlenc() { "$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-# One value of a server.env (sourced in a subshell: it sets USER, PASS, ...).
-env_of() { # FILE VARIABLE
-    # shellcheck disable=SC1090
-    (. "$1" && printf '%s' "${!2:-}")
+
+# Runs pop3-fuzz ARGS for target NAME with its files in DIR: the command line, stdout, stderr,
+# the exit code and the end time. Returns pop3-fuzz's exit code.
+run_fuzz() { # NAME DIR ARGS...
+    local name=$1 d=$2 code
+    shift 2
+    printf '%q ' "$FUZZ" "$@" > "$d/command"
+    echo >> "$d/command"
+    TMPDIR=$d/tmp "$FUZZ" "$@" >"$d/stdout.txt" 2>"$d/stderr.txt" </dev/null
+    code=$?
+    echo "$code" > "$d/exit"
+    stamp "end $name" >> "$d/times.txt"
+    return "$code"
 }
 
 # The summary line of a campaign, from its run.json.
@@ -193,22 +204,18 @@ server_campaign() { # NAME
         return 1
     fi
     env=$sv/server.env
-    user=$(env_of "$env" USER)
-    pass=$(env_of "$env" PASS)
-    port=$(env_of "$env" PORT)
-    ca=$(env_of "$env" CA)
-    version=$(env_of "$env" SERVER_NAME)
+    user=$(server_env "$env" USER)
+    pass=$(server_env "$env" PASS)
+    port=$(server_env "$env" PORT)
+    ca=$(server_env "$env" CA)
+    version=$(server_env "$env" SERVER_NAME)
     echo "$version" > "$d/version"
     args=(server --target "pop3://$(urlenc "$user"):$(urlenc "$pass")@127.0.0.1:$port")
     [ -n "$ca" ] && args+=(--ca "$ca")
     args+=(--duration "$seconds" --findings "$d/findings" --json "$d/run.json" --html "$d/run.html")
-    printf '%q ' "$FUZZ" "${args[@]}" > "$d/command"
-    echo >> "$d/command"
     echo "$(now) $name: $version on 127.0.0.1:$port, $seconds s"
-    TMPDIR=$d/tmp "$FUZZ" "${args[@]}" >"$d/stdout.txt" 2>"$d/stderr.txt" </dev/null
+    run_fuzz "$name" "$d" "${args[@]}"
     code=$?
-    echo "$code" > "$d/exit"
-    stamp "end $name" >> "$d/times.txt"
     bash "$HERE/servers/$name/stop.sh" "$sv" >"$d/stop.log" 2>&1 ||
         echo "$name: stop.sh failed: $(tail -2 "$d/stop.log")" >&2
     summary_of "$name" "$d" "$version" "$code" > "$d/summary"
@@ -234,13 +241,9 @@ client_campaign() { # NAME
     echo "${version:-$name}" > "$d/version"
     args=(client --command "exec '$PY' '$HERE/adapters/$name.py'" --duration "$seconds"
           --findings "$d/findings" --json "$d/run.json")
-    printf '%q ' "$FUZZ" "${args[@]}" > "$d/command"
-    echo >> "$d/command"
     echo "$(now) $name: ${version:-$name}, $seconds s"
-    TMPDIR=$d/tmp "$FUZZ" "${args[@]}" >"$d/stdout.txt" 2>"$d/stderr.txt" </dev/null
+    run_fuzz "$name" "$d" "${args[@]}"
     code=$?
-    echo "$code" > "$d/exit"
-    stamp "end $name" >> "$d/times.txt"
     summary_of "$name" "$d" "${version:-$name}" "$code" > "$d/summary"
     local ok=$?
     echo "$(now) $(cat "$d/summary")"

@@ -191,12 +191,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_ports COUNT, wait_port PORT [PIDFILE], make_cert KEY CERT
+# free_ports COUNT, wait_port PORT [PIDFILE], server_env FILE NAME, urlenc S, make_cert KEY CERT
 # shellcheck source=interop/common.sh
 . "$HERE/common.sh"
-# server_env FILE NAME: NAME's value in a server.env, read in another shell (it sets USER).
-server_env() { bash -c '. "$1" && printf "%s" "${!2}"' _ "$1" "$2"; }
-urlenc() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 
 # The maildrop: OUT/expected (CRLF, what a server must deliver) and OUT/Maildir (LF, Dovecot).
 "$PYTHON" "$HERE/gen_maildrop.py" "$TMP/maildrop"
