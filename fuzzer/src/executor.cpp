@@ -273,8 +273,9 @@ session_result run_session_once(const session_input& in, const target& t, const 
                     if (b.what == received::kind::timeout && !patient_body) return r;
                     if (b.what == received::kind::timeout)
                         return end_with(finding_kind::hang,
-                                        "the multi-line reply to " + in_quotes(lv.text) +
-                                            " stopped before its end for " +
+                                        "the multi-line reply to " + in_quotes(lv.text) + " (" +
+                                            in_quotes(x.line) + ", " + std::to_string(octets) +
+                                            " octets of body) stopped before its end for " +
                                             std::to_string(o.hang_timeout.count()) +
                                             " ms, the connection open");
                     if (b.what == received::kind::eof || (b.deviations & deviation_missing_crlf)) {

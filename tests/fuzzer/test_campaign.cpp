@@ -475,6 +475,21 @@ TEST_CASE("a reproducer sends the lines that followed the finding's line in its 
     broken->stop();
 }
 
+TEST_CASE("a body that stops is a hang that quotes the status line it came after") {
+    // Cyrus answered a pipelined CAPA with STAT's "+OK 6 140548"; the finding said only that
+    // CAPA's body stopped, which misled its reader.
+    auto broken =
+        start_server("[[rule]]\ncommand = \"CAPA\"\nreply = \"+OK caps\\r\\nTOP\\r\\n\"\n");
+    exec_options o;
+    o.reply_timeout = 300ms;
+    o.hang_timeout = 1000ms;
+    const auto r = run_session(input_of({{"CAPA\r\n", false}}), target_of(*broken), o);
+    REQUIRE(r.found);
+    CHECK(r.found->key() == "hang/CAPA");
+    CHECK_THAT(r.found->detail, Catch::Contains("('+OK caps', 5 octets of body) stopped"));
+    broken->stop();
+}
+
 TEST_CASE("STARTTLS injection: a handshake refused after STLS counts as checked") {
     // Dovecot answers STLS with lines pipelined behind it, then fails the handshake: the lines
     // were not taken as commands inside TLS. Such sessions once counted as neither checked nor
