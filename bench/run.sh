@@ -340,7 +340,8 @@ if [ $dovecot -eq 1 ]; then
     for u in $(seq 1 32); do echo "u$u:{PLAIN}p" >> "$tmp/dv/passwd"; done
     chown root:dovecot "$tmp/dv/passwd" && chmod 640 "$tmp/dv/passwd"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -keyout "$tmp/dv/key.pem" -out "$tmp/dv/cert.pem" -subj /CN=localhost 2>/dev/null
+        -keyout "$tmp/dv/key.pem" -out "$tmp/dv/cert.pem" -subj /CN=localhost \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
     dv_port=$(free_port) dv_tls_port=$(free_port)
     # The interop stage's configuration, with a Maildir per user and process reuse ("high-
     # performance mode": login and pop3 processes serve many sessions each).

@@ -294,8 +294,18 @@ if [ "$parallel" -eq 2 ] && [ ${#servers[@]} -gt 0 ] && [ ${#clients[@]} -gt 0 ]
     for job in "${jobs_bg[@]}"; do wait "$job" || rc=1; done
     jobs_bg=()
 else
-    if [ ${#servers[@]} -gt 0 ]; then run_queue server "${servers[@]}" || rc=1; fi
-    if [ ${#clients[@]} -gt 0 ]; then run_queue client "${clients[@]}" || rc=1; fi
+    # In the background too, waited for: a trap runs only once the foreground command ends,
+    # and `wait` is what a SIGTERM interrupts.
+    queues() {
+        local status=0
+        if [ ${#servers[@]} -gt 0 ]; then run_queue server "${servers[@]}" || status=1; fi
+        if [ ${#clients[@]} -gt 0 ]; then run_queue client "${clients[@]}" || status=1; fi
+        return $status
+    }
+    queues &
+    jobs_bg+=($!)
+    wait "${jobs_bg[0]}" || rc=1
+    jobs_bg=()
 fi
 
 echo "== $(now), load $(load): one line per target (details in $OUT/NAME/)"

@@ -700,7 +700,8 @@ void redescribe_after_minimising(client_input& in,
         std::vector<std::pair<std::string, std::string>> out;
         for (const auto& kv : keys)
             if (kv.first != "role" && kv.first != "split_at" && kv.first != "drip_bytes" &&
-                kv.first != "delay_ms" && kv.first != "disconnect" && kv.first != "hang")
+                kv.first != "drip_pause_ms" && kv.first != "delay_ms" && kv.first != "disconnect" &&
+                kv.first != "hang")
                 out.push_back(kv);
         return out;
     };

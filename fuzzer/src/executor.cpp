@@ -143,11 +143,12 @@ session_result run_session_once(const session_input& in, const target& t, const 
     const auto ws = wire_writes(in);
     const auto lines = frame(ws);
     std::size_t next = 0;
-    // A reset while lines sent after line `at` are unread: the server closed with them unread
-    // (as a server may after STLS, or on a line it refuses), and the reset may have made this
-    // side's kernel drop what it had sent before (Mailutils' CAPA reply, cut so): not judged.
-    const auto reset_with_unread = [&](std::size_t at, std::size_t w) {
-        return conn->was_reset() && at + 1 < lines.size() && lines[at + 1].end_write <= w;
+    // A reset while bytes sent after line `at` (the rest of its write, all sent) are unread:
+    // the server closed with them unread (as a server may after STLS, or on a line it refuses),
+    // and the reset may have made this side's kernel drop what it had sent before (Mailutils'
+    // CAPA reply, cut so): not judged.
+    const auto reset_with_unread = [&](std::size_t at) {
+        return conn->was_reset() && !lines[at].last_in_write;
     };
     for (std::size_t w = 0; w < ws.size(); ++w) {
         conn->send(ws[w]);
@@ -194,7 +195,7 @@ session_result run_session_once(const session_input& in, const target& t, const 
             if (x.what == received::kind::bad_line) return r;
             if (x.deviations & deviation_missing_crlf) {
                 r.closed = true;
-                if (reset_with_unread(next, w)) return r;
+                if (reset_with_unread(next)) return r;
                 return end_with(finding_kind::closed_mid_reply,
                                 "the connection closed inside the status line " +
                                     in_quotes(x.line) + " answering " + in_quotes(lv.text));
@@ -280,7 +281,7 @@ session_result run_session_once(const session_input& in, const target& t, const 
                                             " ms, the connection open");
                     if (b.what == received::kind::eof || (b.deviations & deviation_missing_crlf)) {
                         r.closed = true;
-                        if (reset_with_unread(next, w)) return r;
+                        if (reset_with_unread(next)) return r;
                         return end_with(finding_kind::closed_mid_reply,
                                         "the connection closed inside the multi-line reply to " +
                                             in_quotes(lv.text) + " after " +
@@ -377,10 +378,13 @@ session_result run_session_once(const session_input& in, const target& t, const 
                         return r;
                     }
                     if (!conn->start_tls()) {
-                        // Unless this side refused the certificate, the server did not go on
-                        // in TLS with the lines (Dovecot): checked.
+                        // The server did not go on in TLS with the lines (Dovecot): checked,
+                        // unless this side refused the certificate or plaintext came first
+                        // (perhaps a reply to them: not this check's to judge).
+                        const auto why = conn->last_tls_problem().kind;
                         r.injection_checked = r.injection_no_tls =
-                            conn->last_tls_problem().kind != tls_failure::certificate;
+                            why != tls_failure::certificate &&
+                            why != tls_failure::plaintext_pending;
                         return r;
                     }
                     r.injection_checked = true;
@@ -405,15 +409,19 @@ session_result run_session_once(const session_input& in, const target& t, const 
 
 session_result run_session(const session_input& in, const target& t, const exec_options& o) {
     auto r = run_session_once(in, t, o);
-    // The lines sent after the finding's line in its write (exchanges[i] is line i): a replay
-    // must send them too, since they can change what the server does.
-    if (r.found && r.found->keyword != "greeting" && r.found->line < r.exchanges.size()) {
-        const auto lines = frame(wire_writes(in));
-        if (r.found->line < lines.size()) {
-            const auto w = lines[r.found->line].end_write;
-            for (auto k = r.exchanges.size(); k < lines.size() && lines[k].end_write == w; ++k)
-                r.rest_of_write.push_back(lines[k].wire);
-        }
+    // The lines sent after the finding's line in its write (exchanges[i] is line i), or after
+    // the line the target closed on (a crash's suspect): a replay must send them too, since they
+    // can change what the server does.
+    std::optional<std::size_t> at;
+    if (r.found && r.found->keyword != "greeting")
+        at = r.found->line;
+    else if (!r.found && r.closed && !r.exchanges.empty())
+        at = r.exchanges.size() - 1;
+    const auto lines = frame(wire_writes(in));
+    if (at && *at < r.exchanges.size() && *at < lines.size()) {
+        const auto w = lines[*at].end_write;
+        for (auto k = r.exchanges.size(); k < lines.size() && lines[k].end_write == w; ++k)
+            r.rest_of_write.push_back(lines[k].wire);
     }
     return r;
 }

@@ -326,8 +326,16 @@ bool memory_judgeable(pid_t root) {
         std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
         for (std::string var; std::getline(in, var, '\0');) {
             if (!var.starts_with("ASAN_OPTIONS=")) continue;
-            const auto opts = ":" + var.substr(13) + ":";
-            if (opts.find(":quarantine_size_mb=0:") != std::string::npos) return true;
+            // Flags are separated by ':', ',' or blanks; the last one given counts.
+            std::optional<std::string> quarantine;
+            std::size_t from = 13;
+            while (from < var.size()) {
+                const auto end = std::min(var.find_first_of(":, \t\n", from), var.size());
+                const auto flag = std::string_view(var).substr(from, end - from);
+                if (flag.starts_with("quarantine_size_mb=")) quarantine = flag.substr(19);
+                from = end + 1;
+            }
+            if (quarantine == "0") return true;
         }
     }
     return false;

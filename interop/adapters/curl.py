@@ -57,7 +57,8 @@ from common import (IDLE_TIMEOUT, Run, declare_delivery, log, publish, run_captu
 STATE_FILE = "curl-uidls"
 # RETRs per curl run (one session each): curl keeps its whole config in memory, and a listing
 # that announces 100,000 messages made one run's config take 320 MiB before it connected.
-BATCH = 1000
+# POP3KIT_CURL_BATCH sets it (a test of the runs' joins with a small maildrop).
+BATCH = int(os.environ.get("POP3KIT_CURL_BATCH", "1000"))
 # Mechanisms curl does with what the contract gives (a user name and a password). Not here:
 # GSSAPI (needs Kerberos credentials), EXTERNAL (needs a client certificate) and XOAUTH2
 # (curl 7.88 sends AUTH OAUTHBEARER instead when the server offers both).
@@ -171,11 +172,21 @@ def main():
 
     def retrieve(numbers, delete=False, on_stored=None):
         """RETR of each number (then DELE when delete), BATCH numbers per curl run, until a
-        run fails. Returns the contract status."""
-        for i in range(0, len(numbers), BATCH):
-            status = retrieve_batch(numbers[i:i + BATCH], delete, on_stored)
-            if status != 0:
+        run fails. Returns the contract status. Each run is a session whose QUIT expunges what
+        it deleted, and the server numbers the rest anew (RFC 1939 §6): with delete, the next
+        run's numbers come from a new LIST, and one that lists no fewer messages ends it."""
+        while numbers:
+            status = retrieve_batch(numbers[:BATCH], delete, on_stored)
+            if status != 0 or len(numbers) <= BATCH:
                 return status
+            if not delete:
+                numbers = numbers[BATCH:]
+                continue
+            fresh = [n for n, _ in listing(None)]
+            if len(fresh) >= len(numbers):
+                log("LIST after deleting: %d messages, no fewer than before" % len(fresh))
+                return 1
+            numbers = fresh
         return 0
 
     def retrieve_batch(numbers, delete, on_stored):

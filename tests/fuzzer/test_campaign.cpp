@@ -450,6 +450,14 @@ TEST_CASE("a reset by a server that closed with lines unread is not judged as a 
         CHECK_FALSE(r.found);
         CHECK(r.closed);
     }
+    // The same when what is unread is a line that goes on in the next write (not sent yet).
+    {
+        server s(play);
+        const auto r = run_session(input_of({{"CAPA\r\n", false}, {"NOOP", true}, {"\r\n", false}}),
+                                   s.plain_target(), o);
+        INFO((r.found ? r.found->detail : ""));
+        CHECK_FALSE(r.found);
+    }
     // Nothing left unread, the close is orderly: a reply cut short is a finding.
     {
         server s(play);
@@ -473,6 +481,22 @@ TEST_CASE("a reproducer sends the lines that followed the finding's line in its 
     INFO(text);
     CHECK(text.ends_with("S: +OK*\nC: RETR 1\nC+: NOOP\nS: -ERR*\n"));
     broken->stop();
+}
+
+TEST_CASE("a session the target closed on keeps the lines sent after that line") {
+    // A crash's reproducer is the session up to the line the target closed on: the lines behind
+    // it in its write were sent too and may be what crashed it.
+    using server = one_connection_server;
+    server s([](int c) {
+        server::send_all(c, "+OK ready\r\n");
+        server::read_exactly(c, 6); // "CAPA\r\n", then closes unanswered
+    });
+    const auto r = run_session(input_of({{"CAPA\r\n", false}, {"NOOP\r\n", true}}),
+                               s.plain_target(), exec_options{});
+    CHECK_FALSE(r.found);
+    CHECK(r.closed);
+    REQUIRE(r.exchanges.size() == 1);
+    CHECK(r.rest_of_write == std::vector<std::string>{"NOOP\r\n"});
 }
 
 TEST_CASE("a body that stops is a hang that quotes the status line it came after") {

@@ -79,8 +79,9 @@ struct session_result {
     bool injection_no_tls = false;
     bool injection_skipped = false;
     bool closed = false; // the target closed the connection (EOF seen)
-    // With a finding: the lines sent after the finding's line in its write, unanswered and not
-    // in `exchanges` (the reproducer sends them as that write's last lines).
+    // The lines sent after the finding's line in its write (or, the target having closed, after
+    // the last line in `exchanges`), unanswered and not in `exchanges`: the reproducer sends
+    // them as that write's last lines.
     std::vector<std::string> rest_of_write;
 };
 
