@@ -55,6 +55,11 @@ server_env() { # FILE NAME
     (. "$1" && printf '%s' "${!2:-}")
 }
 
+# S as one word for the shell, in single quotes (a server.env value).
+q() { # S
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+}
+
 # S percent-encoded for a URL's user or password (every octet but unreserved ones).
 urlenc() { # S
     python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"

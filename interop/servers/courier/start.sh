@@ -187,7 +187,6 @@ done
 login_probe "$PORT" "$TLS_PORT" "$USER_NAME" "$PASS_WORD" "$DIR/cert.pem" >"$DIR/log/probe.log" 2>&1 ||
     fail_start "login probe failed ($(tail -1 "$DIR/log/probe.log"))"
 
-q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
     echo "SERVER_NAME=$(q "Courier ${VERSION%%-*}")"
     echo "PORT=$PORT"

@@ -132,7 +132,6 @@ mkdir -p "$DIR/default"
 cp "$MAILDROP"/expected/*.eml "$DIR/default/"
 sh "$HERE/provision.sh" "$DIR" default "$DIR/default" || die "loading the maildrop failed"
 
-q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 cat > "$DIR/server.env" <<EOF
 SERVER_NAME='Cyrus 3.6.1'
 PORT=$PORT

@@ -85,7 +85,6 @@ wait_port "$TLS_PORT" || fail_start "the TLS port 127.0.0.1:$TLS_PORT does not a
 login_probe "$PORT" "$TLS_PORT" "$USER_NAME" "$PASS_WORD" "$DIR/cert.pem" >"$DIR/probe.log" 2>&1 ||
     fail_start "login probe failed ($(tail -1 "$DIR/probe.log"))"
 
-q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
     echo "SERVER_NAME=$(q "Dovecot $VERSION")"
     echo "PORT=$PORT"
